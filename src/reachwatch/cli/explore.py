@@ -1,0 +1,76 @@
+"""`reachwatch stats` and `reachwatch search`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.table import Table
+
+from reachwatch.cli.options import AsJson, Db
+from reachwatch.cli.render import console, safe, when
+from reachwatch.config import load_settings
+from reachwatch.service import explore
+from reachwatch.service.store_access import open_store
+from reachwatch.service.explore import SearchOrder
+
+
+def stats(db: Db = None, as_json: AsJson = False) -> None:
+    """Counts of everything in the store, and where it is."""
+    store = open_store(load_settings(db=db))
+    try:
+        result = explore.stats(store)
+    finally:
+        store.close()
+    if as_json:
+        print(msgspec.json.encode(result).decode())
+        return
+    table = Table(title=f"reachwatch store ({result.backend}, schema {result.schema_version})", show_header=False)
+    rows = [
+        ("location", result.location),
+        ("raw events", f"{result.raw_events:,}"),
+        ("accounts", f"{result.accounts:,} ({result.watched_accounts:,} watched)"),
+        ("posts", f"{result.posts:,} ({result.deleted_posts:,} deleted)"),
+        *((f"{kind}s", f"{count:,}") for kind, count in sorted(result.engagements.items())),
+        ("follows", f"{result.follows:,}"),
+        ("metric snapshots", f"{result.metric_snapshots:,}"),
+        ("follower snapshots", f"{result.account_snapshots:,}"),
+        ("protected people", f"{result.people:,}"),
+        ("quarantine", f"{result.quarantine_open:,} open, {result.quarantine_resolved:,} resolved"),
+        ("posts from", f"{when(result.first_post_us)} to {when(result.last_post_us)} UTC"),
+    ]
+    for name, value in rows:
+        table.add_row(name, safe(value))
+    console.print(table)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help='Words that must all appear; "quote a phrase".')],
+    db: Db = None,
+    limit: Annotated[int, typer.Option(help="Results per page.")] = 20,
+    page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
+    order: Annotated[str, typer.Option(help="newest or relevance.")] = "newest",
+    as_json: AsJson = False,
+) -> None:
+    """Full-text search over post text."""
+    if order not in ("newest", "relevance"):
+        raise typer.BadParameter("use newest or relevance", param_hint="--order")
+    chosen: SearchOrder = "newest" if order == "newest" else "relevance"
+    store = open_store(load_settings(db=db))
+    try:
+        hits = explore.search(store, query, limit=limit, page=page, order=chosen)
+    finally:
+        store.close()
+    if as_json:
+        print(msgspec.json.encode(hits).decode())
+        return
+    table = Table(title=f"{len(hits)} posts (page {page})")
+    for column in ("time (UTC)", "author", "text", "id"):
+        table.add_column(column)
+    for hit in hits:
+        text = safe(hit.text, 140)
+        if hit.deleted:
+            text.append(" [deleted]", style="dim")
+        table.add_row(when(hit.created_at_us), safe(hit.author_handle or hit.author_id, 40), text, safe(hit.id))
+    console.print(table)

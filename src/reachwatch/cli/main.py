@@ -1,0 +1,60 @@
+"""The `reachwatch` command: parses arguments, calls the service layer, draws the result.
+
+Errors become messages here and nowhere else: usage errors exit 2, other reachwatch errors 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from reachwatch.cli import ingest as ingest_commands
+from reachwatch.cli import quarantine as quarantine_commands
+from reachwatch.cli import scenario as scenario_commands
+from reachwatch.cli.explore import search, stats
+from reachwatch.cli.render import errors
+from reachwatch.errors import ReachwatchError
+
+app = typer.Typer(
+    name="reachwatch",
+    help="Monitor the public posts of high-reach accounts: reach, engagers, harm, narratives, alerts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+eval_app = typer.Typer(help="Score analyses against ground truth.", no_args_is_help=True)
+
+app.command("ingest")(ingest_commands.ingest)
+app.command("stats")(stats)
+app.command("search")(search)
+app.command("demo")(scenario_commands.demo)
+app.command("generate")(scenario_commands.generate)
+app.add_typer(quarantine_commands.app, name="quarantine")
+eval_app.command("scenario")(scenario_commands.evaluate)
+app.add_typer(eval_app, name="eval")
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Monitor the public posts of high-reach accounts."""
+    if version:
+        from reachwatch import __version__
+
+        print(f"reachwatch {__version__}")
+        raise typer.Exit()
+
+
+def run() -> None:
+    """Console-script entry point: the one boundary where errors become messages and exit codes.
+
+    Typer reports its own usage errors (exit 2); reachwatch's errors are caught here.
+    """
+    try:
+        app()
+    except ReachwatchError as exc:
+        errors.print(f"Error: {exc}", markup=False)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,122 @@
+"""`reachwatch demo`, `reachwatch generate` and `reachwatch eval scenario`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from reachwatch.cli.options import Db
+from reachwatch.cli.render import console, errors, safe, when
+from reachwatch.config import load_settings
+from reachwatch.errors import ReachwatchError
+from reachwatch.scenario.generator import ScenarioConfig
+from reachwatch.service import explore
+from reachwatch.service import scenario as scenarios
+from reachwatch.service.ingest import IngestOptions, IngestProgress
+from reachwatch.service.store_access import open_store
+
+Seed = Annotated[int, typer.Option(help="Seed of the scenario; the same seed gives the same data.")]
+
+
+def demo(
+    db: Annotated[str, typer.Option("--db", help="Store to build (SQLite path or postgresql:// URL).")]
+    = "reachwatch-demo.db",
+    seed: Seed = 7,
+    serve: Annotated[bool, typer.Option(help="Serve the dashboard afterwards (arrives with the web app).")] = True,
+) -> None:
+    """Build the minister-case scenario through the real pipeline and summarise what it holds."""
+    settings = load_settings(db=db)
+    store = open_store(settings)
+    config = ScenarioConfig(seed=seed)
+    try:
+        console.print(f"Building the scenario (seed {seed}) into {store.location} …", markup=False)
+        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), console=console,
+                      transient=True) as bar:
+            task = bar.add_task("ingest", total=None)
+
+            def draw(update: IngestProgress) -> None:
+                bar.update(task, completed=update.lines)
+
+            report = scenarios.load_demo(store, config, IngestOptions(batch_size=settings.batch_size), draw)
+        ingest = report.ingest
+        console.print(
+            f"Ingested {ingest.lines:,} payloads in {ingest.seconds:.1f} s: {ingest.events:,} new events, "
+            f"{ingest.duplicates:,} already there, {ingest.quarantined:,} quarantined.", markup=False,
+        )
+        _print_summary(store, report.truth.trigger_post_id)
+        console.print(f"\nStore: {store.location}", markup=False)
+        console.print(
+            f"Next: reachwatch stats --db {db} · reachwatch search Whitfield --db {db} · "
+            f"reachwatch eval scenario --db {db}", markup=False,
+        )
+        if serve:
+            console.print("The dashboard is not part of this release yet; the data above is ready for it.",
+                          markup=False)
+    finally:
+        store.close()
+
+
+def _print_summary(store: object, trigger_post_id: str) -> None:
+    from reachwatch.service.store_access import Store
+
+    assert isinstance(store, Store)
+    counts = explore.stats(store)
+    console.print(
+        f"Store holds {counts.posts:,} posts, {sum(counts.engagements.values()):,} engagements "
+        f"({', '.join(f'{n:,} {k}s' for k, n in sorted(counts.engagements.items()))}), "
+        f"{counts.accounts:,} accounts, {counts.metric_snapshots:,} metric snapshots.", markup=False,
+    )
+    table = Table(title="Top posts by engagement")
+    for column in ("posted (UTC)", "author", "text", "reposts", "quotes", "replies", "likes"):
+        table.add_column(column, justify="right" if column in ("reposts", "quotes", "replies", "likes") else "left")
+    for post in explore.top_posts(store, limit=5):
+        table.add_row(when(post.created_at_us), safe(post.author_handle or post.author_id, 30), safe(post.text, 70),
+                      f"{post.reposts:,}", f"{post.quotes:,}", f"{post.replies:,}", f"{post.likes:,}")
+    console.print(table)
+    table = Table(title="Top amplifiers of the most engaged post, by audience")
+    for column in ("account", "followers", "first amplified (UTC)", "reposts", "quotes"):
+        table.add_column(column)
+    for amp in explore.top_amplifiers(store, post_id=trigger_post_id, limit=10):
+        table.add_row(safe(amp.handle or amp.account_id, 40), f"{amp.followers or 0:,}", when(amp.first_at_us),
+                      str(amp.reposts), str(amp.quotes))
+    console.print(table)
+
+
+def generate(
+    events: Annotated[int, typer.Option(help="How many payload lines to write.")] = 100_000,
+    out: Annotated[Path | None, typer.Option(help="File to write; stdout when left out.")] = None,
+    seed: Seed = 7,
+) -> None:
+    """Write the scenario as Jetstream JSONL, topped up with background traffic to --events lines."""
+    written = scenarios.write_generated(ScenarioConfig(seed=seed), events, out)
+    if out is not None:
+        console.print(f"Wrote {written:,} lines to {out}.", markup=False)
+
+
+def evaluate(
+    db: Db = None,
+    name: Annotated[str | None, typer.Option(help="Scenario name; the newest when left out.")] = None,
+) -> None:
+    """How well the store and the analyses recover the scenario's ground truth."""
+    store = open_store(load_settings(db=db))
+    try:
+        truth, checks = scenarios.evaluate(store, name)
+    finally:
+        store.close()
+    table = Table(title=f"Scenario {truth.name} (seed {truth.seed})")
+    for column in ("check", "expected", "found", "result"):
+        table.add_column(column)
+    for check in checks:
+        result = "pass" if check.passed else "not yet" if check.passed is None else "FAIL"
+        table.add_row(check.name, safe(check.expected, 60), safe(check.found, 60), result)
+    console.print(table)
+    if any(check.passed is False for check in checks):
+        errors.print("Some checks failed.")
+        raise typer.Exit(1)
+
+
+__all__ = ["ReachwatchError", "demo", "evaluate", "generate"]

@@ -1,0 +1,121 @@
+"""One JSONL line in any format reachwatch reads, turned into canonical records or a PayloadError.
+
+Formats, told apart per line by their top-level keys:
+- Jetstream v1 events (`did`, `time_us`, `kind`), as the live stream and the demo emit them;
+- captured XRPC responses wrapped with provenance (`__reachwatch`: source, nsid, retrieved_at),
+  in the manner of twarc's `__twarc`;
+- canonical records (`type`: post, engagement, account, ...), the format of our own exports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import msgspec
+
+from reachwatch.connectors.bluesky import appview, jetstream
+from reachwatch.errors import PayloadError
+from reachwatch.model import CanonicalRecord, micros_from_iso
+
+FORMATS = ("jetstream", "appview", "canonical")
+
+
+class Provenance(msgspec.Struct):
+    source: str
+    nsid: str
+    retrieved_at: str
+    url: str | None = None
+
+
+class Line(msgspec.Struct):
+    """The top-level keys that tell the formats apart, plus the Jetstream event in full (the hot path)."""
+
+    did: str | None = None
+    time_us: int | None = None
+    kind: str | None = None
+    commit: jetstream.Commit | None = None
+    identity: jetstream.Identity | None = None
+    account: jetstream.AccountInfo | None = None
+    type: str | None = None
+    provenance: Provenance | None = msgspec.field(default=None, name="__reachwatch")
+
+
+class Normalised(msgspec.Struct):
+    """What one payload became: its replay-stable key, its records, and the stream cursor it carries."""
+
+    format: str
+    event_key: str
+    records: list[CanonicalRecord]
+    cursor: str | None = None
+
+
+_LINE = msgspec.json.Decoder(Line)
+_CANONICAL = msgspec.json.Decoder(CanonicalRecord)
+_ANY = msgspec.json.Decoder()
+
+
+def _content_key(prefix: str, line: bytes) -> str:
+    return f"{prefix}:{hashlib.blake2b(line, digest_size=16).hexdigest()}"
+
+
+def normalise_line(line: bytes, *, max_bytes: int = 1_048_576) -> Normalised:
+    """Decode and normalise one payload; every failure is a PayloadError that says why."""
+    if len(line) > max_bytes:
+        raise PayloadError("too-large", f"payload is {len(line):,} bytes, over the limit of {max_bytes:,}")
+    try:
+        head = _LINE.decode(line)
+        if head.type is not None:
+            record = _CANONICAL.decode(line)
+            return Normalised("canonical", _content_key("canonical", line), [record])
+        if head.provenance is not None:
+            return _normalise_capture(head.provenance, line)
+        return _normalise_jetstream(head)
+    except PayloadError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise PayloadError("invalid-utf8", f"payload is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except msgspec.ValidationError as exc:
+        raise PayloadError("wrong-type", str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        code = "truncated" if "truncated" in str(exc) else "invalid-json"
+        raise PayloadError(code, f"not valid JSON: {exc}") from exc
+    except ValueError as exc:
+        raise PayloadError("invalid-value", str(exc)) from exc
+
+
+def _normalise_jetstream(head: Line) -> Normalised:
+    if head.did is None or head.time_us is None or head.kind is None:
+        raise PayloadError(
+            "unknown-format",
+            "not a Jetstream event (did, time_us, kind), a canonical record (type) "
+            "or a captured response (__reachwatch)",
+        )
+    if head.time_us < 0:
+        raise PayloadError("invalid-value", f"time_us is negative ({head.time_us})")
+    did, time_us = head.did, head.time_us
+    if head.kind == "commit":
+        if head.commit is None:
+            raise PayloadError("missing-field", "a commit event without its 'commit' object")
+        records = jetstream.normalise_commit(did, time_us, head.commit)
+        key = jetstream.event_key(did, "commit", head.commit, None)
+    elif head.kind == "identity":
+        if head.identity is None:
+            raise PayloadError("missing-field", "an identity event without its 'identity' object")
+        records = jetstream.normalise_identity(head.identity)
+        key = jetstream.event_key(did, "identity", None, head.identity.seq)
+    elif head.kind == "account":
+        if head.account is None:
+            raise PayloadError("missing-field", "an account event without its 'account' object")
+        records = jetstream.normalise_account(head.account)
+        key = jetstream.event_key(did, "account", None, head.account.seq)
+    else:
+        raise PayloadError("unknown-kind", f"unknown Jetstream event kind {head.kind[:50]!r}")
+    return Normalised("jetstream", key, records, cursor=str(time_us))
+
+
+def _normalise_capture(provenance: Provenance, line: bytes) -> Normalised:
+    if not provenance.source.startswith("bluesky.appview"):
+        raise PayloadError("unknown-kind", f"no reader for captured responses from {provenance.source[:100]!r}")
+    observed = micros_from_iso(provenance.retrieved_at)
+    records = appview.normalise_response(provenance.nsid, _ANY.decode(line), observed)
+    return Normalised("appview", _content_key("appview", line), records)

@@ -1,0 +1,237 @@
+"""The canonical records every platform is normalised into; pure data, no I/O.
+
+Ids are stable strings `platform:native_id` (a Bluesky post is `bluesky:at://did/.../rkey`).
+Times are integer microseconds since the Unix epoch, UTC: exact, cheap to compare, and the same
+in SQLite, PostgreSQL and Arrow. Records are msgspec Structs tagged by `type`, so a line of the
+canonical JSONL format decodes straight into one of them, validated, with a clear error.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import re
+
+import msgspec
+
+PLATFORMS = frozenset({"bluesky", "mastodon", "x", "telegram", "facebook", "instagram", "file"})
+
+# Post text longer than this is refused: Bluesky allows 3,000 bytes, X long posts 25,000 characters.
+MAX_TEXT_CHARS = 100_000
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+Count = Annotated[int, msgspec.Meta(ge=0)]
+Micros = Annotated[int, msgspec.Meta(ge=0)]
+Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)]
+ShortText = Annotated[str, msgspec.Meta(max_length=2_000)]
+RecordId = Annotated[str, msgspec.Meta(min_length=3, max_length=1_000)]
+
+
+class EngagementKind(StrEnum):
+    REPOST = "repost"
+    QUOTE = "quote"
+    REPLY = "reply"
+    LIKE = "like"
+
+
+def make_id(platform: str, native_id: str) -> str:
+    """The canonical id of a record: `platform:native_id`."""
+    return f"{platform}:{native_id}"
+
+
+def split_id(record_id: str) -> tuple[str, str]:
+    """(platform, native_id) of a canonical id; raises ValueError when it has no known platform."""
+    platform, sep, native = record_id.partition(":")
+    if not sep or platform not in PLATFORMS or not native:
+        raise ValueError(
+            f"{record_id!r} is not a canonical id: expected 'platform:native_id' "
+            f"with platform one of {', '.join(sorted(PLATFORMS))}"
+        )
+    return platform, native
+
+
+def micros_from_iso(value: str) -> int:
+    """Microseconds since the epoch of an ISO 8601 time; a time without zone is taken as UTC."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+def iso_from_micros(value: int) -> str:
+    """ISO 8601 UTC text of a microsecond timestamp, with a trailing Z."""
+    return datetime.fromtimestamp(value / 1_000_000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def clean_text(value: str) -> str:
+    """Text that every store can hold: NUL and unpaired surrogates become U+FFFD.
+
+    PostgreSQL refuses NUL in text and no UTF-8 encoder accepts a lone surrogate; the raw payload
+    keeps the original bytes, so nothing is lost by replacing them here.
+    """
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = _LONE_SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def _check_id(record_id: str, platform: str, field: str) -> None:
+    if not record_id.startswith(platform) or record_id[len(platform) : len(platform) + 1] != ":":
+        raise ValueError(f"{field} {record_id!r} does not start with '{platform}:'")
+
+
+class Record(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    """Base of every canonical record."""
+
+
+class Account(Record, tag="account"):
+    """A platform account; fields left as None are unknown and never overwrite known values."""
+
+    id: RecordId
+    platform: str
+    handle: ShortText | None = None
+    display_name: ShortText | None = None
+    description: Text | None = None
+    created_at_us: Micros | None = None
+    followers: Count | None = None
+    following: Count | None = None
+    posts_count: Count | None = None
+    status: ShortText | None = None
+    watched: bool = False
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, self.platform, "account id")
+        if self.display_name is not None:
+            self.display_name = clean_text(self.display_name)
+        if self.description is not None:
+            self.description = clean_text(self.description)
+
+
+class AccountSnapshot(Record, tag="account_snapshot"):
+    """Follower and post counts of an account as observed at one time."""
+
+    account_id: RecordId
+    observed_at_us: Micros
+    followers: Count | None = None
+    following: Count | None = None
+    posts_count: Count | None = None
+    source: ShortText = ""
+
+
+class Post(Record, tag="post"):
+    """A post, reply or quote; reposts and likes are Engagements, not Posts."""
+
+    id: RecordId
+    platform: str
+    author_id: RecordId
+    created_at_us: Micros
+    text: Text = ""
+    lang: ShortText | None = None
+    reply_to: RecordId | None = None
+    reply_root: RecordId | None = None
+    quote_of: RecordId | None = None
+    repost_of: RecordId | None = None
+    urls: list[ShortText] = msgspec.field(default_factory=list)
+    mentions: list[RecordId] = msgspec.field(default_factory=list)
+    hashtags: list[ShortText] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, self.platform, "post id")
+        _check_id(self.author_id, self.platform, "author id")
+        self.text = clean_text(self.text)
+
+
+class Engagement(Record, tag="engagement"):
+    """One account acting on one post: repost, quote, reply or like.
+
+    For a reply or quote the id is the id of the replying/quoting post. `via_id` is the
+    engagement through which the actor saw the post (Bluesky's `via`), when the platform says.
+    """
+
+    id: RecordId
+    kind: EngagementKind
+    actor_id: RecordId
+    post_id: RecordId
+    created_at_us: Micros
+    via_id: RecordId | None = None
+
+
+class Follow(Record, tag="follow"):
+    """One account following another."""
+
+    id: RecordId
+    follower_id: RecordId
+    followed_id: RecordId
+    created_at_us: Micros
+
+
+class Deletion(Record, tag="deletion"):
+    """The author deleted a post, an engagement or a follow: it is marked deleted, never erased."""
+
+    target: Literal["post", "engagement", "follow"]
+    id: RecordId
+    deleted_at_us: Micros
+    kind: EngagementKind | None = None
+    actor_id: RecordId | None = None
+
+
+class MetricSnapshot(Record, tag="metric_snapshot"):
+    """The counts a platform reported for a post at one time; None where it gives no count."""
+
+    post_id: RecordId
+    observed_at_us: Micros
+    reposts: Count | None = None
+    quotes: Count | None = None
+    replies: Count | None = None
+    likes: Count | None = None
+    views: Count | None = None
+    source: ShortText = ""
+
+
+class Person(Record, tag="person"):
+    """A protected person: who they are and every way they may be named."""
+
+    id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")]
+    name: ShortText
+    aliases: list[ShortText] = msgspec.field(default_factory=list)
+    roles: list[ShortText] = msgspec.field(default_factory=list)
+    handles: dict[str, list[ShortText]] = msgspec.field(default_factory=dict)
+
+
+CanonicalRecord = Account | AccountSnapshot | Post | Engagement | Follow | Deletion | MetricSnapshot | Person
+
+
+class RawEvent(msgspec.Struct, kw_only=True):
+    """A payload exactly as received, with where and when it came from.
+
+    `event_key` identifies the event across replays (for Jetstream: repo, collection, rkey, rev
+    and operation), so a duplicate is recognised before any canonical record is written.
+    """
+
+    source: str
+    event_key: str
+    received_at_us: int
+    payload: bytes
+    cursor: str | None = None
+
+
+class QuarantineItem(msgspec.Struct, kw_only=True):
+    """A payload that could not be normalised, kept byte for byte with the reason."""
+
+    source: str
+    received_at_us: int
+    reason: str
+    payload: bytes
+    position: str | None = None
+
+
+def platform_of(record_id: str) -> str:
+    """The platform part of a canonical id."""
+    return split_id(record_id)[0]

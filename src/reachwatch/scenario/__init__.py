@@ -1,0 +1,1 @@
+"""A seeded, realistic scenario emitted in real Bluesky wire formats, with its ground truth."""

@@ -1,0 +1,108 @@
+"""Text templates for the scenario: ordinary posts, the trigger post, and replies by intent.
+
+The people are fictional. Abusive and threatening templates exist so that harm detection and
+the spillover analysis have something real-looking to find; each is labelled in the ground truth.
+"""
+
+from __future__ import annotations
+
+import random
+
+TOPICS = [
+    "Petrol prices are up again and nobody in Westminster cares.",
+    "Great turnout at the rally today, thank you all for coming!",
+    "The BBC won't report this but you should read it yourself: {link}",
+    "Farmers are being crushed by this inheritance tax. Stand with them.",
+    "Two-tier policing is real and everyone can see it now.",
+    "Free speech is under attack in this country. Share before they delete it.",
+    "Interesting piece on energy policy here {link}",
+    "We need a general election NOW. The public never voted for this.",
+    "Football tonight. Come on England!",
+    "Another week, another broken promise from this government.",
+    "Our high streets are dying and the councils just keep raising rates.",
+    "Who else thinks the mainstream media has lost all credibility?",
+]
+
+TRIGGER = (
+    "{name} is a criminal who covered for the grooming gangs. She should be jailed, "
+    "not sitting in cabinet. {tag} {link}"
+)
+
+SUPPORTIVE_REPLIES = [
+    "Absolutely right. Lock her up.",
+    "Finally someone says it. {surname} has to go.",
+    "100% agree, she belongs in prison {tag}",
+    "Spot on as always",
+    "Said it for years. Jail {surname}.",
+]
+
+ABUSIVE = [
+    "{name} is a disgusting liar and a disgrace to this country",
+    "@{handle} you are a corrupt, useless excuse for a minister",
+    "{surname} is vile scum. Resign you pathetic woman",
+    "what a traitor {name} is, absolute filth {tag}",
+    "@{handle} nobody can stand you, you lying hag",
+]
+
+THREATS = [
+    "{name} should be hanged for what she did",
+    "@{handle} we know where you live. watch your back",
+    "someone needs to deal with {surname} permanently",
+    "{surname} deserves a beating, and she'll get one",
+    "@{handle} you won't be safe walking home after this",
+]
+
+NEUTRAL_MENTIONS = [
+    "Minister {surname} announced new safeguarding funding today {link}",
+    "{name} is speaking at the committee hearing this afternoon",
+    "Interview with the Safeguarding Minister on the radio this morning",
+    "Read the full statement from {name} here {link}",
+    "@{handle} thank you for visiting our school today",
+    "Disagree with {surname} on this bill but the debate was useful",
+]
+
+GENERIC_REPLIES = [
+    "Spot on as always",
+    "Well said.",
+    "Exactly this.",
+    "Couldn't agree more",
+    "This needs to be heard",
+    "Not sure about this one",
+]
+
+PUSHBACK_REPLIES = [
+    "This is dangerous rhetoric and you know it.",
+    "Source? This is a serious accusation.",
+    "Calling for a minister to be jailed with no evidence is reckless.",
+    "Reported. This is how people get hurt.",
+]
+
+COORDINATED = [
+    "{surname} must resign NOW {tag}",
+    "{surname} must resign now!! {tag}",
+    "Resign now {surname} {tag}",
+]
+
+CHATTER = [
+    "Lovely morning for a walk",
+    "Anyone watching the match?",
+    "New recipe turned out great tonight",
+    "Can't believe it's Monday already",
+    "Reading a brilliant book at the moment",
+    "The train is late again",
+    "Happy birthday to my brother!",
+    "This weather is ridiculous",
+]
+
+LINKS = [
+    "https://www.example-news.co.uk/politics/2026/10/minister-cover-up",
+    "https://truthdaily.example/grooming-scandal-exposed",
+    "https://www.example-news.co.uk/uk/safeguarding-funding",
+]
+
+
+def fill(template: str, rng: random.Random, person: dict[str, str]) -> tuple[str, list[str]]:
+    """The template with the person's names filled in, and the links it contains."""
+    link = rng.choice(LINKS)
+    text = template.format(link=link, **person)
+    return text, ([link] if link in text else [])

@@ -1,0 +1,222 @@
+"""Durable ingest: JSONL payloads in, raw log + canonical records + quarantine + cursor out, per batch.
+
+A batch is one transaction, so a kill at any instant leaves the store at a batch boundary with
+the cursor of that boundary; a restart resumes there, and replays are absorbed by event keys and
+upserts. A payload that cannot be read never stops the ingest: it is quarantined with its bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+
+from reachwatch.connectors.jsonl import Normalised, normalise_line
+from reachwatch.errors import PayloadError, StoreDataError, UsageError
+from reachwatch.model import QuarantineItem, RawEvent
+from reachwatch.store.database import Store, WriteBatch
+
+
+class IngestOptions(msgspec.Struct, kw_only=True):
+    batch_size: int = 2_000
+    max_payload_bytes: int = 1_048_576
+    resume: bool = True
+
+
+class IngestProgress(msgspec.Struct, kw_only=True):
+    """Reported after every committed batch: everything up to `position` is durably stored."""
+
+    source: str
+    position: int
+    total: int | None
+    lines: int
+    events: int
+    duplicates: int
+    quarantined: int
+
+
+class IngestReport(msgspec.Struct, kw_only=True):
+    source: str
+    resumed_from: int
+    lines: int = 0
+    events: int = 0
+    records: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    seconds: float = 0.0
+
+    @property
+    def events_per_second(self) -> float:
+        return (self.events + self.duplicates) / self.seconds if self.seconds > 0 else 0.0
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+# (payload without its line ending, 1-based line number, byte offset just past the line)
+Line = tuple[bytes, int, int]
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1_000
+
+
+class _FileCursor(msgspec.Struct):
+    offset: int
+    head: str
+    line: int
+
+
+def _file_head(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.blake2b(handle.read(4096), digest_size=8).hexdigest()
+
+
+def read_lines(stream: BinaryIO, *, start_offset: int = 0, start_line: int = 0) -> Iterator[Line]:
+    offset, number = start_offset, start_line
+    for raw in stream:
+        offset += len(raw)
+        number += 1
+        yield raw.rstrip(b"\r\n"), number, offset
+
+
+def _batches(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
+    batch: list[Line] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def build_batch(lines: list[Line], source: str, options: IngestOptions) -> tuple[WriteBatch, int]:
+    """Normalise a list of lines into one WriteBatch (pure); also returns in-batch duplicates."""
+    received = _now_us()
+    batch = WriteBatch()
+    seen: set[str] = set()
+    duplicates = 0
+    for payload, number, _offset in lines:
+        if not payload.strip():
+            continue
+        try:
+            normalised: Normalised = normalise_line(payload, max_bytes=options.max_payload_bytes)
+        except PayloadError as exc:
+            batch.quarantine.append(QuarantineItem(
+                source=source, received_at_us=received, reason=exc.reason, payload=payload,
+                position=f"line {number}",
+            ))
+            continue
+        if normalised.event_key in seen:
+            duplicates += 1
+            continue
+        seen.add(normalised.event_key)
+        batch.raw.append(RawEvent(
+            source=source, event_key=normalised.event_key, received_at_us=received, payload=payload,
+            cursor=normalised.cursor,
+        ))
+        batch.records.extend(normalised.records)
+    return batch, duplicates
+
+
+class Ingestor:
+    """Feeds batches of lines through normalisation into the store for one named source."""
+
+    def __init__(self, store: Store, source: str, options: IngestOptions, on_progress: ProgressCallback | None):
+        self.store = store
+        self.options = options
+        self.on_progress = on_progress
+        self.report = IngestReport(source=source, resumed_from=0)
+
+    def run(self, lines: Iterable[Line], cursor_of: Callable[[Line], str], total: int | None) -> IngestReport:
+        started = time.perf_counter()
+        for chunk in _batches(lines, self.options.batch_size):
+            batch, in_batch_duplicates = build_batch(chunk, self.report.source, self.options)
+            batch.cursor = (self.report.source, cursor_of(chunk[-1]))
+            self._write(batch, chunk)
+            report = self.report
+            report.lines += len(chunk)
+            report.duplicates += in_batch_duplicates
+            if self.on_progress is not None:
+                self.on_progress(IngestProgress(
+                    source=report.source, position=chunk[-1][2], total=total, lines=report.lines,
+                    events=report.events, duplicates=report.duplicates, quarantined=report.quarantined,
+                ))
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _write(self, batch: WriteBatch, chunk: list[Line]) -> None:
+        try:
+            result = self.store.write_batch(batch)
+        except StoreDataError:
+            # One row the database refuses must not sink its neighbours: retry them one by one.
+            self._write_one_by_one(batch, chunk)
+            return
+        self._count(batch, result.raw_new, result.duplicates)
+
+    def _write_one_by_one(self, batch: WriteBatch, chunk: list[Line]) -> None:
+        source = self.report.source
+        for raw in batch.raw:
+            normalised = normalise_line(raw.payload, max_bytes=self.options.max_payload_bytes)
+            single = WriteBatch(raw=[raw], records=normalised.records)
+            try:
+                result = self.store.write_batch(single)
+                self._count(single, result.raw_new, result.duplicates)
+            except StoreDataError as exc:
+                item = QuarantineItem(
+                    source=source, received_at_us=raw.received_at_us, reason=f"store-refused: {exc}",
+                    payload=raw.payload, position=raw.cursor,
+                )
+                self.store.write_batch(WriteBatch(quarantine=[item]))
+                self.report.quarantined += 1
+        rest = WriteBatch(quarantine=batch.quarantine, cursor=batch.cursor)
+        self.store.write_batch(rest)
+        self.report.quarantined += len(batch.quarantine)
+
+    def _count(self, batch: WriteBatch, raw_new: int, duplicates: int) -> None:
+        self.report.events += raw_new
+        self.report.duplicates += duplicates
+        self.report.records += len(batch.records)
+        self.report.quarantined += len(batch.quarantine)
+
+
+def ingest_file(
+    store: Store, path: Path, options: IngestOptions, on_progress: ProgressCallback | None = None
+) -> IngestReport:
+    """Ingest a JSONL file, resuming after the last committed line if this file was ingested before."""
+    if not path.is_file():
+        raise UsageError(f"Cannot ingest {path}: no such file. Give the path of a JSONL file, or - for stdin.")
+    source = f"file:{path.resolve()}"
+    head = _file_head(path)
+    start = _FileCursor(offset=0, head=head, line=0)
+    saved = store.get_cursor(source) if options.resume else None
+    if saved is not None:
+        previous = msgspec.json.decode(saved, type=_FileCursor)
+        if previous.head == head and previous.offset <= path.stat().st_size:
+            start = previous
+    ingestor = Ingestor(store, source, options, on_progress)
+    ingestor.report.resumed_from = start.offset
+
+    def cursor_of(line: Line) -> str:
+        return msgspec.json.encode(_FileCursor(offset=line[2], head=head, line=line[1])).decode()
+
+    with path.open("rb") as stream:
+        stream.seek(start.offset)
+        lines = read_lines(stream, start_offset=start.offset, start_line=start.line)
+        return ingestor.run(lines, cursor_of, path.stat().st_size)
+
+
+def ingest_stream(
+    store: Store,
+    stream: BinaryIO,
+    source: str,
+    options: IngestOptions,
+    on_progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Ingest a JSONL stream that cannot be rewound (stdin); replays are absorbed by event keys."""
+    ingestor = Ingestor(store, source, options, on_progress)
+    return ingestor.run(read_lines(stream), lambda line: f"line {line[1]}", None)

@@ -1,0 +1,144 @@
+"""Building the demo scenario into a store, writing it to a file, and scoring analyses against it."""
+
+from __future__ import annotations
+
+import heapq
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+
+from reachwatch.errors import NotFoundError, UsageError
+from reachwatch.scenario.generator import ScenarioBuilder, ScenarioConfig, Truth, iter_filler
+from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
+from reachwatch.store import queries, scenarios
+from reachwatch.store.database import Store
+
+
+class DemoReport(msgspec.Struct, kw_only=True):
+    ingest: IngestReport
+    truth: Truth
+
+
+def build(config: ScenarioConfig) -> tuple[list[bytes], Truth]:
+    builder = ScenarioBuilder(config)
+    truth = builder.build()
+    return [emitted.line for emitted in builder.events], truth
+
+
+def load_demo(
+    store: Store, config: ScenarioConfig, options: IngestOptions, on_progress: ProgressCallback | None = None
+) -> DemoReport:
+    """Generate the scenario and feed it through the real ingest pipeline; store its truth."""
+    lines, truth = build(config)
+    stream = io.BytesIO(b"\n".join(lines) + b"\n")
+    source = f"scenario:{truth.name}:seed{config.seed}"
+    report = ingest_stream(store, stream, source, options, on_progress)
+    scenarios.save_truth(store, truth.name, config.seed, msgspec.to_builtins(truth))
+    return DemoReport(ingest=report, truth=truth)
+
+
+def generate(config: ScenarioConfig, events: int, out: BinaryIO) -> int:
+    """Write `events` payload lines: the scenario, topped up with background traffic, in time order.
+
+    The filler is produced lazily, so millions of lines cost little memory.
+    """
+    if events < 1:
+        raise UsageError(f"--events must be at least 1; got {events}.")
+    lines, truth = build(config)
+    core_times = _line_times(lines)
+    if events < len(lines):
+        core = list(zip(core_times, lines, strict=True))[:events]
+        filler: Iterator[tuple[int, bytes]] = iter(())
+    else:
+        core = list(zip(core_times, lines, strict=True))
+        filler = iter_filler(config.seed, truth.start_us, truth.end_us, events - len(lines))
+    written = 0
+    for _at, line in heapq.merge(core, filler, key=lambda pair: pair[0]):
+        out.write(line)
+        out.write(b"\n")
+        written += 1
+    return written
+
+
+def _line_times(lines: list[bytes]) -> list[int]:
+    """Each line's time (the scenario is already in time order; setup lines take the first time)."""
+    times = []
+    last = 0
+    for line in lines:
+        start = line.find(b'"time_us":')
+        if start >= 0:
+            end = line.find(b",", start)
+            last = int(line[start + 10 : end])
+        times.append(last)
+    return times
+
+
+class Check(msgspec.Struct, kw_only=True):
+    name: str
+    expected: str
+    found: str
+    passed: bool | None  # None: the analysis that would answer it does not exist yet
+
+
+def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]:
+    """How well what is in the store recovers the scenario's ground truth."""
+    saved = scenarios.load_truth(store, name)
+    if saved is None:
+        raise NotFoundError(
+            "This store holds no scenario. Build one with `reachwatch demo --no-serve --db PATH`."
+        )
+    truth = msgspec.convert(saved, Truth)
+    checks: list[Check] = []
+    counts = queries.post_counts(store, truth.trigger_post_id)
+    found = {"repost": counts.reposts, "quote": counts.quotes, "reply": counts.replies, "like": counts.likes}
+    checks.append(Check(
+        name="trigger post engagements ingested", expected=_fmt(truth.trigger_counts), found=_fmt(found),
+        passed=found == truth.trigger_counts,
+    ))
+    snapshot = queries.latest_snapshot(store, truth.trigger_post_id)
+    if snapshot is not None:
+        polled = {"repost": snapshot.reposts, "quote": snapshot.quotes, "reply": snapshot.replies,
+                  "like": snapshot.likes}
+        then = queries.post_counts(store, truth.trigger_post_id, at_us=snapshot.observed_at_us)
+        counted = {"repost": then.reposts, "quote": then.quotes, "reply": then.replies, "like": then.likes}
+        checks.append(Check(
+            name="latest AppView counts agree with the events", expected=_fmt(counted), found=_fmt(polled),
+            passed=polled == counted,
+        ))
+    top = queries.top_posts(store, limit=1)
+    checks.append(Check(
+        name="trigger post is the most engaged post", expected=truth.trigger_post_id,
+        found=top[0].id if top else "(no posts)", passed=bool(top) and top[0].id == truth.trigger_post_id,
+    ))
+    deleted = queries.deleted_post_ids(store, truth.deleted_post_ids)
+    checks.append(Check(
+        name="deleted replies marked deleted", expected=str(len(truth.deleted_post_ids)), found=str(len(deleted)),
+        passed=len(deleted) == len(truth.deleted_post_ids),
+    ))
+    stats = queries.stats(store)
+    checks.append(Check(
+        name="nothing quarantined", expected="0", found=str(stats.quarantine_open), passed=stats.quarantine_open == 0,
+    ))
+    for pending in (
+        "coordinated ring recovered (engagers, issue 5)",
+        "abusive and threatening replies found (harm, issue 6)",
+        "rise in abuse toward the person measured (spillover, issue 6)",
+    ):
+        checks.append(Check(name=pending, expected="-", found="not measured yet", passed=None))
+    return truth, checks
+
+
+def _fmt(counts: dict[str, int]) -> str:
+    return " ".join(f"{kind}={counts.get(kind, 0)}" for kind in ("repost", "quote", "reply", "like"))
+
+
+def write_generated(config: ScenarioConfig, events: int, out: Path | None) -> int:
+    """`generate` to a file path, or to stdout when `out` is None."""
+    if out is None:
+        return generate(config, events, sys.stdout.buffer)
+    with out.open("wb") as handle:
+        return generate(config, events, handle)

@@ -1,0 +1,206 @@
+"""Opening a store (SQLite file or PostgreSQL URL), migrating it, and writing ingest batches atomically.
+
+One transaction per batch holds the raw payloads, the canonical records, the quarantined payloads
+and the source's cursor: after a crash the store is at the end of some batch, never in between.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError, StatementError
+
+from reachwatch.errors import StoreDataError, StoreError, StoreUnavailableError
+from reachwatch.model import CanonicalRecord, QuarantineItem, RawEvent
+from reachwatch.store import schema
+from reachwatch.store.writer import RecordWriter, dialect_insert
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class WriteBatch(msgspec.Struct, kw_only=True):
+    """What one ingest transaction writes."""
+
+    raw: list[RawEvent] = msgspec.field(default_factory=list)
+    records: list[CanonicalRecord] = msgspec.field(default_factory=list)
+    quarantine: list[QuarantineItem] = msgspec.field(default_factory=list)
+    cursor: tuple[str, str] | None = None
+
+
+class WriteResult(msgspec.Struct, kw_only=True):
+    raw_new: int
+    duplicates: int
+
+
+def database_url(db: str) -> str:
+    """A SQLAlchemy URL for a SQLite path or a postgresql:// URL (driven by psycopg 3)."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + db.split("://", 1)[1]
+    if db.startswith(("postgresql+", "sqlite:")):
+        return db
+    if "://" in db:
+        raise StoreError(
+            f"Cannot open the store {db!r}: give a SQLite file path or a postgresql:// URL "
+            "(with --db, REACHWATCH_DB or 'db = ...' in reachwatch.toml)."
+        )
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+def _json_dumps(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers in while the ingest writes; NORMAL keeps every commit across a process kill.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+class Store:
+    """The one object that holds a database; services receive it, only store/ speaks SQL."""
+
+    def __init__(self, engine: Engine, *, keep_deleted_text: bool = True) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._writer = RecordWriter(self.dialect, keep_deleted_text=keep_deleted_text)
+
+    @classmethod
+    def open(cls, db: str, *, migrate: bool = True, keep_deleted_text: bool = True) -> Store:
+        """Open (creating if needed) and migrate the store at `db`."""
+        url = database_url(db)
+        if url.startswith("sqlite:///"):
+            folder = Path(url.removeprefix("sqlite:///")).parent
+            if not folder.exists():
+                raise StoreError(f"Cannot create the store in {folder}: the folder does not exist. Create it first.")
+        engine = create_engine(url, json_serializer=_json_dumps, json_deserializer=msgspec.json.decode)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine, keep_deleted_text=keep_deleted_text)
+        if migrate:
+            store.migrate()
+        return store
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, for people (passwords hidden)."""
+        if self.dialect == "sqlite":
+            return str(Path(self.engine.url.database or "").resolve())
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reads, with database errors turned into StoreErrors."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StoreUnavailableError(f"The store at {self.location} could not be read: {exc.orig}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One atomic write; a refused row raises StoreDataError, a lost server StoreUnavailableError."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except (IntegrityError, DataError, StatementError) as exc:
+            if isinstance(exc, OperationalError):
+                raise StoreUnavailableError(f"The store at {self.location} is unavailable: {exc.orig}") from exc
+            raise StoreDataError(f"The store refused a row: {getattr(exc, 'orig', exc)}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"Writing to the store at {self.location} failed: {exc}") from exc
+
+    # -- schema ---------------------------------------------------------------------------------
+    def _alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        return config
+
+    def schema_version(self) -> str | None:
+        with self.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_version(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest version (a no-op when it is there already)."""
+        try:
+            if self.schema_version() == self.head_version():
+                return
+            config = self._alembic_config()
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise StoreUnavailableError(
+                f"Cannot reach the store at {self.location}: {exc.orig}. Check that the database server "
+                "is running and the URL is right."
+            ) from exc
+
+    # -- ingest ---------------------------------------------------------------------------------
+    def write_batch(self, batch: WriteBatch) -> WriteResult:
+        """Write one batch atomically; duplicate raw events (same event key) are counted, not stored."""
+        with self.transaction() as conn:
+            raw_new = self.write_batch_in(conn, batch)
+        return WriteResult(raw_new=raw_new, duplicates=len(batch.raw) - raw_new)
+
+    def write_batch_in(self, conn: Connection, batch: WriteBatch) -> int:
+        """Write a batch inside the caller's transaction; returns how many raw events were new."""
+        raw_new = 0
+        if batch.raw:
+            stmt = dialect_insert(self.dialect, schema.raw_events).on_conflict_do_nothing(
+                index_elements=["event_key"]
+            )
+            rows = [msgspec.structs.asdict(raw) for raw in batch.raw]
+            if self.dialect == "postgresql":
+                # psycopg reports no rowcount for executemany; RETURNING lists the rows inserted.
+                raw_new = len(conn.execute(stmt.returning(schema.raw_events.c.id), rows).all())
+            else:
+                raw_new = max(conn.execute(stmt, rows).rowcount, 0)
+        if batch.records:
+            self._writer.write(conn, batch.records)
+        if batch.quarantine:
+            conn.execute(schema.quarantine.insert(), [msgspec.structs.asdict(item) for item in batch.quarantine])
+        if batch.cursor is not None:
+            self._save_cursor(conn, *batch.cursor)
+        return raw_new
+
+    def write_records(self, records: Sequence[CanonicalRecord]) -> None:
+        """Upsert canonical records outside an ingest (people, watchlist, scenario metadata)."""
+        with self.transaction() as conn:
+            self._writer.write(conn, records)
+
+    def _save_cursor(self, conn: Connection, source: str, value: str) -> None:
+        stmt = dialect_insert(self.dialect, schema.cursors)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["source"],
+                set_={"value": stmt.excluded.value, "updated_at_us": stmt.excluded.updated_at_us},
+            ),
+            {"source": source, "value": value, "updated_at_us": time.time_ns() // 1000},
+        )
+
+    def get_cursor(self, source: str) -> str | None:
+        with self.connect() as conn:
+            value = conn.execute(
+                select(schema.cursors.c.value).where(schema.cursors.c.source == source)
+            ).scalar_one_or_none()
+        return value

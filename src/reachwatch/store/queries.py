@@ -1,0 +1,297 @@
+"""Read queries over the store: counts, full-text search, top posts and amplifiers.
+
+Full-text search uses SQLite FTS5 or PostgreSQL tsvector/GIN; everything else is one SQL path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import msgspec
+from sqlalchemy import Integer, Select, and_, column, desc, func, literal_column, select, table, text
+
+from reachwatch.errors import UsageError
+from reachwatch.store import schema
+from reachwatch.store.database import Store
+
+SearchOrder = Literal["newest", "relevance"]
+
+
+class Stats(msgspec.Struct, kw_only=True):
+    location: str
+    backend: str
+    schema_version: str | None
+    raw_events: int
+    accounts: int
+    watched_accounts: int
+    posts: int
+    deleted_posts: int
+    engagements: dict[str, int]
+    follows: int
+    metric_snapshots: int
+    account_snapshots: int
+    people: int
+    quarantine_open: int
+    quarantine_resolved: int
+    first_post_us: int | None
+    last_post_us: int | None
+    cursors: dict[str, str]
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    id: str
+    author_id: str
+    author_handle: str | None
+    created_at_us: int | None
+    text: str
+    deleted: bool
+
+
+class TopPost(msgspec.Struct, kw_only=True):
+    id: str
+    author_id: str
+    author_handle: str | None
+    created_at_us: int | None
+    text: str
+    reposts: int
+    quotes: int
+    replies: int
+    likes: int
+
+    @property
+    def total(self) -> int:
+        return self.reposts + self.quotes + self.replies + self.likes
+
+
+class Amplifier(msgspec.Struct, kw_only=True):
+    account_id: str
+    handle: str | None
+    followers: int | None
+    reposts: int
+    quotes: int
+    first_at_us: int
+
+
+def _count(conn: Any, table: Any, *where: Any) -> int:
+    return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def stats(store: Store) -> Stats:
+    """Counts of everything in the store, for `reachwatch stats` and the demo summary."""
+    p, e, a, q = schema.posts, schema.engagements, schema.accounts, schema.quarantine
+    with store.connect() as conn:
+        kinds = dict(
+            conn.execute(
+                select(e.c.kind, func.count()).where(e.c.deleted_at_us.is_(None)).group_by(e.c.kind)
+            ).all()
+        )
+        first, last = conn.execute(
+            select(func.min(p.c.created_at_us), func.max(p.c.created_at_us))
+        ).one()
+        cursors = dict(conn.execute(select(schema.cursors.c.source, schema.cursors.c.value)).all())
+        return Stats(
+            location=store.location,
+            backend=store.dialect,
+            schema_version=store.schema_version(),
+            raw_events=_count(conn, schema.raw_events),
+            accounts=_count(conn, a),
+            watched_accounts=_count(conn, a, a.c.watched.is_(True)),
+            posts=_count(conn, p, p.c.created_at_us.is_not(None)),
+            deleted_posts=_count(conn, p, p.c.deleted_at_us.is_not(None)),
+            engagements={str(kind): int(n) for kind, n in kinds.items()},
+            follows=_count(conn, schema.follows, schema.follows.c.deleted_at_us.is_(None)),
+            metric_snapshots=_count(conn, schema.metric_snapshots),
+            account_snapshots=_count(conn, schema.account_snapshots),
+            people=_count(conn, schema.people),
+            quarantine_open=_count(conn, q, q.c.status == "open"),
+            quarantine_resolved=_count(conn, q, q.c.status == "resolved"),
+            first_post_us=first,
+            last_post_us=last,
+            cursors=cursors,
+        )
+
+
+_TERM = re.compile(r'"([^"]+)"|(\S+)')
+
+
+def fts5_query(query: str) -> str:
+    """A user's words as a safe FTS5 query: every term and "quoted phrase" must appear (AND).
+
+    Terms are quoted so FTS5 operators in user text (NEAR, *, :, -) are read as words, never syntax.
+    """
+    terms = []
+    for phrase, word in _TERM.findall(query):
+        term = (phrase or word).replace('"', "")
+        if term.strip():
+            terms.append(f'"{term}"')
+    if not terms:
+        raise UsageError("The search is empty: give at least one word to look for.")
+    return " ".join(terms)
+
+
+def search(
+    store: Store,
+    query: str,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    order: SearchOrder = "newest",
+    author_id: str | None = None,
+) -> list[SearchHit]:
+    """Posts whose text contains every term of `query`; newest first, or best match first."""
+    p, a = schema.posts, schema.accounts
+    columns = (p.c.id, p.c.author_id, a.c.handle, p.c.created_at_us, p.c.text, p.c.deleted_at_us)
+    if store.dialect == "sqlite":
+        fts = table("posts_fts", column("rowid"), column("rank"))
+        stmt: Select[Any] = (
+            select(*columns)
+            .select_from(fts.join(p, literal_column("posts.rowid") == fts.c.rowid))
+            .outerjoin(a, a.c.id == p.c.author_id)
+            .where(text("posts_fts MATCH :q").bindparams(q=fts5_query(query)))
+        )
+        ordering = fts.c.rank if order == "relevance" else desc(fts.c.rowid)
+    else:
+        tsquery = func.websearch_to_tsquery("simple", query)
+        vector = literal_column("posts.search_vector")
+        stmt = select(*columns).select_from(p).outerjoin(a, a.c.id == p.c.author_id).where(vector.op("@@")(tsquery))
+        ordering = desc(func.ts_rank(vector, tsquery)) if order == "relevance" else desc(p.c.created_at_us)
+    if author_id is not None:
+        stmt = stmt.where(p.c.author_id == author_id)
+    stmt = stmt.order_by(ordering).limit(limit).offset(offset)
+    with store.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [
+        SearchHit(
+            id=row.id, author_id=row.author_id, author_handle=row.handle, created_at_us=row.created_at_us,
+            text=row.text, deleted=row.deleted_at_us is not None,
+        )
+        for row in rows
+    ]
+
+
+def _engagement_counts() -> Any:
+    e = schema.engagements
+    live = e.c.deleted_at_us.is_(None)
+
+    def kind_count(kind: str) -> Any:
+        return func.sum(func.cast(and_(e.c.kind == kind, live), Integer))
+
+    return (
+        select(
+            e.c.post_id,
+            func.coalesce(kind_count("repost"), 0).label("reposts"),
+            func.coalesce(kind_count("quote"), 0).label("quotes"),
+            func.coalesce(kind_count("reply"), 0).label("replies"),
+            func.coalesce(kind_count("like"), 0).label("likes"),
+            func.count().label("total"),
+        )
+        .where(e.c.post_id.is_not(None))
+        .group_by(e.c.post_id)
+    )
+
+
+def top_posts(store: Store, *, limit: int = 10, author_id: str | None = None) -> list[TopPost]:
+    """Posts with the most engagements seen (reposts + quotes + replies + likes)."""
+    p, a = schema.posts, schema.accounts
+    counts = _engagement_counts().subquery()
+    stmt = (
+        select(p.c.id, p.c.author_id, a.c.handle, p.c.created_at_us, p.c.text, counts)
+        .join(counts, counts.c.post_id == p.c.id)
+        .outerjoin(a, a.c.id == p.c.author_id)
+        .order_by(desc(counts.c.total))
+        .limit(limit)
+    )
+    if author_id is not None:
+        stmt = stmt.where(p.c.author_id == author_id)
+    with store.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [
+        TopPost(
+            id=row.id, author_id=row.author_id, author_handle=row.handle, created_at_us=row.created_at_us,
+            text=row.text, reposts=int(row.reposts), quotes=int(row.quotes), replies=int(row.replies),
+            likes=int(row.likes),
+        )
+        for row in rows
+    ]
+
+
+def top_amplifiers(store: Store, *, post_id: str | None = None, limit: int = 10) -> list[Amplifier]:
+    """Accounts that reposted or quoted most (of one post, or of everything), largest audience first."""
+    e, a = schema.engagements, schema.accounts
+    amplifying = and_(e.c.kind.in_(("repost", "quote")), e.c.deleted_at_us.is_(None))
+    if post_id is not None:
+        amplifying = and_(amplifying, e.c.post_id == post_id)
+    per_actor = (
+        select(
+            e.c.actor_id,
+            func.sum(func.cast(e.c.kind == "repost", Integer)).label("reposts"),
+            func.sum(func.cast(e.c.kind == "quote", Integer)).label("quotes"),
+            func.min(e.c.created_at_us).label("first_at_us"),
+        )
+        .where(amplifying)
+        .group_by(e.c.actor_id)
+        .subquery()
+    )
+    stmt = (
+        select(per_actor, a.c.handle, a.c.followers)
+        .outerjoin(a, a.c.id == per_actor.c.actor_id)
+        .order_by(desc(func.coalesce(a.c.followers, 0)), per_actor.c.first_at_us)
+        .limit(limit)
+    )
+    with store.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [
+        Amplifier(
+            account_id=row.actor_id, handle=row.handle, followers=row.followers, reposts=int(row.reposts),
+            quotes=int(row.quotes), first_at_us=int(row.first_at_us or 0),
+        )
+        for row in rows
+    ]
+
+
+class PostCounts(msgspec.Struct, kw_only=True):
+    observed_at_us: int | None = None
+    reposts: int = 0
+    quotes: int = 0
+    replies: int = 0
+    likes: int = 0
+
+
+def post_counts(store: Store, post_id: str, at_us: int | None = None) -> PostCounts:
+    """Engagements of one post counted from the events: live now, or live at `at_us`."""
+    e = schema.engagements
+    stmt = select(e.c.kind, func.count()).where(e.c.post_id == post_id).group_by(e.c.kind)
+    if at_us is None:
+        stmt = stmt.where(e.c.deleted_at_us.is_(None))
+    else:
+        stmt = stmt.where(
+            e.c.created_at_us <= at_us, (e.c.deleted_at_us.is_(None)) | (e.c.deleted_at_us > at_us)
+        )
+    with store.connect() as conn:
+        kinds = {str(kind): int(n) for kind, n in conn.execute(stmt).all()}
+    return PostCounts(
+        reposts=kinds.get("repost", 0), quotes=kinds.get("quote", 0),
+        replies=kinds.get("reply", 0), likes=kinds.get("like", 0),
+    )
+
+
+def latest_snapshot(store: Store, post_id: str) -> PostCounts | None:
+    """The newest counts a platform reported for a post."""
+    m = schema.metric_snapshots
+    stmt = select(m).where(m.c.post_id == post_id).order_by(desc(m.c.observed_at_us)).limit(1)
+    with store.connect() as conn:
+        row = conn.execute(stmt).one_or_none()
+    if row is None:
+        return None
+    return PostCounts(
+        observed_at_us=row.observed_at_us, reposts=row.reposts or 0, quotes=row.quotes or 0, replies=row.replies or 0, likes=row.likes or 0
+    )
+
+
+def deleted_post_ids(store: Store, ids: list[str]) -> set[str]:
+    """Which of `ids` are marked deleted."""
+    p = schema.posts
+    with store.connect() as conn:
+        found = conn.execute(select(p.c.id).where(p.c.id.in_(ids), p.c.deleted_at_us.is_not(None))).scalars()
+        return set(found)

@@ -1,0 +1,173 @@
+"""The tables as SQLAlchemy Core objects, for queries; migrations/ creates them, a test keeps both equal.
+
+Times are BIGINT microseconds since the epoch (UTC). Reference columns carry no foreign keys on
+purpose: events arrive out of order (a like before the post it likes) and must never be refused.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    false,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+raw_events = Table(
+    "raw_events",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("event_key", Text, nullable=False, unique=True),
+    Column("cursor", Text),
+    Column("received_at_us", BigInteger, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("platform", Text, nullable=False),
+    Column("handle", Text),
+    Column("display_name", Text),
+    Column("description", Text),
+    Column("created_at_us", BigInteger),
+    Column("followers", BigInteger),
+    Column("following", BigInteger),
+    Column("posts_count", BigInteger),
+    Column("status", Text),
+    Column("watched", Boolean, nullable=False, server_default=false()),
+    Index("ix_accounts_handle", "handle"),
+)
+
+account_snapshots = Table(
+    "account_snapshots",
+    metadata,
+    Column("account_id", Text, nullable=False),
+    Column("observed_at_us", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("followers", BigInteger),
+    Column("following", BigInteger),
+    Column("posts_count", BigInteger),
+    PrimaryKeyConstraint("account_id", "observed_at_us", "source"),
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("platform", Text, nullable=False),
+    Column("author_id", Text, nullable=False),
+    Column("created_at_us", BigInteger),  # NULL only for a deletion seen before its post
+    Column("text", Text, nullable=False, server_default=""),
+    Column("lang", Text),
+    Column("reply_to", Text),
+    Column("reply_root", Text),
+    Column("quote_of", Text),
+    Column("repost_of", Text),
+    Column("urls", Json),
+    Column("mentions", Json),
+    Column("hashtags", Json),
+    Column("deleted_at_us", BigInteger),
+    Index("ix_posts_author_created", "author_id", "created_at_us"),
+    Index("ix_posts_created", "created_at_us"),
+    Index("ix_posts_reply_to", "reply_to"),
+    Index("ix_posts_quote_of", "quote_of"),
+)
+
+engagements = Table(
+    "engagements",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("actor_id", Text, nullable=False),
+    Column("post_id", Text),  # NULL only for a deletion seen before its engagement
+    Column("created_at_us", BigInteger),
+    Column("via_id", Text),
+    Column("deleted_at_us", BigInteger),
+    Index("ix_engagements_post_created", "post_id", "created_at_us"),
+    Index("ix_engagements_actor_created", "actor_id", "created_at_us"),
+)
+
+follows = Table(
+    "follows",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("follower_id", Text, nullable=False),
+    Column("followed_id", Text),
+    Column("created_at_us", BigInteger),
+    Column("deleted_at_us", BigInteger),
+    Index("ix_follows_followed", "followed_id"),
+)
+
+metric_snapshots = Table(
+    "metric_snapshots",
+    metadata,
+    Column("post_id", Text, nullable=False),
+    Column("observed_at_us", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("reposts", BigInteger),
+    Column("quotes", BigInteger),
+    Column("replies", BigInteger),
+    Column("likes", BigInteger),
+    Column("views", BigInteger),
+    PrimaryKeyConstraint("post_id", "observed_at_us", "source"),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("aliases", Json, nullable=False),
+    Column("roles", Json, nullable=False),
+    Column("handles", Json, nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("position", Text),
+    Column("received_at_us", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("resolved_at_us", BigInteger),
+    Index("ix_quarantine_status", "status"),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+)
+
+scenarios = Table(
+    "scenarios",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("seed", Integer, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("truth", Json, nullable=False),
+)

@@ -1,0 +1,202 @@
+"""Idempotent bulk writes of canonical records: every statement is an upsert, so a replay changes nothing.
+
+Upserts keep what is already known: a field that arrives as NULL never erases a value, a deletion
+is never undone by a late create, and a create that arrives after its deletion still fills in
+the record while it stays marked deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Table, bindparam, case, func, literal, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from reachwatch.model import (
+    Account,
+    AccountSnapshot,
+    CanonicalRecord,
+    Deletion,
+    Engagement,
+    Follow,
+    MetricSnapshot,
+    Person,
+    Post,
+    platform_of,
+)
+from reachwatch.store import schema
+
+Row = dict[str, Any]
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+class RecordWriter:
+    """Builds each upsert statement once per dialect and writes grouped records with executemany."""
+
+    def __init__(self, dialect: str, *, keep_deleted_text: bool = True) -> None:
+        self.dialect = dialect
+        self.keep_deleted_text = keep_deleted_text
+        self._statements = self._build_statements()
+
+    def _insert(self, table: Table) -> Any:
+        return dialect_insert(self.dialect, table)
+
+    def _keep_known(self, table: Table, stmt: Any, key: Sequence[str], columns: Iterable[str]) -> Insert:
+        excluded = stmt.excluded
+        values = {name: func.coalesce(excluded[name], table.c[name]) for name in columns}
+        return stmt.on_conflict_do_update(index_elements=list(key), set_=values)  # type: ignore[no-any-return]
+
+    def _build_statements(self) -> dict[str, Any]:
+        a, p, e, f = schema.accounts, schema.posts, schema.engagements, schema.follows
+        account_stmt = self._insert(a)
+        account_upsert = account_stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                **{
+                    name: func.coalesce(account_stmt.excluded[name], a.c[name])
+                    for name in (
+                        "handle", "display_name", "description", "created_at_us",
+                        "followers", "following", "posts_count", "status",
+                    )
+                },
+                "watched": or_(account_stmt.excluded.watched, a.c.watched),
+            },
+        )
+        post_stmt = self._insert(p)
+        post_upsert = post_stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "author_id": post_stmt.excluded.author_id,
+                "created_at_us": post_stmt.excluded.created_at_us,
+                "text": case(
+                    (p.c.deleted_at_us.is_(None) | literal(self.keep_deleted_text), post_stmt.excluded.text),
+                    else_=literal(""),
+                ),
+                **{
+                    name: post_stmt.excluded[name]
+                    for name in (
+                        "lang", "reply_to", "reply_root", "quote_of", "repost_of",
+                        "urls", "mentions", "hashtags",
+                    )
+                },
+            },
+        )
+        post_delete_stmt = self._insert(p)
+        deleted_text = p.c.text if self.keep_deleted_text else literal("")
+        post_delete = post_delete_stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "deleted_at_us": func.coalesce(p.c.deleted_at_us, post_delete_stmt.excluded.deleted_at_us),
+                "text": deleted_text,
+            },
+        )
+        engagement_delete_stmt = self._insert(e)
+        follow_delete_stmt = self._insert(f)
+        return {
+            "account_stub": self._insert(a).on_conflict_do_nothing(index_elements=["id"]),
+            "account": account_upsert,
+            "account_snapshot": self._insert(schema.account_snapshots).on_conflict_do_nothing(),
+            "post": post_upsert,
+            "engagement": self._keep_known(
+                e, self._insert(e), ["id"], ("post_id", "created_at_us", "via_id")
+            ),
+            "follow": self._keep_known(f, self._insert(f), ["id"], ("followed_id", "created_at_us")),
+            "metric_snapshot": self._insert(schema.metric_snapshots).on_conflict_do_nothing(),
+            "person": self._keep_known(
+                schema.people, self._insert(schema.people), ["id"], ("name", "aliases", "roles", "handles")
+            ),
+            "post_delete": post_delete,
+            "post_delete_engagement": update(e)
+            .where(e.c.id == bindparam("target_id"), e.c.deleted_at_us.is_(None))
+            .values(deleted_at_us=bindparam("at_us")),
+            "engagement_delete": engagement_delete_stmt.on_conflict_do_update(
+                index_elements=["id"],
+                set_={
+                    "deleted_at_us": func.coalesce(
+                        e.c.deleted_at_us, engagement_delete_stmt.excluded.deleted_at_us
+                    )
+                },
+            ),
+            "follow_delete": follow_delete_stmt.on_conflict_do_update(
+                index_elements=["id"],
+                set_={"deleted_at_us": func.coalesce(f.c.deleted_at_us, follow_delete_stmt.excluded.deleted_at_us)},
+            ),
+        }
+
+    def write(self, conn: Connection, records: Sequence[CanonicalRecord]) -> None:
+        """Upsert every record; accounts referenced but not described get a stub row first."""
+        groups: dict[str, list[Row]] = {}
+        described: set[str] = set()
+        referenced: set[str] = set()
+        for record in records:
+            for name, row in _rows_of(record, referenced):
+                groups.setdefault(name, []).append(row)
+                if name == "account":
+                    described.add(row["id"])
+        stubs = [{"id": ident, "platform": platform_of(ident)} for ident in sorted(referenced - described)]
+        if stubs:
+            conn.execute(self._statements["account_stub"], stubs)
+        for name in (
+            "account", "account_snapshot", "post", "engagement", "follow", "metric_snapshot", "person",
+            "post_delete", "post_delete_engagement", "engagement_delete", "follow_delete",
+        ):
+            rows = groups.get(name)
+            if rows:
+                conn.execute(self._statements[name], rows)
+
+
+def _rows_of(record: CanonicalRecord, referenced: set[str]) -> list[tuple[str, Row]]:
+    """The (statement name, row) pairs one record writes; adds the account ids it mentions."""
+    if isinstance(record, Engagement):
+        referenced.add(record.actor_id)
+        return [("engagement", {
+            "id": record.id, "kind": record.kind.value, "actor_id": record.actor_id,
+            "post_id": record.post_id, "created_at_us": record.created_at_us, "via_id": record.via_id,
+        })]
+    if isinstance(record, Post):
+        referenced.add(record.author_id)
+        row = msgspec.structs.asdict(record)
+        return [("post", row)]
+    if isinstance(record, Account):
+        return [("account", msgspec.structs.asdict(record))]
+    if isinstance(record, Follow):
+        referenced.add(record.follower_id)
+        referenced.add(record.followed_id)
+        return [("follow", msgspec.structs.asdict(record))]
+    if isinstance(record, AccountSnapshot):
+        referenced.add(record.account_id)
+        return [("account_snapshot", msgspec.structs.asdict(record))]
+    if isinstance(record, MetricSnapshot):
+        return [("metric_snapshot", msgspec.structs.asdict(record))]
+    if isinstance(record, Person):
+        return [("person", msgspec.structs.asdict(record))]
+    return _deletion_rows(record, referenced)
+
+
+def _deletion_rows(record: Deletion, referenced: set[str]) -> list[tuple[str, Row]]:
+    if record.actor_id is not None:
+        referenced.add(record.actor_id)
+    if record.target == "post":
+        return [
+            ("post_delete", {
+                "id": record.id, "platform": platform_of(record.id),
+                "author_id": record.actor_id or record.id, "deleted_at_us": record.deleted_at_us, "text": "",
+            }),
+            ("post_delete_engagement", {"target_id": record.id, "at_us": record.deleted_at_us}),
+        ]
+    if record.target == "engagement":
+        return [("engagement_delete", {
+            "id": record.id, "kind": record.kind.value if record.kind else "unknown",
+            "actor_id": record.actor_id or "", "deleted_at_us": record.deleted_at_us,
+        })]
+    return [("follow_delete", {
+        "id": record.id, "follower_id": record.actor_id or "", "deleted_at_us": record.deleted_at_us,
+    })]
