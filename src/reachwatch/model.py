@@ -8,7 +8,7 @@ canonical JSONL format decodes straight into one of them, validated, with a clea
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -23,8 +23,10 @@ MAX_TEXT_CHARS = 100_000
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
-Count = Annotated[int, msgspec.Meta(ge=0)]
-Micros = Annotated[int, msgspec.Meta(ge=0)]
+# Both stores keep integers in 64 bits; a larger number is refused here, not by the database.
+MAX_INT64 = 9_223_372_036_854_775_807
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT64)]
+Micros = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT64)]
 Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)]
 ShortText = Annotated[str, msgspec.Meta(max_length=2_000)]
 RecordId = Annotated[str, msgspec.Meta(min_length=3, max_length=1_000)]
@@ -53,17 +55,25 @@ def split_id(record_id: str) -> tuple[str, str]:
     return platform, native
 
 
-def micros_from_iso(value: str) -> int:
-    """Microseconds since the epoch of an ISO 8601 time; a time without zone is taken as UTC."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros_from_datetime(moment: datetime) -> int:
+    """Exact microseconds since the epoch (no float rounding); a naive time is taken as UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1_000_000)
+    return (moment - EPOCH) // ONE_MICROSECOND
+
+
+def micros_from_iso(value: str) -> int:
+    """Microseconds since the epoch of an ISO 8601 time; a time without zone is taken as UTC."""
+    return micros_from_datetime(datetime.fromisoformat(value))
 
 
 def iso_from_micros(value: int) -> str:
     """ISO 8601 UTC text of a microsecond timestamp, with a trailing Z."""
-    return datetime.fromtimestamp(value / 1_000_000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (EPOCH + value * ONE_MICROSECOND).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def clean_text(value: str) -> str:

@@ -15,7 +15,7 @@ import msgspec
 
 from reachwatch.connectors.bluesky import appview, jetstream
 from reachwatch.errors import PayloadError
-from reachwatch.model import CanonicalRecord, micros_from_iso
+from reachwatch.model import MAX_INT64, CanonicalRecord, micros_from_iso
 
 FORMATS = ("jetstream", "appview", "canonical")
 
@@ -90,8 +90,8 @@ def _normalise_jetstream(head: Line) -> Normalised:
             "not a Jetstream event (did, time_us, kind), a canonical record (type) "
             "or a captured response (__reachwatch)",
         )
-    if head.time_us < 0:
-        raise PayloadError("invalid-value", f"time_us is negative ({head.time_us})")
+    if not 0 <= head.time_us <= MAX_INT64:
+        raise PayloadError("invalid-value", f"time_us {head.time_us} is out of range")
     did, time_us = head.did, head.time_us
     if head.kind == "commit":
         if head.commit is None:

@@ -39,7 +39,8 @@ class ScenarioConfig(msgspec.Struct, kw_only=True):
 class LabelledPost(msgspec.Struct, array_like=True):
     id: str
     at_us: int
-    label: str  # neutral | supportive | pushback | abusive | threat | coordinated
+    kind: str  # reply | quote (to the trigger post) | mention (a post naming the person)
+    label: str  # neutral | supportive | pushback | abusive | threat
 
 
 class Truth(msgspec.Struct, kw_only=True):
@@ -58,7 +59,7 @@ class Truth(msgspec.Struct, kw_only=True):
     coordinated_account_ids: list[str]
     coordinated_target_ids: list[str]
     trigger_engager_ids: list[str]
-    replies: list[LabelledPost]
+    responses: list[LabelledPost]
     mentions: list[LabelledPost]
     deleted_post_ids: list[str]
     trigger_counts: dict[str, int]
@@ -239,7 +240,7 @@ class ScenarioBuilder:
             coordinated_account_ids=sorted(actor.id for actor in ring),
             coordinated_target_ids=[f"bluesky:{uri}" for uri, _ in targets],
             trigger_engager_ids=sorted({actor.id for actor in engagers}),
-            replies=replies, mentions=mentions, deleted_post_ids=sorted(f"bluesky:{uri}" for uri in deleted),
+            responses=replies, mentions=mentions, deleted_post_ids=sorted(f"bluesky:{uri}" for uri in deleted),
             trigger_counts=counts, lines=lines,
         )
 
@@ -282,7 +283,7 @@ class ScenarioBuilder:
                         (self.declared[uri], uri)
                     )
                     if labelled is not None:
-                        labelled.append(LabelledPost(f"bluesky:{uri}", when, label))
+                        labelled.append(LabelledPost(f"bluesky:{uri}", when, kind, label))
         return engaged
 
     def _reply_text(self, templates: list[str] | None) -> tuple[str, str]:
@@ -334,7 +335,7 @@ class ScenarioBuilder:
             author = rng.choice(engagers) if after and engagers and rng.random() < 0.5 else rng.choice(population)
             text, links = texts.fill(rng.choice(pool), rng, self.person)
             uri, _ = self.post(author, at, text, links)
-            labelled.append(LabelledPost(f"bluesky:{uri}", at, label))
+            labelled.append(LabelledPost(f"bluesky:{uri}", at, "mention", label))
         return labelled
 
     def _counts_at(self, uri: str, at_us: int) -> dict[str, int]:

@@ -6,10 +6,12 @@ The scenario speaks the same formats as the live network, so the demo runs the r
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Any
 
 import msgspec
+
+from reachwatch.model import EPOCH
 
 B32 = "abcdefghijklmnopqrstuvwxyz234567"
 B32_SORTABLE = "234567abcdefghijklmnopqrstuvwxyz"
@@ -36,7 +38,7 @@ def tid(time_us: int, clock_id: int) -> str:
 
 def iso(time_us: int) -> str:
     """The millisecond ISO form Bluesky clients write in createdAt."""
-    moment = datetime.fromtimestamp(time_us / 1_000_000, tz=UTC)
+    moment = EPOCH + timedelta(microseconds=time_us)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -65,14 +65,20 @@ def _now_us() -> int:
 
 
 class _FileCursor(msgspec.Struct):
+    """Where a file's ingest stands, and a fingerprint of what it had read, to notice a new file."""
+
     offset: int
     head: str
     line: int
 
 
-def _file_head(path: Path) -> str:
+HEAD_BYTES = 4096
+
+
+def _file_head(path: Path, length: int) -> str:
+    """Fingerprint of the file's first `length` bytes (at most HEAD_BYTES): appending keeps it."""
     with path.open("rb") as handle:
-        return hashlib.blake2b(handle.read(4096), digest_size=8).hexdigest()
+        return hashlib.blake2b(handle.read(min(length, HEAD_BYTES)), digest_size=8).hexdigest()
 
 
 def read_lines(stream: BinaryIO, *, start_offset: int = 0, start_line: int = 0) -> Iterator[Line]:
@@ -191,18 +197,22 @@ def ingest_file(
     if not path.is_file():
         raise UsageError(f"Cannot ingest {path}: no such file. Give the path of a JSONL file, or - for stdin.")
     source = f"file:{path.resolve()}"
-    head = _file_head(path)
-    start = _FileCursor(offset=0, head=head, line=0)
+    start = _FileCursor(offset=0, head="", line=0)
     saved = store.get_cursor(source) if options.resume else None
     if saved is not None:
         previous = msgspec.json.decode(saved, type=_FileCursor)
-        if previous.head == head and previous.offset <= path.stat().st_size:
+        if previous.offset <= path.stat().st_size and previous.head == _file_head(path, previous.offset):
             start = previous
     ingestor = Ingestor(store, source, options, on_progress)
     ingestor.report.resumed_from = start.offset
 
+    heads: dict[int, str] = {}
+
     def cursor_of(line: Line) -> str:
-        return msgspec.json.encode(_FileCursor(offset=line[2], head=head, line=line[1])).decode()
+        length = min(line[2], HEAD_BYTES)
+        if length not in heads:
+            heads[length] = _file_head(path, length)
+        return msgspec.json.encode(_FileCursor(offset=line[2], head=heads[length], line=line[1])).decode()
 
     with path.open("rb") as stream:
         stream.seek(start.offset)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlche
 from reachwatch.errors import StoreDataError, StoreError, StoreUnavailableError
 from reachwatch.model import CanonicalRecord, QuarantineItem, RawEvent
 from reachwatch.store import schema
-from reachwatch.store.writer import RecordWriter, dialect_insert
+from reachwatch.store.writer import CompiledStatement, RecordWriter, dialect_insert
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -77,7 +77,12 @@ class Store:
     def __init__(self, engine: Engine, *, keep_deleted_text: bool = True) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self._writer = RecordWriter(self.dialect, keep_deleted_text=keep_deleted_text)
+        self._writer = RecordWriter(engine.dialect, keep_deleted_text=keep_deleted_text)
+        raw_insert = dialect_insert(self.dialect, schema.raw_events).on_conflict_do_nothing(
+            index_elements=["event_key"]
+        )
+        self._raw_insert = raw_insert
+        self._raw_compiled = CompiledStatement(raw_insert, engine.dialect) if self.dialect == "sqlite" else None
 
     @classmethod
     def open(cls, db: str, *, migrate: bool = True, keep_deleted_text: bool = True) -> Store:
@@ -126,6 +131,9 @@ class Store:
             raise StoreDataError(f"The store refused a row: {getattr(exc, 'orig', exc)}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"Writing to the store at {self.location} failed: {exc}") from exc
+        except (OverflowError, ValueError, TypeError) as exc:
+            # The drivers raise these themselves for values they cannot bind (before any SQL runs).
+            raise StoreDataError(f"The store refused a value: {exc}") from exc
 
     # -- schema ---------------------------------------------------------------------------------
     def _alembic_config(self) -> Config:
@@ -166,15 +174,13 @@ class Store:
         """Write a batch inside the caller's transaction; returns how many raw events were new."""
         raw_new = 0
         if batch.raw:
-            stmt = dialect_insert(self.dialect, schema.raw_events).on_conflict_do_nothing(
-                index_elements=["event_key"]
-            )
             rows = [msgspec.structs.asdict(raw) for raw in batch.raw]
-            if self.dialect == "postgresql":
-                # psycopg reports no rowcount for executemany; RETURNING lists the rows inserted.
-                raw_new = len(conn.execute(stmt.returning(schema.raw_events.c.id), rows).all())
+            if self._raw_compiled is not None:
+                raw_new = max(self._raw_compiled.run(conn, rows), 0)
             else:
-                raw_new = max(conn.execute(stmt, rows).rowcount, 0)
+                # psycopg reports no rowcount for executemany; RETURNING lists the rows inserted.
+                stmt = self._raw_insert.returning(schema.raw_events.c.id)
+                raw_new = len(conn.execute(stmt, rows).all())
         if batch.records:
             self._writer.write(conn, batch.records)
         if batch.quarantine:

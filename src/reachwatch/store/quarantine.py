@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import desc, select, update
@@ -80,6 +80,8 @@ def record_failed_attempt(store: Store, item_id: int, reason: str) -> None:
         conn.execute(update(q).where(q.c.id == item_id).values(attempts=q.c.attempts + 1, reason=reason))
 
 
-def _item(row: object) -> QuarantinedPayload:
-    return msgspec.convert(dict(row), QuarantinedPayload)  # type: ignore[call-overload]
-
+def _item(row: Any) -> QuarantinedPayload:
+    return QuarantinedPayload(
+        id=int(row["id"]), source=row["source"], position=row["position"], received_at_us=row["received_at_us"],
+        reason=row["reason"], status=row["status"], attempts=row["attempts"], payload=bytes(row["payload"]),
+    )

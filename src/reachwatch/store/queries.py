@@ -140,6 +140,8 @@ def search(
     author_id: str | None = None,
 ) -> list[SearchHit]:
     """Posts whose text contains every term of `query`; newest first, or best match first."""
+    if not query.replace('"', "").strip():
+        raise UsageError("The search is empty: give at least one word to look for.")
     p, a = schema.posts, schema.accounts
     columns = (p.c.id, p.c.author_id, a.c.handle, p.c.created_at_us, p.c.text, p.c.deleted_at_us)
     if store.dialect == "sqlite":

@@ -8,10 +8,11 @@ the record while it stays marked deleted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Table, bindparam, case, func, literal, or_, update
+from sqlalchemy import Connection, Dialect, Table, bindparam, case, false, func, literal_column, or_, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -38,13 +39,47 @@ def dialect_insert(dialect: str, table: Table) -> Any:
     return module.insert(table)
 
 
+class CompiledStatement:
+    """A statement compiled once to SQLite's SQL, run with driver-level executemany over tuples.
+
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself at ingest
+    rates, so the hot path compiles once per set of row keys and hands the driver plain tuples.
+    """
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        self.statement = statement
+        self.dialect = dialect
+        self._by_keys: dict[tuple[str, ...], tuple[str, Any]] = {}
+
+    def _compiled(self, keys: tuple[str, ...]) -> tuple[str, Any]:
+        found = self._by_keys.get(keys)
+        if found is None:
+            compiled = self.statement.compile(dialect=self.dialect, column_keys=list(keys))
+            names = list(compiled.positiontup or [])
+            found = (str(compiled), itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],)))
+            self._by_keys[keys] = found
+        return found
+
+    def run(self, conn: Connection, rows: Sequence[Row]) -> int:
+        sql, pick = self._compiled(tuple(rows[0]))
+        return int(conn.exec_driver_sql(sql, [pick(row) for row in rows]).rowcount)  # type: ignore[arg-type]
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else msgspec.json.encode(value).decode()
+
+
 class RecordWriter:
     """Builds each upsert statement once per dialect and writes grouped records with executemany."""
 
-    def __init__(self, dialect: str, *, keep_deleted_text: bool = True) -> None:
-        self.dialect = dialect
+    def __init__(self, dialect: Dialect, *, keep_deleted_text: bool = True) -> None:
+        self.dialect = dialect.name
         self.keep_deleted_text = keep_deleted_text
         self._statements = self._build_statements()
+        self._compiled = (
+            {name: CompiledStatement(stmt, dialect) for name, stmt in self._statements.items()}
+            if self.dialect == "sqlite" else {}
+        )
 
     def _insert(self, table: Table) -> Any:
         return dialect_insert(self.dialect, table)
@@ -77,8 +112,9 @@ class RecordWriter:
                 "author_id": post_stmt.excluded.author_id,
                 "created_at_us": post_stmt.excluded.created_at_us,
                 "text": case(
-                    (p.c.deleted_at_us.is_(None) | literal(self.keep_deleted_text), post_stmt.excluded.text),
-                    else_=literal(""),
+                    (p.c.deleted_at_us.is_(None) | (true() if self.keep_deleted_text else false()),
+                     post_stmt.excluded.text),
+                    else_=literal_column("''"),
                 ),
                 **{
                     name: post_stmt.excluded[name]
@@ -90,7 +126,7 @@ class RecordWriter:
             },
         )
         post_delete_stmt = self._insert(p)
-        deleted_text = p.c.text if self.keep_deleted_text else literal("")
+        deleted_text = p.c.text if self.keep_deleted_text else literal_column("''")
         post_delete = post_delete_stmt.on_conflict_do_update(
             index_elements=["id"],
             set_={
@@ -136,25 +172,36 @@ class RecordWriter:
         groups: dict[str, list[Row]] = {}
         described: set[str] = set()
         referenced: set[str] = set()
+        json_as_text = self.dialect == "sqlite"
         for record in records:
-            for name, row in _rows_of(record, referenced):
+            for name, row in _rows_of(record, referenced, json_as_text):
                 groups.setdefault(name, []).append(row)
                 if name == "account":
                     described.add(row["id"])
         stubs = [{"id": ident, "platform": platform_of(ident)} for ident in sorted(referenced - described)]
         if stubs:
-            conn.execute(self._statements["account_stub"], stubs)
+            self._run(conn, "account_stub", stubs)
         for name in (
             "account", "account_snapshot", "post", "engagement", "follow", "metric_snapshot", "person",
             "post_delete", "post_delete_engagement", "engagement_delete", "follow_delete",
         ):
             rows = groups.get(name)
             if rows:
-                conn.execute(self._statements[name], rows)
+                self._run(conn, name, rows)
+
+    def _run(self, conn: Connection, name: str, rows: list[Row]) -> None:
+        compiled = self._compiled.get(name)
+        if compiled is not None:
+            compiled.run(conn, rows)
+        else:
+            conn.execute(self._statements[name], rows)
 
 
-def _rows_of(record: CanonicalRecord, referenced: set[str]) -> list[tuple[str, Row]]:
-    """The (statement name, row) pairs one record writes; adds the account ids it mentions."""
+def _rows_of(record: CanonicalRecord, referenced: set[str], json_as_text: bool) -> list[tuple[str, Row]]:
+    """The (statement name, row) pairs one record writes; adds the account ids it mentions.
+
+    With `json_as_text` JSON columns are encoded here, for the driver-level SQLite path.
+    """
     if isinstance(record, Engagement):
         referenced.add(record.actor_id)
         return [("engagement", {
@@ -164,6 +211,10 @@ def _rows_of(record: CanonicalRecord, referenced: set[str]) -> list[tuple[str, R
     if isinstance(record, Post):
         referenced.add(record.author_id)
         row = msgspec.structs.asdict(record)
+        if json_as_text:
+            row["urls"], row["mentions"], row["hashtags"] = (
+                _json_text(record.urls), _json_text(record.mentions), _json_text(record.hashtags)
+            )
         return [("post", row)]
     if isinstance(record, Account):
         return [("account", msgspec.structs.asdict(record))]
@@ -177,7 +228,11 @@ def _rows_of(record: CanonicalRecord, referenced: set[str]) -> list[tuple[str, R
     if isinstance(record, MetricSnapshot):
         return [("metric_snapshot", msgspec.structs.asdict(record))]
     if isinstance(record, Person):
-        return [("person", msgspec.structs.asdict(record))]
+        row = msgspec.structs.asdict(record)
+        if json_as_text:
+            for name in ("aliases", "roles", "handles"):
+                row[name] = _json_text(row[name])
+        return [("person", row)]
     return _deletion_rows(record, referenced)
 
 

@@ -21,6 +21,7 @@ from reachwatch.model import (
     Follow,
     Post,
     Text,
+    micros_from_datetime,
 )
 
 PLATFORM = "bluesky"
@@ -124,7 +125,8 @@ def record_id(uri: str) -> str:
 def event_key(did: str, kind: str, commit: Commit | None, seq: int | None) -> str:
     """Identifies an event across replays and Jetstream instances (time_us differs between them)."""
     if commit is not None:
-        return f"bluesky:{did}/{commit.collection}/{commit.rkey}#{commit.rev}:{commit.operation}"
+        # The revision (a TID, time-ordered) leads, so new keys land at the end of the unique index.
+        return f"bluesky:{commit.rev}:{did}/{commit.collection}/{commit.rkey}:{commit.operation}"
     return f"bluesky:{did}#{kind}:{seq}"
 
 
@@ -136,7 +138,7 @@ def parse_time(value: str | None, observed_us: int) -> int:
     if not value:
         return observed_us
     try:
-        declared = int(datetime.fromisoformat(value).timestamp() * 1_000_000)
+        declared = micros_from_datetime(datetime.fromisoformat(value))
     except ValueError:
         return observed_us
     return observed_us if declared > observed_us or declared < 0 else declared

@@ -29,8 +29,9 @@ SQLITE_FTS = [
 ]
 
 POSTGRES_FTS = [
+    # PostgreSQL's parser swallows words inside HTML-like tags; hostile posts must stay findable.
     "ALTER TABLE posts ADD COLUMN search_vector tsvector "
-    "GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED",
+    "GENERATED ALWAYS AS (to_tsvector('simple', translate(text, '<>', '  '))) STORED",
     "CREATE INDEX ix_posts_search ON posts USING GIN (search_vector)",
 ]
 

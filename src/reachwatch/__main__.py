@@ -1,0 +1,5 @@
+"""`python -m reachwatch` runs the command line."""
+
+from reachwatch.cli.main import run
+
+run()

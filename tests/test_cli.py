@@ -1,0 +1,133 @@
+"""The command line: every command has help and is documented; outputs, exit codes, hostile text."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reachwatch.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def _commands() -> list[list[str]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    found: list[list[str]] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(sub, [*path, name])
+        else:
+            found.append(path)
+
+    walk(group, [])
+    return found
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "reachwatch", *args], capture_output=True, text=True, timeout=300,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = _commands()
+    assert ["ingest"] in commands and ["quarantine", "retry"] in commands and ["eval", "scenario"] in commands
+    for path in commands:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "Usage" in result.output
+        assert f"reachwatch {' '.join(path)}" in readme, f"`reachwatch {' '.join(path)}` is not documented"
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    result = cli("demo", "--no-serve", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "Top posts by engagement" in result.stdout
+    assert str(db) in result.stdout
+    return db
+
+
+@pytest.mark.slow
+def test_demo_then_stats_search_and_eval(demo_db: Path) -> None:
+    stats = json.loads(cli("stats", "--db", str(demo_db), "--json").stdout)
+    assert stats["posts"] > 5_000 and stats["engagements"]["like"] > 30_000
+    assert stats["watched_accounts"] == 1 and stats["people"] == 1 and stats["quarantine_open"] == 0
+    hits = json.loads(cli("search", "jailed", "--db", str(demo_db), "--json", "--limit", "5").stdout)
+    assert hits and all("jailed" in hit["text"].lower() for hit in hits)
+    evaluation = cli("eval", "scenario", "--db", str(demo_db))
+    assert evaluation.returncode == 0, evaluation.stdout + evaluation.stderr
+    assert evaluation.stdout.count("pass") >= 5 and "FAIL" not in evaluation.stdout
+
+
+@pytest.mark.slow
+def test_demo_is_deterministic_and_rerunning_it_adds_nothing(demo_db: Path) -> None:
+    before = json.loads(cli("stats", "--db", str(demo_db), "--json").stdout)
+    again = cli("demo", "--no-serve", "--db", str(demo_db))
+    assert re.search(r"0 new events, [\d,]+ already there", again.stdout)
+    after = json.loads(cli("stats", "--db", str(demo_db), "--json").stdout)
+    before.pop("cursors"), after.pop("cursors")
+    assert before == after
+
+
+def test_ingest_quarantine_commands_and_hostile_text(tmp_path: Path) -> None:
+    db = str(tmp_path / "c.db")
+    hostile = "[bold red]fake[/bold red] <script>alert(1)</script> \x1b[2J\x1b]0;pwned\x07 end"
+    post = {"did": "did:plc:h", "time_us": 1_700_000_000_000_000, "kind": "commit", "commit": {
+        "rev": "3r", "operation": "create", "collection": "app.bsky.feed.post", "rkey": "3k", "cid": "bafy",
+        "record": {"$type": "app.bsky.feed.post", "text": hostile, "createdAt": "2023-11-14T22:13:00Z"}}}
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(json.dumps(post).encode() + b"\n{oops\n")
+    ingested = cli("ingest", str(path), "--db", db, "--progress", "none")
+    assert ingested.returncode == 0
+    assert "1 new events" in ingested.stdout and "1 quarantined" in ingested.stdout
+
+    found = cli("search", "alert", "--db", db)
+    assert "<script>alert(1)</script>" in found.stdout  # shown literally, as text
+    assert "[bold red]fake[/bold red]" in found.stdout  # not interpreted as markup
+    assert "\x1b" not in found.stdout and "\x07" not in found.stdout  # no terminal control reaches the screen
+
+    listed = cli("quarantine", "list", "--db", db)
+    assert "invalid-json" in listed.stdout
+    raw = subprocess.run([sys.executable, "-m", "reachwatch", "quarantine", "show", "1", "--raw", "--db", db],
+                         capture_output=True, timeout=60)
+    assert raw.stdout == b"{oops"
+    retried = cli("quarantine", "retry", "--all", "--db", db)
+    assert "0 resolved, 1 still failing" in retried.stdout
+
+
+def test_exit_codes_usage_2_domain_1(tmp_path: Path) -> None:
+    db = str(tmp_path / "e.db")
+    assert cli("ingest", str(tmp_path / "nope.jsonl"), "--db", db).returncode == 2
+    missing = cli("quarantine", "show", "99", "--db", db)
+    assert missing.returncode == 1 and "No quarantined payload has id 99" in missing.stderr
+    assert cli("search", "x", "--db", db, "--order", "sideways").returncode == 2
+    bad_setting = cli("ingest", "-", "--db", db, "--batch-size", "0")
+    assert bad_setting.returncode == 2 and "REACHWATCH_BATCH_SIZE" in bad_setting.stderr
+    assert cli("eval", "scenario", "--db", db).returncode == 1
+    assert cli("stats", "--db", "mysql://nowhere/x").returncode == 1
+
+
+def test_generate_writes_jetstream_lines(tmp_path: Path) -> None:
+    out = tmp_path / "g.jsonl"
+    result = cli("generate", "--events", "60000", "--out", str(out))
+    assert result.returncode == 0
+    lines = out.read_bytes().splitlines()
+    assert len(lines) == 60_000
+    jetstream = [json.loads(line) for line in lines[-1000:]]
+    assert all(event["kind"] in ("commit", "identity") for event in jetstream if "kind" in event)
+    times = [event["time_us"] for event in (json.loads(line) for line in lines) if "time_us" in event]
+    assert times == sorted(times)

@@ -1,0 +1,52 @@
+"""Dependencies run one way: cli → service → connectors | scenario | store → model | errors | config."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "reachwatch"
+
+# What each layer may import from reachwatch (besides itself).
+ALLOWED = {
+    "model": set(),
+    "errors": set(),
+    "config": {"errors"},
+    "connectors": {"model", "errors"},
+    "scenario": {"model"},
+    "store": {"model", "errors"},
+    "service": {"connectors", "scenario", "store", "model", "errors", "config"},
+    "cli": {"service", "model", "errors", "config", "scenario"},
+    "__main__": {"cli"},
+    "__init__": set(),
+}
+
+
+def _layer(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0].removesuffix(".py")
+
+
+def test_imports_follow_the_layers() -> None:
+    problems = []
+    for path in PACKAGE.rglob("*.py"):
+        layer = _layer(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] != "reachwatch" or len(parts) < 2:
+                    continue
+                target = parts[1]
+                if target != layer and target not in ALLOWED[layer]:
+                    problems.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert problems == []
+
+
+def test_no_catch_all_module_names() -> None:
+    banned = {"utils", "helpers", "common", "misc"}
+    assert [p for p in PACKAGE.rglob("*.py") if p.stem in banned] == []
