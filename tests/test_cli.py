@@ -36,14 +36,21 @@ def _commands() -> list[list[str]]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reachwatch", *args], capture_output=True, text=True, timeout=300,
-                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "reachwatch", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     commands = _commands()
-    assert ["ingest"] in commands and ["quarantine", "retry"] in commands and ["eval", "scenario"] in commands
+    assert ["ingest"] in commands
+    assert ["quarantine", "retry"] in commands
+    assert ["eval", "scenario"] in commands
     for path in commands:
         result = runner.invoke(app, [*path, "--help"])
         assert result.exit_code == 0, path
@@ -64,13 +71,18 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_demo_then_stats_search_and_eval(demo_db: Path) -> None:
     stats = json.loads(cli("stats", "--db", str(demo_db), "--json").stdout)
-    assert stats["posts"] > 5_000 and stats["engagements"]["like"] > 30_000
-    assert stats["watched_accounts"] == 1 and stats["people"] == 1 and stats["quarantine_open"] == 0
+    assert stats["posts"] > 5_000
+    assert stats["engagements"]["like"] > 30_000
+    assert stats["watched_accounts"] == 1
+    assert stats["people"] == 1
+    assert stats["quarantine_open"] == 0
     hits = json.loads(cli("search", "jailed", "--db", str(demo_db), "--json", "--limit", "5").stdout)
-    assert hits and all("jailed" in hit["text"].lower() for hit in hits)
+    assert hits
+    assert all("jailed" in hit["text"].lower() for hit in hits)
     evaluation = cli("eval", "scenario", "--db", str(demo_db))
     assert evaluation.returncode == 0, evaluation.stdout + evaluation.stderr
-    assert evaluation.stdout.count("pass") >= 5 and "FAIL" not in evaluation.stdout
+    assert evaluation.stdout.count("pass") >= 5
+    assert "FAIL" not in evaluation.stdout
 
 
 @pytest.mark.slow
@@ -86,24 +98,39 @@ def test_demo_is_deterministic_and_rerunning_it_adds_nothing(demo_db: Path) -> N
 def test_ingest_quarantine_commands_and_hostile_text(tmp_path: Path) -> None:
     db = str(tmp_path / "c.db")
     hostile = "[bold red]fake[/bold red] <script>alert(1)</script> \x1b[2J\x1b]0;pwned\x07 end"
-    post = {"did": "did:plc:h", "time_us": 1_700_000_000_000_000, "kind": "commit", "commit": {
-        "rev": "3r", "operation": "create", "collection": "app.bsky.feed.post", "rkey": "3k", "cid": "bafy",
-        "record": {"$type": "app.bsky.feed.post", "text": hostile, "createdAt": "2023-11-14T22:13:00Z"}}}
+    post = {
+        "did": "did:plc:h",
+        "time_us": 1_700_000_000_000_000,
+        "kind": "commit",
+        "commit": {
+            "rev": "3r",
+            "operation": "create",
+            "collection": "app.bsky.feed.post",
+            "rkey": "3k",
+            "cid": "bafy",
+            "record": {"$type": "app.bsky.feed.post", "text": hostile, "createdAt": "2023-11-14T22:13:00Z"},
+        },
+    }
     path = tmp_path / "in.jsonl"
     path.write_bytes(json.dumps(post).encode() + b"\n{oops\n")
     ingested = cli("ingest", str(path), "--db", db, "--progress", "none")
     assert ingested.returncode == 0
-    assert "1 new events" in ingested.stdout and "1 quarantined" in ingested.stdout
+    assert "1 new events" in ingested.stdout
+    assert "1 quarantined" in ingested.stdout
 
     found = cli("search", "alert", "--db", db)
     assert "<script>alert(1)</script>" in found.stdout  # shown literally, as text
     assert "[bold red]fake[/bold red]" in found.stdout  # not interpreted as markup
-    assert "\x1b" not in found.stdout and "\x07" not in found.stdout  # no terminal control reaches the screen
+    assert "\x1b" not in found.stdout
+    assert "\x07" not in found.stdout
 
     listed = cli("quarantine", "list", "--db", db)
     assert "invalid-json" in listed.stdout
-    raw = subprocess.run([sys.executable, "-m", "reachwatch", "quarantine", "show", "1", "--raw", "--db", db],
-                         capture_output=True, timeout=60)
+    raw = subprocess.run(
+        [sys.executable, "-m", "reachwatch", "quarantine", "show", "1", "--raw", "--db", db],
+        capture_output=True,
+        timeout=60,
+    )
     assert raw.stdout == b"{oops"
     retried = cli("quarantine", "retry", "--all", "--db", db)
     assert "0 resolved, 1 still failing" in retried.stdout
@@ -113,10 +140,12 @@ def test_exit_codes_usage_2_domain_1(tmp_path: Path) -> None:
     db = str(tmp_path / "e.db")
     assert cli("ingest", str(tmp_path / "nope.jsonl"), "--db", db).returncode == 2
     missing = cli("quarantine", "show", "99", "--db", db)
-    assert missing.returncode == 1 and "No quarantined payload has id 99" in missing.stderr
+    assert missing.returncode == 1
+    assert "No quarantined payload has id 99" in missing.stderr
     assert cli("search", "x", "--db", db, "--order", "sideways").returncode == 2
     bad_setting = cli("ingest", "-", "--db", db, "--batch-size", "0")
-    assert bad_setting.returncode == 2 and "REACHWATCH_BATCH_SIZE" in bad_setting.stderr
+    assert bad_setting.returncode == 2
+    assert "REACHWATCH_BATCH_SIZE" in bad_setting.stderr
     assert cli("eval", "scenario", "--db", db).returncode == 1
     assert cli("stats", "--db", "mysql://nowhere/x").returncode == 1
 

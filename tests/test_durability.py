@@ -19,23 +19,41 @@ from reachwatch.service.scenario import generate
 from reachwatch.store import queries
 from reachwatch.store.database import Store
 
-SMALL = ScenarioConfig(seed=11, baseline_days=6, population=800, coordinated=20, observe_hours=24,
-                       engagement_scale=0.5)
+SMALL = ScenarioConfig(
+    seed=11, baseline_days=6, population=800, coordinated=20, observe_hours=24, engagement_scale=0.5
+)
 
 
 def _counts(store: Store) -> dict[str, object]:
     stats = queries.stats(store)
     return {
-        "raw": stats.raw_events, "posts": stats.posts, "deleted": stats.deleted_posts,
-        "engagements": stats.engagements, "accounts": stats.accounts, "follows": stats.follows,
-        "metric_snapshots": stats.metric_snapshots, "account_snapshots": stats.account_snapshots,
-        "people": stats.people, "quarantine": stats.quarantine_open,
+        "raw": stats.raw_events,
+        "posts": stats.posts,
+        "deleted": stats.deleted_posts,
+        "engagements": stats.engagements,
+        "accounts": stats.accounts,
+        "follows": stats.follows,
+        "metric_snapshots": stats.metric_snapshots,
+        "account_snapshots": stats.account_snapshots,
+        "people": stats.people,
+        "quarantine": stats.quarantine_open,
     }
 
 
 def _ingest_command(path: Path, db: Path) -> list[str]:
-    return [sys.executable, "-m", "reachwatch", "ingest", str(path), "--db", str(db),
-            "--batch-size", "300", "--progress", "json"]
+    return [
+        sys.executable,
+        "-m",
+        "reachwatch",
+        "ingest",
+        str(path),
+        "--db",
+        str(db),
+        "--batch-size",
+        "300",
+        "--progress",
+        "json",
+    ]
 
 
 def _run_until_killed(path: Path, db: Path, acks_before_kill: int, rng: random.Random) -> dict[str, int]:

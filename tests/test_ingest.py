@@ -18,30 +18,51 @@ POST_URI = "at://did:plc:author/app.bsky.feed.post/3aaa"
 
 
 def commit(did: str, time_us: int, collection: str, rkey: str, record: dict[str, object] | None) -> bytes:
-    body: dict[str, object] = {"rev": f"3r{rkey}", "operation": "create" if record else "delete",
-                               "collection": collection, "rkey": rkey}
+    body: dict[str, object] = {
+        "rev": f"3r{rkey}",
+        "operation": "create" if record else "delete",
+        "collection": collection,
+        "rkey": rkey,
+    }
     if record is not None:
         body["record"] = {"$type": collection, **record}
         body["cid"] = "bafyreiexample"
     return json.dumps({"did": did, "time_us": time_us, "kind": "commit", "commit": body}).encode()
 
 
-def post_line(text: str = "Minister Whitfield should be jailed", time_us: int = 1_700_000_000_000_000) -> bytes:
-    return commit("did:plc:author", time_us, "app.bsky.feed.post", "3aaa",
-                  {"text": text, "createdAt": "2023-11-14T22:13:00.000Z"})
+def post_line(
+    text: str = "Minister Whitfield should be jailed", time_us: int = 1_700_000_000_000_000
+) -> bytes:
+    return commit(
+        "did:plc:author",
+        time_us,
+        "app.bsky.feed.post",
+        "3aaa",
+        {"text": text, "createdAt": "2023-11-14T22:13:00.000Z"},
+    )
 
 
 def like_line(n: int) -> bytes:
-    return commit(f"did:plc:fan{n}", 1_700_000_100_000_000 + n, "app.bsky.feed.like", f"3l{n}",
-                  {"createdAt": "2023-11-14T22:15:00.000Z", "subject": {"uri": POST_URI, "cid": "bafy"}})
+    return commit(
+        f"did:plc:fan{n}",
+        1_700_000_100_000_000 + n,
+        "app.bsky.feed.like",
+        f"3l{n}",
+        {"createdAt": "2023-11-14T22:15:00.000Z", "subject": {"uri": POST_URI, "cid": "bafy"}},
+    )
 
 
 BAD_LINES = {
     "invalid-json": b"{this is not json",
     "wrong-type": b'{"did": "did:plc:a", "time_us": "yesterday", "kind": "commit"}',
     "unknown-kind": b'{"did": "did:plc:a", "time_us": 1, "kind": "telepathy"}',
-    "too-large": commit("did:plc:big", 1, "app.bsky.feed.post", "3big",
-                        {"text": "x" * 1_100_000, "createdAt": "2023-11-14T22:13:00.000Z"}),
+    "too-large": commit(
+        "did:plc:big",
+        1,
+        "app.bsky.feed.post",
+        "3big",
+        {"text": "x" * 1_100_000, "createdAt": "2023-11-14T22:13:00.000Z"},
+    ),
     "invalid-utf8": b'{"did": "did:plc:\xc3\x28", "time_us": 1, "kind": "identity"}',
     "truncated": b'{"did": "did:plc:a", "time_us": 1, "kind": "comm',
 }
@@ -82,7 +103,8 @@ def test_every_kind_of_bad_line_is_quarantined_with_its_bytes_and_ingest_goes_on
     by_code = {item.reason.split(":")[0]: item for item in items}
     for code, raw in BAD_LINES.items():
         assert by_code[code].payload == raw, code
-        assert by_code[code].position and by_code[code].position.startswith("line ")
+        assert by_code[code].position
+        assert by_code[code].position.startswith("line ")
     assert queries.post_counts(sqlite_store, "bluesky:" + POST_URI).likes == 2
 
 
@@ -138,13 +160,15 @@ def test_retry_resolves_what_now_passes_and_keeps_what_does_not(sqlite_store: St
     report = ingest_file(sqlite_store, path, IngestOptions(max_payload_bytes=2_048))
     assert report.quarantined == 2
     result = quarantine.retry(sqlite_store, None, max_payload_bytes=1_048_576)
-    assert len(result.resolved) == 1 and len(result.failed) == 1
+    assert len(result.resolved) == 1
+    assert len(result.failed) == 1
     (failed_id,) = result.failed
     assert quarantine.show(sqlite_store, failed_id).attempts == 1
     assert queries.stats(sqlite_store).posts == 1
     assert queries.stats(sqlite_store).quarantine_resolved == 1
     again = quarantine.retry(sqlite_store, [*result.resolved, failed_id])
-    assert again.skipped == result.resolved and list(again.failed) == [failed_id]
+    assert again.skipped == result.resolved
+    assert list(again.failed) == [failed_id]
 
 
 class RefusingStore(Store):
@@ -164,5 +188,6 @@ def test_a_row_the_database_refuses_is_quarantined_and_its_batch_still_lands(tmp
     report = ingest_file(store, path, IngestOptions(batch_size=10))
     assert (report.events, report.quarantined) == (2, 1)
     (item,) = quarantine.list_items(store)
-    assert item.reason.startswith("store-refused") and item.payload == lines[1]
+    assert item.reason.startswith("store-refused")
+    assert item.payload == lines[1]
     assert store.get_cursor(report.source) is not None

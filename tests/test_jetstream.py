@@ -29,20 +29,26 @@ def test_golden_events_normalise_to_the_records_they_describe(golden_lines: list
     assert isinstance(post, Post)
     assert post.text == "Try RSV for a good time !!"
     assert post.lang == "en"
-    assert post.reply_to == post.reply_root == (
-        "bluesky:at://did:plc:j76trmiofvaxxpvx2vnb2vwf/app.bsky.feed.post/3mmojbrjwbs26"
+    assert (
+        post.reply_to
+        == post.reply_root
+        == ("bluesky:at://did:plc:j76trmiofvaxxpvx2vnb2vwf/app.bsky.feed.post/3mmojbrjwbs26")
     )
     assert isinstance(reply_engagement, Engagement)
     assert (reply_engagement.kind, reply_engagement.id) == ("reply", post.id)
 
-    assert isinstance(repost.records[0], Engagement) and repost.records[0].kind == "repost"
+    assert isinstance(repost.records[0], Engagement)
+    assert repost.records[0].kind == "repost"
     assert isinstance(follow.records[0], Follow)
     assert follow.records[0].followed_id == "bluesky:did:plc:anc6s2kher6ltrhhglxrzxsa"
     assert isinstance(profile.records[0], Account)
     assert profile.records[0].display_name == "Multiversal Lokis Unit🔞"
-    assert foreign_delete.records == [] and foreign_update.records == [] and block.records == []
+    assert foreign_delete.records == []
+    assert foreign_update.records == []
+    assert block.records == []
     assert isinstance(identity.records[0], Account)
-    assert isinstance(account.records[0], Account) and account.records[0].status == "active"
+    assert isinstance(account.records[0], Account)
+    assert account.records[0].status == "active"
     keys = {event.event_key for event in (like, reply, repost, follow, profile, identity, account)}
     assert len(keys) == 7
 
@@ -53,51 +59,85 @@ def test_production_capture_matches_its_manifest() -> None:
     kinds: Counter[str] = Counter()
     for line in path.read_bytes().splitlines():
         for record in normalise_line(line).records:
-            kinds[type(record).__name__ + ":" + str(getattr(record, "kind", "") or getattr(record, "target", ""))] += 1
+            kinds[
+                type(record).__name__
+                + ":"
+                + str(getattr(record, "kind", "") or getattr(record, "target", ""))
+            ] += 1
     assert manifest["v1_events"] == 152
     assert kinds["Engagement:like"] == 105
     assert kinds["Engagement:repost"] == 15
     assert kinds["Post:"] == 17
     assert kinds["Follow:"] == 6
-    assert kinds["Deletion:follow"] == 3 and kinds["Deletion:post"] == 1
+    assert kinds["Deletion:follow"] == 3
+    assert kinds["Deletion:post"] == 1
 
 
 def _commit(collection: str, record: object, operation: str = "create") -> bytes:
-    return json.dumps({
-        "did": "did:plc:aaaa", "time_us": 1_700_000_000_000_000, "kind": "commit",
-        "commit": {"rev": "3k", "operation": operation, "collection": collection, "rkey": "3kk",
-                   "record": record, "cid": "bafyreiq"},
-    }).encode()
+    return json.dumps(
+        {
+            "did": "did:plc:aaaa",
+            "time_us": 1_700_000_000_000_000,
+            "kind": "commit",
+            "commit": {
+                "rev": "3k",
+                "operation": operation,
+                "collection": collection,
+                "rkey": "3kk",
+                "record": record,
+                "cid": "bafyreiq",
+            },
+        }
+    ).encode()
 
 
 def test_quote_with_media_and_facets_are_read() -> None:
     quoted = "at://did:plc:bbbb/app.bsky.feed.post/3zz"
     text = "see @bob.test https://example.org #Tag"
-    line = _commit("app.bsky.feed.post", {
-        "text": text, "createdAt": "2023-11-14T22:13:19.000Z",
-        "embed": {"$type": "app.bsky.embed.recordWithMedia",
-                  "record": {"record": {"uri": quoted, "cid": "bafy"}}, "media": {}},
-        "facets": [
-            {"index": {"byteStart": 4, "byteEnd": 13},
-             "features": [{"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:bob"}]},
-            {"index": {"byteStart": 14, "byteEnd": 33},
-             "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://example.org"}]},
-            {"index": {"byteStart": 34, "byteEnd": 38},
-             "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "Tag"}]},
-        ],
-    })
+    line = _commit(
+        "app.bsky.feed.post",
+        {
+            "text": text,
+            "createdAt": "2023-11-14T22:13:19.000Z",
+            "embed": {
+                "$type": "app.bsky.embed.recordWithMedia",
+                "record": {"record": {"uri": quoted, "cid": "bafy"}},
+                "media": {},
+            },
+            "facets": [
+                {
+                    "index": {"byteStart": 4, "byteEnd": 13},
+                    "features": [{"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:bob"}],
+                },
+                {
+                    "index": {"byteStart": 14, "byteEnd": 33},
+                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://example.org"}],
+                },
+                {
+                    "index": {"byteStart": 34, "byteEnd": 38},
+                    "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "Tag"}],
+                },
+            ],
+        },
+    )
     post, quote = normalise_line(line).records
-    assert isinstance(post, Post) and isinstance(quote, Engagement)
-    assert post.quote_of == "bluesky:" + quoted and quote.kind == "quote"
+    assert isinstance(post, Post)
+    assert isinstance(quote, Engagement)
+    assert post.quote_of == "bluesky:" + quoted
+    assert quote.kind == "quote"
     assert post.urls == ["https://example.org"]
     assert post.mentions == ["bluesky:did:plc:bob"]
     assert post.hashtags == ["Tag"]
 
 
 def test_future_created_at_is_clamped_to_the_network_time() -> None:
-    line = _commit("app.bsky.feed.like", {
-        "createdAt": "2099-01-01T00:00:00Z", "subject": {"uri": "at://did:plc:x/app.bsky.feed.post/1", "cid": "b"},
-    })
+    line = _commit(
+        "app.bsky.feed.like",
+        {
+            "createdAt": "2099-01-01T00:00:00Z",
+            "subject": {"uri": "at://did:plc:x/app.bsky.feed.post/1", "cid": "b"},
+        },
+    )
     (like,) = normalise_line(line).records
     assert isinstance(like, Engagement)
     assert like.created_at_us == 1_700_000_000_000_000
@@ -122,9 +162,14 @@ def test_delete_of_a_like_becomes_a_deletion() -> None:
         (b"[1, 2, 3]", "wrong-type"),
         (b'{"did": "did:plc:\xff\xfe", "time_us": 1, "kind": "identity"}', "invalid-utf8"),
         (_commit("app.bsky.feed.post", {"text": 42, "createdAt": "2024-01-01T00:00:00Z"}), "wrong-type"),
-        (_commit("app.bsky.feed.like", {"createdAt": "x", "subject": {"uri": "https://evil", "cid": "c"}}),
-         "bad-reference"),
-        (_commit("app.bsky.feed.post", {"text": "x" * 100_001, "createdAt": "2024-01-01T00:00:00Z"}), "wrong-type"),
+        (
+            _commit("app.bsky.feed.like", {"createdAt": "x", "subject": {"uri": "https://evil", "cid": "c"}}),
+            "bad-reference",
+        ),
+        (
+            _commit("app.bsky.feed.post", {"text": "x" * 100_001, "createdAt": "2024-01-01T00:00:00Z"}),
+            "wrong-type",
+        ),
     ],
 )
 def test_bad_lines_raise_payload_errors_with_a_reason_code(line: bytes, code: str) -> None:
@@ -142,6 +187,8 @@ def test_oversized_payload_is_refused_before_parsing() -> None:
 
 def test_hostile_text_is_kept_verbatim_in_the_record() -> None:
     hostile = '<script>alert("x")</script><img src=x onerror=alert(1)> \x1b[31mred'
-    (post,) = normalise_line(_commit("app.bsky.feed.post", {"text": hostile, "createdAt": "2024-01-01T00:00:00Z"})).records
+    (post,) = normalise_line(
+        _commit("app.bsky.feed.post", {"text": hostile, "createdAt": "2024-01-01T00:00:00Z"})
+    ).records
     assert isinstance(post, Post)
     assert post.text == hostile  # stored as data; escaping is the job of every place that shows it

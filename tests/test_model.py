@@ -46,11 +46,19 @@ def test_canonical_line_decodes_into_its_record() -> None:
     ("line", "message"),
     [
         (b'{"type":"post","id":"x:1","platform":"x","author_id":"x:u","created_at_us":-1}', ">= 0"),
-        (b'{"type":"post","id":"mastodon:1","platform":"x","author_id":"x:u","created_at_us":1}', "does not start"),
-        (b'{"type":"engagement","id":"x:1","kind":"boost","actor_id":"x:u","post_id":"x:9","created_at_us":5}',
-         "Invalid enum value 'boost'"),
+        (
+            b'{"type":"post","id":"mastodon:1","platform":"x","author_id":"x:u","created_at_us":1}',
+            "does not start",
+        ),
+        (
+            b'{"type":"engagement","id":"x:1","kind":"boost","actor_id":"x:u","post_id":"x:9","created_at_us":5}',
+            "Invalid enum value 'boost'",
+        ),
         (b'{"type":"sticker","id":"x:1"}', "Invalid value 'sticker'"),
-        (b'{"type":"post","id":"x:1","platform":"x","created_at_us":1}', "missing required field `author_id`"),
+        (
+            b'{"type":"post","id":"x:1","platform":"x","created_at_us":1}',
+            "missing required field `author_id`",
+        ),
     ],
 )
 def test_invalid_canonical_records_are_refused_with_a_clear_error(line: bytes, message: str) -> None:
@@ -59,7 +67,11 @@ def test_invalid_canonical_records_are_refused_with_a_clear_error(line: bytes, m
 
 
 def test_text_over_the_limit_is_refused() -> None:
-    line = b'{"type":"post","id":"x:1","platform":"x","author_id":"x:u","created_at_us":1,"text":"' + b"a" * 100_001 + b'"}'
+    line = (
+        b'{"type":"post","id":"x:1","platform":"x","author_id":"x:u","created_at_us":1,"text":"'
+        + b"a" * 100_001
+        + b'"}'
+    )
     with pytest.raises(msgspec.ValidationError, match="length <= 100000"):
         DECODE.decode(line)
 

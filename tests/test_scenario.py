@@ -31,7 +31,8 @@ def test_every_line_parses_and_the_story_is_there() -> None:
             elif isinstance(record, Engagement) and record.kind == "repost":
                 reposts.setdefault(record.post_id, []).append((record.actor_id, record.created_at_us))
     trigger = posts[truth.trigger_post_id]
-    assert "should be jailed" in trigger.text and "Dana Whitfield" in trigger.text
+    assert "should be jailed" in trigger.text
+    assert "Dana Whitfield" in trigger.text
     assert trigger.author_id == truth.watched_account_id
     ring = set(truth.coordinated_account_ids)
     for target in truth.coordinated_target_ids:
@@ -46,7 +47,9 @@ def test_every_line_parses_and_the_story_is_there() -> None:
     harmful_rate_after = (after["abusive"] + after["threat"]) / days_after
     assert harmful_rate_after > 5 * harmful_rate_before
     labels = Counter(response.label for response in truth.responses)
-    assert labels["abusive"] > 0 and labels["threat"] > 0 and labels["supportive"] > labels["threat"]
+    assert labels["abusive"] > 0
+    assert labels["threat"] > 0
+    assert labels["supportive"] > labels["threat"]
     for response in truth.responses:
         post = posts[response.id]
         target = post.reply_to if response.kind == "reply" else post.quote_of
@@ -59,7 +62,11 @@ def test_reach_is_heavy_tailed_and_takes_hours() -> None:
     delays = []
     for line in lines:
         for record in normalise_line(line).records:
-            if isinstance(record, Engagement) and record.post_id == truth.trigger_post_id and record.kind == "like":
+            if (
+                isinstance(record, Engagement)
+                and record.post_id == truth.trigger_post_id
+                and record.kind == "like"
+            ):
                 delays.append(record.created_at_us - truth.trigger_at_us)
     delays.sort()
     hour = 3_600_000_000

@@ -29,13 +29,23 @@ POST_ID = "bluesky:at://did:plc:author/app.bsky.feed.post/1"
 
 
 def _post(text: str = "Dana Whitfield should resign", post_id: str = POST_ID, at: int = 1_000) -> Post:
-    return Post(id=post_id, platform="bluesky", author_id=AUTHOR, created_at_us=at, text=text, urls=["https://a.example"])
+    return Post(
+        id=post_id,
+        platform="bluesky",
+        author_id=AUTHOR,
+        created_at_us=at,
+        text=text,
+        urls=["https://a.example"],
+    )
 
 
 def _like(n: int, post_id: str = POST_ID) -> Engagement:
     return Engagement(
-        id=f"bluesky:at://did:plc:fan{n}/app.bsky.feed.like/{n}", kind=EngagementKind.LIKE,
-        actor_id=f"bluesky:did:plc:fan{n}", post_id=post_id, created_at_us=2_000 + n,
+        id=f"bluesky:at://did:plc:fan{n}/app.bsky.feed.like/{n}",
+        kind=EngagementKind.LIKE,
+        actor_id=f"bluesky:did:plc:fan{n}",
+        post_id=post_id,
+        created_at_us=2_000 + n,
     )
 
 
@@ -62,7 +72,9 @@ def test_reopening_a_migrated_store_changes_nothing(store_url: str) -> None:
 
 
 def test_batch_is_written_with_its_cursor_and_replays_change_nothing(store: Store) -> None:
-    batch = WriteBatch(raw=[_raw("k1"), _raw("k2")], records=[_post(), _like(1), _like(2)], cursor=("test", "42"))
+    batch = WriteBatch(
+        raw=[_raw("k1"), _raw("k2")], records=[_post(), _like(1), _like(2)], cursor=("test", "42")
+    )
     first = store.write_batch(batch)
     second = store.write_batch(batch)
     assert (first.raw_new, first.duplicates) == (2, 0)
@@ -76,7 +88,9 @@ def test_batch_is_written_with_its_cursor_and_replays_change_nothing(store: Stor
 
 
 def test_known_fields_are_never_erased_by_unknown_ones(store: Store) -> None:
-    store.write_records([Account(id=AUTHOR, platform="bluesky", handle="author.test", followers=10, watched=True)])
+    store.write_records(
+        [Account(id=AUTHOR, platform="bluesky", handle="author.test", followers=10, watched=True)]
+    )
     store.write_records([Account(id=AUTHOR, platform="bluesky", display_name="The Author")])
     store.write_records([Account(id=AUTHOR, platform="bluesky", followers=12)])
     stats = queries.stats(store)
@@ -98,40 +112,82 @@ def test_deletion_marks_and_survives_a_late_create(store: Store) -> None:
 
 def test_deleted_engagements_stop_counting(store: Store) -> None:
     store.write_records([_post(), _like(1), _like(2)])
-    store.write_records([Deletion(target="engagement", id=_like(1).id, deleted_at_us=5_000, kind=EngagementKind.LIKE,
-                                  actor_id=_like(1).actor_id)])
+    store.write_records(
+        [
+            Deletion(
+                target="engagement",
+                id=_like(1).id,
+                deleted_at_us=5_000,
+                kind=EngagementKind.LIKE,
+                actor_id=_like(1).actor_id,
+            )
+        ]
+    )
     assert queries.post_counts(store, POST_ID).likes == 1
     assert queries.post_counts(store, POST_ID, at_us=4_000).likes == 2
     # a deletion seen before its like: the like stays deleted when it arrives
-    store.write_records([Deletion(target="engagement", id=_like(3).id, deleted_at_us=5_000, kind=EngagementKind.LIKE,
-                                  actor_id=_like(3).actor_id)])
+    store.write_records(
+        [
+            Deletion(
+                target="engagement",
+                id=_like(3).id,
+                deleted_at_us=5_000,
+                kind=EngagementKind.LIKE,
+                actor_id=_like(3).actor_id,
+            )
+        ]
+    )
     store.write_records([_like(3)])
     assert queries.post_counts(store, POST_ID).likes == 1
 
 
 def test_snapshots_and_people_are_stored(store: Store) -> None:
-    store.write_records([
-        MetricSnapshot(post_id=POST_ID, observed_at_us=10, likes=5, reposts=2, source="t"),
-        MetricSnapshot(post_id=POST_ID, observed_at_us=20, likes=9, reposts=3, source="t"),
-        AccountSnapshot(account_id=AUTHOR, observed_at_us=10, followers=100, source="t"),
-        Person(id="dana-whitfield", name="Dana Whitfield", aliases=["Ms Whitfield"], handles={"bluesky": ["d.test"]}),
-    ])
+    store.write_records(
+        [
+            MetricSnapshot(post_id=POST_ID, observed_at_us=10, likes=5, reposts=2, source="t"),
+            MetricSnapshot(post_id=POST_ID, observed_at_us=20, likes=9, reposts=3, source="t"),
+            AccountSnapshot(account_id=AUTHOR, observed_at_us=10, followers=100, source="t"),
+            Person(
+                id="dana-whitfield",
+                name="Dana Whitfield",
+                aliases=["Ms Whitfield"],
+                handles={"bluesky": ["d.test"]},
+            ),
+        ]
+    )
     latest = queries.latest_snapshot(store, POST_ID)
-    assert latest is not None and (latest.likes, latest.reposts, latest.observed_at_us) == (9, 3, 20)
+    assert latest is not None
+    assert (latest.likes, latest.reposts, latest.observed_at_us) == (9, 3, 20)
     stats = queries.stats(store)
     assert (stats.metric_snapshots, stats.account_snapshots, stats.people) == (2, 1, 1)
 
 
 def test_top_posts_and_amplifiers(store: Store) -> None:
     other = "bluesky:at://did:plc:author/app.bsky.feed.post/2"
-    store.write_records([
-        _post(), _post("another post", other), _like(1), _like(2), _like(3, other),
-        Account(id="bluesky:did:plc:big", platform="bluesky", handle="big.test", followers=1_000_000),
-        Engagement(id="bluesky:at://did:plc:big/app.bsky.feed.repost/1", kind=EngagementKind.REPOST,
-                   actor_id="bluesky:did:plc:big", post_id=POST_ID, created_at_us=3_000),
-        Engagement(id="bluesky:at://did:plc:small/app.bsky.feed.repost/1", kind=EngagementKind.REPOST,
-                   actor_id="bluesky:did:plc:small", post_id=POST_ID, created_at_us=2_500),
-    ])
+    store.write_records(
+        [
+            _post(),
+            _post("another post", other),
+            _like(1),
+            _like(2),
+            _like(3, other),
+            Account(id="bluesky:did:plc:big", platform="bluesky", handle="big.test", followers=1_000_000),
+            Engagement(
+                id="bluesky:at://did:plc:big/app.bsky.feed.repost/1",
+                kind=EngagementKind.REPOST,
+                actor_id="bluesky:did:plc:big",
+                post_id=POST_ID,
+                created_at_us=3_000,
+            ),
+            Engagement(
+                id="bluesky:at://did:plc:small/app.bsky.feed.repost/1",
+                kind=EngagementKind.REPOST,
+                actor_id="bluesky:did:plc:small",
+                post_id=POST_ID,
+                created_at_us=2_500,
+            ),
+        ]
+    )
     top = queries.top_posts(store, limit=2)
     assert [post.id for post in top] == [POST_ID, other]
     assert (top[0].likes, top[0].reposts, top[0].total) == (2, 2, 4)
@@ -141,11 +197,21 @@ def test_top_posts_and_amplifiers(store: Store) -> None:
 
 
 def test_full_text_search_finds_words_and_is_safe_with_operators(store: Store) -> None:
-    store.write_records([
-        _post("The minister should be jailed", "bluesky:at://did:plc:author/app.bsky.feed.post/a", 1),
-        _post("Lovely weather for the minister's garden party", "bluesky:at://did:plc:author/app.bsky.feed.post/b", 2),
-        _post('<script>alert("jailed")</script> NEAR OR AND', "bluesky:at://did:plc:author/app.bsky.feed.post/c", 3),
-    ])
+    store.write_records(
+        [
+            _post("The minister should be jailed", "bluesky:at://did:plc:author/app.bsky.feed.post/a", 1),
+            _post(
+                "Lovely weather for the minister's garden party",
+                "bluesky:at://did:plc:author/app.bsky.feed.post/b",
+                2,
+            ),
+            _post(
+                '<script>alert("jailed")</script> NEAR OR AND',
+                "bluesky:at://did:plc:author/app.bsky.feed.post/c",
+                3,
+            ),
+        ]
+    )
     assert {hit.id[-1] for hit in queries.search(store, "jailed")} == {"a", "c"}
     assert [hit.id[-1] for hit in queries.search(store, "minister jailed")] == ["a"]
     # FTS operators and quotes in user text are searched as words, never parsed as syntax
@@ -160,8 +226,15 @@ def test_full_text_search_finds_words_and_is_safe_with_operators(store: Store) -
 
 def test_quarantine_rows_keep_their_bytes(store: Store) -> None:
     raw = b"\xff\xfe not json \x00"
-    store.write_batch(WriteBatch(quarantine=[QuarantineItem(source="t", received_at_us=1, reason="invalid-json: x",
-                                                            payload=raw, position="line 3")]))
+    store.write_batch(
+        WriteBatch(
+            quarantine=[
+                QuarantineItem(
+                    source="t", received_at_us=1, reason="invalid-json: x", payload=raw, position="line 3"
+                )
+            ]
+        )
+    )
     from reachwatch.store import quarantine
 
     (item,) = quarantine.list_items(store)

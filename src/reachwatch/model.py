@@ -8,11 +8,10 @@ canonical JSONL format decodes straight into one of them, validated, with a clea
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
-
-import re
 
 import msgspec
 

@@ -12,8 +12,8 @@ from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
 from reachwatch.service import explore
-from reachwatch.service.store_access import open_store
 from reachwatch.service.explore import SearchOrder
+from reachwatch.service.store_access import open_store
 
 
 def stats(db: Db = None, as_json: AsJson = False) -> None:
@@ -26,7 +26,9 @@ def stats(db: Db = None, as_json: AsJson = False) -> None:
     if as_json:
         print(msgspec.json.encode(result).decode())
         return
-    table = Table(title=f"reachwatch store ({result.backend}, schema {result.schema_version})", show_header=False)
+    table = Table(
+        title=f"reachwatch store ({result.backend}, schema {result.schema_version})", show_header=False
+    )
     rows = [
         ("location", result.location),
         ("raw events", f"{result.raw_events:,}"),
@@ -72,5 +74,7 @@ def search(
         text = safe(hit.text, 140)
         if hit.deleted:
             text.append(" [deleted]", style="dim")
-        table.add_row(when(hit.created_at_us), safe(hit.author_handle or hit.author_id, 40), text, safe(hit.id))
+        table.add_row(
+            when(hit.created_at_us), safe(hit.author_handle or hit.author_id, 40), text, safe(hit.id)
+        )
     console.print(table)

@@ -32,15 +32,23 @@ class ProgressStyle(StrEnum):
 
 
 def ingest(
-    source: Annotated[str, typer.Argument(help="A JSONL file (Jetstream events, captured responses or "
-                                               "canonical records), or - for stdin.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A JSONL file (Jetstream events, captured responses or canonical records), or - for stdin."
+        ),
+    ],
     db: Db = None,
     batch_size: Annotated[int | None, typer.Option(help="Events per transaction.")] = None,
     max_payload_bytes: Annotated[int | None, typer.Option(help="Larger payloads are quarantined.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a file after its last committed line.")] = True,
-    progress: Annotated[ProgressStyle, typer.Option(
-        help="bar: a progress bar; json: one JSON line per committed batch (everything up to "
-             "'position' is durable); none: only the summary.")] = ProgressStyle.BAR,
+    progress: Annotated[
+        ProgressStyle,
+        typer.Option(
+            help="bar: a progress bar; json: one JSON line per committed batch (everything up to "
+            "'position' is durable); none: only the summary."
+        ),
+    ] = ProgressStyle.BAR,
 ) -> None:
     """Ingest payloads durably: raw kept, records upserted, bad lines quarantined, resumable."""
     settings = load_settings(db=db, batch_size=batch_size, max_payload_bytes=max_payload_bytes)
@@ -59,15 +67,24 @@ def ingest(
             report = _run(store, source, options, acknowledge)
         elif progress is ProgressStyle.BAR and source != "-":
             with Progress(
-                TextColumn("ingest"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                TextColumn("ingest"),
+                BarColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
                 TextColumn("{task.fields[events]:,} events, {task.fields[quarantined]:,} quarantined"),
-                console=console, transient=True,
+                console=console,
+                transient=True,
             ) as bar:
                 task = bar.add_task("ingest", total=None, events=0, quarantined=0)
 
                 def draw(update: IngestProgress) -> None:
-                    bar.update(task, completed=update.position, total=update.total, events=update.events,
-                               quarantined=update.quarantined)
+                    bar.update(
+                        task,
+                        completed=update.position,
+                        total=update.total,
+                        events=update.events,
+                        quarantined=update.quarantined,
+                    )
 
                 report = _run(store, source, options, draw)
         else:
@@ -80,7 +97,9 @@ def ingest(
         _summary(report, store.location)
 
 
-def _run(store: Store, source: str, options: IngestOptions, callback: ProgressCallback | None) -> IngestReport:
+def _run(
+    store: Store, source: str, options: IngestOptions, callback: ProgressCallback | None
+) -> IngestReport:
     if source == "-":
         return ingest_stream(store, sys.stdin.buffer, "stdin", options, callback)
     return ingest_file(store, Path(source), options, callback)
@@ -89,8 +108,8 @@ def _run(store: Store, source: str, options: IngestOptions, callback: ProgressCa
 def _summary(report: IngestReport, location: str) -> None:
     resumed = f" (resumed at byte {report.resumed_from:,})" if report.resumed_from else ""
     console.print(
-        f"Ingested {report.events:,} new events{resumed} from {report.lines:,} lines in {report.seconds:.1f} s "
-        f"({report.events_per_second:,.0f} events/s): {report.records:,} records, "
+        f"Ingested {report.events:,} new events{resumed} from {report.lines:,} lines "
+        f"in {report.seconds:.1f} s ({report.events_per_second:,.0f} events/s): {report.records:,} records, "
         f"{report.duplicates:,} duplicates skipped, {report.quarantined:,} quarantined.",
         markup=False,
     )

@@ -32,13 +32,19 @@ def list_items(
         reasons = quarantine.reasons(store)
     finally:
         store.close()
-    table = Table(title=f"quarantine ({status}): " + ", ".join(f"{code} {n}" for code, n in sorted(reasons.items())))
+    table = Table(
+        title=f"quarantine ({status}): " + ", ".join(f"{code} {n}" for code, n in sorted(reasons.items()))
+    )
     for column in ("id", "received (UTC)", "source", "where", "reason", "bytes"):
         table.add_column(column)
     for item in items:
         table.add_row(
-            str(item.id), when(item.received_at_us), safe(item.source, 50), safe(item.position),
-            safe(item.reason, 90), f"{len(item.payload):,}",
+            str(item.id),
+            when(item.received_at_us),
+            safe(item.source, 50),
+            safe(item.position),
+            safe(item.reason, 90),
+            f"{len(item.payload):,}",
         )
     console.print(table)
 
@@ -47,7 +53,9 @@ def list_items(
 def show(
     item_id: Annotated[int, typer.Argument(help="The id from `quarantine list`.")],
     db: Db = None,
-    raw: Annotated[bool, typer.Option(help="Write the payload's exact bytes to stdout, nothing else.")] = False,
+    raw: Annotated[
+        bool, typer.Option(help="Write the payload's exact bytes to stdout, nothing else.")
+    ] = False,
 ) -> None:
     """One quarantined payload: where it came from, why it was refused, and its bytes."""
     store = open_store(load_settings(db=db))
@@ -73,7 +81,9 @@ def retry(
     item_ids: Annotated[list[int] | None, typer.Argument(help="Ids to retry.")] = None,
     all_open: Annotated[bool, typer.Option("--all", help="Retry every open item.")] = False,
     db: Db = None,
-    max_payload_bytes: Annotated[int | None, typer.Option(help="Raise the size limit for this retry.")] = None,
+    max_payload_bytes: Annotated[
+        int | None, typer.Option(help="Raise the size limit for this retry.")
+    ] = None,
 ) -> None:
     """Run quarantined payloads through normalisation again; those that pass are ingested."""
     if not item_ids and not all_open:
@@ -81,11 +91,15 @@ def retry(
     settings = load_settings(db=db, max_payload_bytes=max_payload_bytes)
     store = open_store(settings)
     try:
-        report = quarantine.retry(store, None if all_open else item_ids,
-                                  max_payload_bytes=settings.max_payload_bytes)
+        report = quarantine.retry(
+            store, None if all_open else item_ids, max_payload_bytes=settings.max_payload_bytes
+        )
     finally:
         store.close()
-    console.print(f"{len(report.resolved)} resolved, {len(report.failed)} still failing, "
-                  f"{len(report.skipped)} not open.", markup=False)
+    console.print(
+        f"{len(report.resolved)} resolved, {len(report.failed)} still failing, "
+        f"{len(report.skipped)} not open.",
+        markup=False,
+    )
     for item_id, reason in sorted(report.failed.items()):
         console.print(f"  {item_id}: ", safe(reason, 160))

@@ -21,7 +21,9 @@ def safe(value: str | None, width: int | None = None) -> Text:
     if not value:
         return Text("")
     cleaned = "".join(
-        " " if ch in "\n\r\t" else ("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" else ch)
+        " "
+        if ch in "\n\r\t"
+        else ("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" else ch)
         for ch in value
     )
     if width is not None and len(cleaned) > width:

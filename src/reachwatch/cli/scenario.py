@@ -23,10 +23,13 @@ Seed = Annotated[int, typer.Option(help="Seed of the scenario; the same seed giv
 
 
 def demo(
-    db: Annotated[str, typer.Option("--db", help="Store to build (SQLite path or postgresql:// URL).")]
-    = "reachwatch-demo.db",
+    db: Annotated[
+        str, typer.Option("--db", help="Store to build (SQLite path or postgresql:// URL).")
+    ] = "reachwatch-demo.db",
     seed: Seed = 7,
-    serve: Annotated[bool, typer.Option(help="Serve the dashboard afterwards (arrives with the web app).")] = True,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the dashboard afterwards (arrives with the web app).")
+    ] = True,
 ) -> None:
     """Build the minister-case scenario through the real pipeline and summarise what it holds."""
     settings = load_settings(db=db)
@@ -34,8 +37,9 @@ def demo(
     config = ScenarioConfig(seed=seed)
     try:
         console.print(f"Building the scenario (seed {seed}) into {store.location} …", markup=False)
-        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), console=console,
-                      transient=True) as bar:
+        with Progress(
+            TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        ) as bar:
             task = bar.add_task("ingest", total=None)
 
             def draw(update: IngestProgress) -> None:
@@ -45,17 +49,20 @@ def demo(
         ingest = report.ingest
         console.print(
             f"Ingested {ingest.lines:,} payloads in {ingest.seconds:.1f} s: {ingest.events:,} new events, "
-            f"{ingest.duplicates:,} already there, {ingest.quarantined:,} quarantined.", markup=False,
+            f"{ingest.duplicates:,} already there, {ingest.quarantined:,} quarantined.",
+            markup=False,
         )
         _print_summary(store, report.truth.trigger_post_id)
         console.print(f"\nStore: {store.location}", markup=False)
         console.print(
             f"Next: reachwatch stats --db {db} · reachwatch search Whitfield --db {db} · "
-            f"reachwatch eval scenario --db {db}", markup=False,
+            f"reachwatch eval scenario --db {db}",
+            markup=False,
         )
         if serve:
-            console.print("The dashboard is not part of this release yet; the data above is ready for it.",
-                          markup=False)
+            console.print(
+                "The dashboard is not part of this release yet; the data above is ready for it.", markup=False
+            )
     finally:
         store.close()
 
@@ -68,21 +75,36 @@ def _print_summary(store: object, trigger_post_id: str) -> None:
     console.print(
         f"Store holds {counts.posts:,} posts, {sum(counts.engagements.values()):,} engagements "
         f"({', '.join(f'{n:,} {k}s' for k, n in sorted(counts.engagements.items()))}), "
-        f"{counts.accounts:,} accounts, {counts.metric_snapshots:,} metric snapshots.", markup=False,
+        f"{counts.accounts:,} accounts, {counts.metric_snapshots:,} metric snapshots.",
+        markup=False,
     )
     table = Table(title="Top posts by engagement")
     for column in ("posted (UTC)", "author", "text", "reposts", "quotes", "replies", "likes"):
-        table.add_column(column, justify="right" if column in ("reposts", "quotes", "replies", "likes") else "left")
+        table.add_column(
+            column, justify="right" if column in ("reposts", "quotes", "replies", "likes") else "left"
+        )
     for post in explore.top_posts(store, limit=5):
-        table.add_row(when(post.created_at_us), safe(post.author_handle or post.author_id, 30), safe(post.text, 70),
-                      f"{post.reposts:,}", f"{post.quotes:,}", f"{post.replies:,}", f"{post.likes:,}")
+        table.add_row(
+            when(post.created_at_us),
+            safe(post.author_handle or post.author_id, 30),
+            safe(post.text, 70),
+            f"{post.reposts:,}",
+            f"{post.quotes:,}",
+            f"{post.replies:,}",
+            f"{post.likes:,}",
+        )
     console.print(table)
     table = Table(title="Top amplifiers of the most engaged post, by audience")
     for column in ("account", "followers", "first amplified (UTC)", "reposts", "quotes"):
         table.add_column(column)
     for amp in explore.top_amplifiers(store, post_id=trigger_post_id, limit=10):
-        table.add_row(safe(amp.handle or amp.account_id, 40), f"{amp.followers or 0:,}", when(amp.first_at_us),
-                      str(amp.reposts), str(amp.quotes))
+        table.add_row(
+            safe(amp.handle or amp.account_id, 40),
+            f"{amp.followers or 0:,}",
+            when(amp.first_at_us),
+            str(amp.reposts),
+            str(amp.quotes),
+        )
     console.print(table)
 
 

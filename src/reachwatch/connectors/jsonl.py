@@ -73,7 +73,9 @@ def normalise_line(line: bytes, *, max_bytes: int = 1_048_576) -> Normalised:
     except PayloadError:
         raise
     except UnicodeDecodeError as exc:
-        raise PayloadError("invalid-utf8", f"payload is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        raise PayloadError(
+            "invalid-utf8", f"payload is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from exc
     except msgspec.ValidationError as exc:
         raise PayloadError("wrong-type", str(exc)) from exc
     except msgspec.DecodeError as exc:
@@ -115,7 +117,9 @@ def _normalise_jetstream(head: Line) -> Normalised:
 
 def _normalise_capture(provenance: Provenance, line: bytes) -> Normalised:
     if not provenance.source.startswith("bluesky.appview"):
-        raise PayloadError("unknown-kind", f"no reader for captured responses from {provenance.source[:100]!r}")
+        raise PayloadError(
+            "unknown-kind", f"no reader for captured responses from {provenance.source[:100]!r}"
+        )
     observed = micros_from_iso(provenance.retrieved_at)
     records = appview.normalise_response(provenance.nsid, _ANY.decode(line), observed)
     return Normalised("appview", _content_key("appview", line), records)

@@ -108,7 +108,9 @@ class ScenarioBuilder:
         self.declared: dict[str, int] = {}  # createdAt of each post, as the store will hold it
         self._clock = 0
         self.person = {
-            "name": "Dana Whitfield", "surname": "Whitfield", "handle": "danawhitfield.bsky.social",
+            "name": "Dana Whitfield",
+            "surname": "Whitfield",
+            "handle": "danawhitfield.bsky.social",
             "tag": "#DanaWhitfield",
         }
 
@@ -138,8 +140,12 @@ class ScenarioBuilder:
     def post(self, actor: Actor, at_us: int, text: str, links: list[str], **extra: Any) -> tuple[str, str]:
         """Emit a post create; returns its (uri, cid)."""
         rng = self.rng
-        mentions = {self.person["handle"]: self.person_actor.did} if "@" + self.person["handle"] in text else {}
-        declared = at_us - rng.randint(50_000, 900_000)  # clients stamp createdAt just before the relay sees it
+        mentions = (
+            {self.person["handle"]: self.person_actor.did} if "@" + self.person["handle"] in text else {}
+        )
+        declared = at_us - rng.randint(
+            50_000, 900_000
+        )  # clients stamp createdAt just before the relay sees it
         record: dict[str, Any] = {"createdAt": wire.iso(declared), "langs": ["en"], "text": text}
         facets = wire.facets_for(text, mentions, links)
         if facets:
@@ -153,12 +159,16 @@ class ScenarioBuilder:
         self.declared[uri] = declared // 1000 * 1000
         return uri, cid
 
-    def engage(self, actor: Actor, kind: str, target: tuple[str, str], at_us: int, via: tuple[str, str] | None = None
-               ) -> tuple[str, str]:
+    def engage(
+        self, actor: Actor, kind: str, target: tuple[str, str], at_us: int, via: tuple[str, str] | None = None
+    ) -> tuple[str, str]:
         """Emit a like or repost of `target`; returns the engagement record's (uri, cid)."""
         collection = REPOST if kind == "repost" else LIKE
         declared = (at_us - self.rng.randint(50_000, 900_000)) // 1000 * 1000
-        record: dict[str, Any] = {"createdAt": wire.iso(declared), "subject": {"uri": target[0], "cid": target[1]}}
+        record: dict[str, Any] = {
+            "createdAt": wire.iso(declared),
+            "subject": {"uri": target[0], "cid": target[1]},
+        }
         if via is not None:
             record["via"] = {"uri": via[0], "cid": via[1]}
         rkey = self._rkey(at_us)
@@ -176,26 +186,44 @@ class ScenarioBuilder:
     # -- the story --------------------------------------------------------------------------------
     def build(self) -> Truth:
         rng, config = self.rng, self.config
-        self.watched = self._actor("maxharlan.bsky.social", "Max Harlan", 212_000_000, self.start_us - 900 * DAY)
-        self.person_actor = self._actor(self.person["handle"], "Dana Whitfield MP", 48_000, self.start_us - 600 * DAY)
+        self.watched = self._actor(
+            "maxharlan.bsky.social", "Max Harlan", 212_000_000, self.start_us - 900 * DAY
+        )
+        self.person_actor = self._actor(
+            self.person["handle"], "Dana Whitfield MP", 48_000, self.start_us - 600 * DAY
+        )
         population = self._population()
         ring = [
-            self._actor(f"patriot{index:03d}{rng.randint(1000, 9999)}.bsky.social", f"Patriot {index}",
-                        rng.randint(3, 80), self.trigger_us - rng.randint(10, 25) * DAY)
+            self._actor(
+                f"patriot{index:03d}{rng.randint(1000, 9999)}.bsky.social",
+                f"Patriot {index}",
+                rng.randint(3, 80),
+                self.trigger_us - rng.randint(10, 25) * DAY,
+            )
             for index in range(config.coordinated)
         ]
         self.population, self.ring = population, ring
         fans = rng.choices(population, k=len(population) // 3)  # the author's regulars engage most
         person = Person(
-            id="dana-whitfield", name="Dana Whitfield",
+            id="dana-whitfield",
+            name="Dana Whitfield",
             aliases=["Minister Whitfield", "Ms Whitfield", "the Safeguarding Minister", "#DanaWhitfield"],
             roles=["Minister for Safeguarding", "Member of Parliament"],
             handles={"bluesky": [self.person["handle"]]},
         )
         self._emit(self.start_us - DAY, "setup", wire.canonical(person))
-        self._emit(self.start_us - DAY, "setup", wire.canonical(Account(
-            id=self.watched.id, platform="bluesky", handle=self.watched.handle, watched=True,
-        )))
+        self._emit(
+            self.start_us - DAY,
+            "setup",
+            wire.canonical(
+                Account(
+                    id=self.watched.id,
+                    platform="bluesky",
+                    handle=self.watched.handle,
+                    watched=True,
+                )
+            ),
+        )
         self._profiles([self.watched, self.person_actor, *population, *ring], self.start_us - DAY + MINUTE)
 
         baseline: list[tuple[str, str]] = []
@@ -205,18 +233,37 @@ class ScenarioBuilder:
                 text, links = texts.fill(rng.choice(texts.TOPICS), rng, self.person)
                 target = self.post(self.watched, at, text, links)
                 baseline.append(target)
-                self._cascade(target, at, fans + population, _baseline_volume(rng, config.engagement_scale),
-                              3 * MINUTE, 0.9, reply_templates=texts.GENERIC_REPLIES + texts.CHATTER)
+                self._cascade(
+                    target,
+                    at,
+                    fans + population,
+                    _baseline_volume(rng, config.engagement_scale),
+                    3 * MINUTE,
+                    0.9,
+                    reply_templates=texts.GENERIC_REPLIES + texts.CHATTER,
+                )
             self._profiles([self.watched], self.start_us + day * DAY + 6 * HOUR, growth=day * 9_000)
 
         text, links = texts.fill(texts.TRIGGER, rng, self.person)
         trigger = self.post(self.watched, self.trigger_us, text, links)
         scale = config.engagement_scale
-        volume = {"repost": int(2_500 * scale), "like": int(9_000 * scale), "reply": int(900 * scale),
-                  "quote": int(250 * scale)}
+        volume = {
+            "repost": int(2_500 * scale),
+            "like": int(9_000 * scale),
+            "reply": int(900 * scale),
+            "quote": int(250 * scale),
+        }
         replies: list[LabelledPost] = []
-        engagers = self._cascade(trigger, self.trigger_us, fans + population, volume, 40 * MINUTE, 0.7,
-                                 reply_templates=None, labelled=replies)
+        engagers = self._cascade(
+            trigger,
+            self.trigger_us,
+            fans + population,
+            volume,
+            40 * MINUTE,
+            0.7,
+            reply_templates=None,
+            labelled=replies,
+        )
         targets = [trigger, *rng.sample(baseline, 3)]
         self._coordinated_bursts(targets, ring)
         mentions = self._mentions(population, engagers)
@@ -233,15 +280,24 @@ class ScenarioBuilder:
         for emitted in self.events:
             lines[emitted.kind] = lines.get(emitted.kind, 0) + 1
         return Truth(
-            name="minister-case", seed=config.seed, start_us=self.start_us, end_us=self.end_us,
-            watched_account_id=self.watched.id, person=person, person_account_id=self.person_actor.id,
-            trigger_post_id=f"bluesky:{trigger[0]}", trigger_at_us=self.trigger_us,
+            name="minister-case",
+            seed=config.seed,
+            start_us=self.start_us,
+            end_us=self.end_us,
+            watched_account_id=self.watched.id,
+            person=person,
+            person_account_id=self.person_actor.id,
+            trigger_post_id=f"bluesky:{trigger[0]}",
+            trigger_at_us=self.trigger_us,
             baseline_post_ids=[f"bluesky:{uri}" for uri, _ in baseline],
             coordinated_account_ids=sorted(actor.id for actor in ring),
             coordinated_target_ids=[f"bluesky:{uri}" for uri, _ in targets],
             trigger_engager_ids=sorted({actor.id for actor in engagers}),
-            responses=replies, mentions=mentions, deleted_post_ids=sorted(f"bluesky:{uri}" for uri in deleted),
-            trigger_counts=counts, lines=lines,
+            responses=replies,
+            mentions=mentions,
+            deleted_post_ids=sorted(f"bluesky:{uri}" for uri in deleted),
+            trigger_counts=counts,
+            lines=lines,
         )
 
     def _cascade(
@@ -275,7 +331,8 @@ class ScenarioBuilder:
                     label, template = self._reply_text(reply_templates)
                     text, links = texts.fill(template, rng, self.person)
                     extra: dict[str, Any] = (
-                        {"reply": {"root": _ref(target), "parent": _ref(target)}} if kind == "reply"
+                        {"reply": {"root": _ref(target), "parent": _ref(target)}}
+                        if kind == "reply"
                         else {"embed": {"$type": "app.bsky.embed.record", "record": _ref(target)}}
                     )
                     uri, _ = self.post(actor, when, text, links, **extra)
@@ -293,8 +350,10 @@ class ScenarioBuilder:
             return "neutral", rng.choice(templates)
         roll = rng.random()
         for threshold, label, pool in (
-            (0.45, "supportive", texts.SUPPORTIVE_REPLIES), (0.65, "abusive", texts.ABUSIVE),
-            (0.73, "threat", texts.THREATS), (0.85, "pushback", texts.PUSHBACK_REPLIES),
+            (0.45, "supportive", texts.SUPPORTIVE_REPLIES),
+            (0.65, "abusive", texts.ABUSIVE),
+            (0.73, "threat", texts.THREATS),
+            (0.85, "pushback", texts.PUSHBACK_REPLIES),
         ):
             if roll < threshold:
                 return label, rng.choice(pool)
@@ -308,7 +367,7 @@ class ScenarioBuilder:
                 self.engage(actor, "repost", target, base + rng.randint(0, 25_000_000))
         for actor in ring:
             at = self.trigger_us + 15 * MINUTE + rng.randint(0, 120_000_000)
-            text, links = texts.fill(rng.choice(texts.COORDINATED), rng, self.person)
+            text, _ = texts.fill(rng.choice(texts.COORDINATED), rng, self.person)
             self.post(actor, at, text + " " + texts.LINKS[1], [texts.LINKS[1]])
 
     def _mentions(self, population: list[Actor], engagers: list[Actor]) -> list[LabelledPost]:
@@ -329,10 +388,15 @@ class ScenarioBuilder:
             abusive, threat = (0.35, 0.08) if after else (0.12, 0.02)
             roll = rng.random()
             label, pool = (
-                ("threat", texts.THREATS) if roll < threat else
-                ("abusive", texts.ABUSIVE) if roll < threat + abusive else ("neutral", texts.NEUTRAL_MENTIONS)
+                ("threat", texts.THREATS)
+                if roll < threat
+                else ("abusive", texts.ABUSIVE)
+                if roll < threat + abusive
+                else ("neutral", texts.NEUTRAL_MENTIONS)
             )
-            author = rng.choice(engagers) if after and engagers and rng.random() < 0.5 else rng.choice(population)
+            author = (
+                rng.choice(engagers) if after and engagers and rng.random() < 0.5 else rng.choice(population)
+            )
             text, links = texts.fill(rng.choice(pool), rng, self.person)
             uri, _ = self.post(author, at, text, links)
             labelled.append(LabelledPost(f"bluesky:{uri}", at, "mention", label))
@@ -356,22 +420,39 @@ class ScenarioBuilder:
             for uri, cid in targets:
                 counts = self._counts_at(uri, at)
                 record, posted_at = self.records[uri]
-                views.append({
-                    "uri": uri, "cid": cid,
-                    "author": {"did": self.watched.did, "handle": self.watched.handle,
-                               "displayName": self.watched.name},
-                    "record": record, "replyCount": counts["reply"], "repostCount": counts["repost"],
-                    "likeCount": counts["like"], "quoteCount": counts["quote"], "indexedAt": wire.iso(posted_at),
-                })
+                views.append(
+                    {
+                        "uri": uri,
+                        "cid": cid,
+                        "author": {
+                            "did": self.watched.did,
+                            "handle": self.watched.handle,
+                            "displayName": self.watched.name,
+                        },
+                        "record": record,
+                        "replyCount": counts["reply"],
+                        "repostCount": counts["repost"],
+                        "likeCount": counts["like"],
+                        "quoteCount": counts["quote"],
+                        "indexedAt": wire.iso(posted_at),
+                    }
+                )
             self._emit(at, "metrics", wire.capture("app.bsky.feed.getPosts", {"posts": views}, at))
 
     def _profiles(self, actors: list[Actor], at: int, growth: int = 0) -> None:
         for first in range(0, len(actors), 25):
-            profiles = [{
-                "did": actor.did, "handle": actor.handle, "displayName": actor.name,
-                "followersCount": actor.followers + growth, "followsCount": self.rng.randint(10, 900),
-                "postsCount": self.rng.randint(10, 20_000), "createdAt": wire.iso(actor.created_us),
-            } for actor in actors[first:first + 25]]
+            profiles = [
+                {
+                    "did": actor.did,
+                    "handle": actor.handle,
+                    "displayName": actor.name,
+                    "followersCount": actor.followers + growth,
+                    "followsCount": self.rng.randint(10, 900),
+                    "postsCount": self.rng.randint(10, 20_000),
+                    "createdAt": wire.iso(actor.created_us),
+                }
+                for actor in actors[first : first + 25]
+            ]
             self._emit(at, "profiles", wire.capture("app.bsky.actor.getProfiles", {"profiles": profiles}, at))
 
     def _deletions(self, replies: list[LabelledPost], actors: list[Actor]) -> list[str]:
@@ -401,8 +482,10 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 def _baseline_volume(rng: random.Random, scale: float) -> dict[str, int]:
     noise = math.exp(rng.gauss(0.0, 0.8))
-    return {kind: max(1, int(median * noise * scale)) for kind, median in
-            (("repost", 40), ("like", 200), ("reply", 12), ("quote", 4))}
+    return {
+        kind: max(1, int(median * noise * scale))
+        for kind, median in (("repost", 40), ("like", 200), ("reply", 12), ("quote", 4))
+    }
 
 
 def build_scenario(config: ScenarioConfig | None = None) -> tuple[list[bytes], Truth]:
@@ -419,10 +502,8 @@ def iter_filler(builder_seed: int, start_us: int, end_us: int, count: int) -> It
     recent: list[tuple[str, str]] = []
     step = max(1, (end_us - start_us) // max(count, 1))
     at = start_us
-    clock = 0
-    for _ in range(count):
+    for clock in range(1, count + 1):
         at += rng.randint(1, 2 * step)
-        clock += 1
         did = rng.choice(dids)
         rkey = wire.tid(at, clock)
         if not recent or rng.random() < 0.15:
@@ -435,5 +516,7 @@ def iter_filler(builder_seed: int, start_us: int, end_us: int, count: int) -> It
             kind = REPOST if rng.random() < 0.12 else LIKE
             uri, cid = recent[int(len(recent) * rng.random() ** 0.5)]
             subject = {"uri": uri, "cid": cid}
-            line, _ = wire.commit_event(did, at, kind, rkey, {"createdAt": wire.iso(at), "subject": subject}, rng)
+            line, _ = wire.commit_event(
+                did, at, kind, rkey, {"createdAt": wire.iso(at), "subject": subject}, rng
+            )
         yield at, line

@@ -27,7 +27,7 @@ def new_cid(rng: random.Random) -> str:
 
 
 def tid(time_us: int, clock_id: int) -> str:
-    """A record key as the AT Protocol makes them: 53 bits of µs time, 10 bits of clock id, base32-sortable."""
+    """A record key as the AT Protocol makes them: 53 bits of µs time, 10 of clock id, base32-sortable."""
     value = ((time_us & ((1 << 53) - 1)) << 10) | (clock_id & 0x3FF)
     chars = []
     for _ in range(13):
@@ -54,11 +54,13 @@ def facets_for(text: str, mentions: dict[str, str], links: list[str]) -> list[di
     def add(fragment: str, feature: dict[str, Any]) -> None:
         start = data.find(fragment.encode())
         if start >= 0:
-            facets.append({
-                "$type": "app.bsky.richtext.facet",
-                "index": {"byteStart": start, "byteEnd": start + len(fragment.encode())},
-                "features": [feature],
-            })
+            facets.append(
+                {
+                    "$type": "app.bsky.richtext.facet",
+                    "index": {"byteStart": start, "byteEnd": start + len(fragment.encode())},
+                    "features": [feature],
+                }
+            )
 
     for handle, did in mentions.items():
         add("@" + handle, {"$type": "app.bsky.richtext.facet#mention", "did": did})
@@ -75,8 +77,10 @@ def commit_event(
 ) -> tuple[bytes, str]:
     """One Jetstream v1 commit event and the new record's CID; a None record makes it a delete."""
     commit: dict[str, Any] = {
-        "rev": tid(time_us, rng.getrandbits(10)), "operation": "create" if record else "delete",
-        "collection": collection, "rkey": rkey,
+        "rev": tid(time_us, rng.getrandbits(10)),
+        "operation": "create" if record else "delete",
+        "collection": collection,
+        "rkey": rkey,
     }
     cid = ""
     if record is not None:
@@ -87,21 +91,29 @@ def commit_event(
 
 
 def identity_event(did: str, handle: str, time_us: int, seq: int) -> bytes:
-    return _ENCODE.encode({
-        "did": did, "time_us": time_us, "kind": "identity",
-        "identity": {"did": did, "handle": handle, "seq": seq, "time": iso(time_us)},
-    })
+    return _ENCODE.encode(
+        {
+            "did": did,
+            "time_us": time_us,
+            "kind": "identity",
+            "identity": {"did": did, "handle": handle, "seq": seq, "time": iso(time_us)},
+        }
+    )
 
 
 def capture(nsid: str, body: dict[str, Any], time_us: int) -> bytes:
     """An AppView response wrapped with its provenance, as the backfill connector stores them."""
-    return _ENCODE.encode({
-        "__reachwatch": {
-            "source": "bluesky.appview", "nsid": nsid, "retrieved_at": iso(time_us),
-            "url": f"https://public.api.bsky.app/xrpc/{nsid}",
-        },
-        **body,
-    })
+    return _ENCODE.encode(
+        {
+            "__reachwatch": {
+                "source": "bluesky.appview",
+                "nsid": nsid,
+                "retrieved_at": iso(time_us),
+                "url": f"https://public.api.bsky.app/xrpc/{nsid}",
+            },
+            **body,
+        }
+    )
 
 
 def canonical(record: msgspec.Struct) -> bytes:

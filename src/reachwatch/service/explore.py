@@ -7,7 +7,17 @@ from reachwatch.store import queries
 from reachwatch.store.database import Store
 from reachwatch.store.queries import Amplifier, SearchHit, SearchOrder, Stats, TopPost
 
-__all__ = ["Amplifier", "SearchHit", "SearchOrder", "Stats", "TopPost", "search", "stats", "top_amplifiers", "top_posts"]
+__all__ = [
+    "Amplifier",
+    "SearchHit",
+    "SearchOrder",
+    "Stats",
+    "TopPost",
+    "search",
+    "stats",
+    "top_amplifiers",
+    "top_posts",
+]
 
 MAX_PAGE = 500
 
@@ -17,7 +27,12 @@ def stats(store: Store) -> Stats:
 
 
 def search(
-    store: Store, query: str, *, limit: int = 20, page: int = 1, order: SearchOrder = "newest",
+    store: Store,
+    query: str,
+    *,
+    limit: int = 20,
+    page: int = 1,
+    order: SearchOrder = "newest",
     author_id: str | None = None,
 ) -> list[SearchHit]:
     """One page of posts matching every word of `query`."""
@@ -25,7 +40,9 @@ def search(
         raise UsageError(f"--limit must be between 1 and {MAX_PAGE}; got {limit}.")
     if page < 1:
         raise UsageError(f"--page starts at 1; got {page}.")
-    return queries.search(store, query, limit=limit, offset=(page - 1) * limit, order=order, author_id=author_id)
+    return queries.search(
+        store, query, limit=limit, offset=(page - 1) * limit, order=order, author_id=author_id
+    )
 
 
 def top_posts(store: Store, limit: int = 10) -> list[TopPost]:

@@ -112,19 +112,29 @@ def build_batch(lines: list[Line], source: str, options: IngestOptions) -> tuple
         try:
             normalised: Normalised = normalise_line(payload, max_bytes=options.max_payload_bytes)
         except PayloadError as exc:
-            batch.quarantine.append(QuarantineItem(
-                source=source, received_at_us=received, reason=exc.reason, payload=payload,
-                position=f"line {number}",
-            ))
+            batch.quarantine.append(
+                QuarantineItem(
+                    source=source,
+                    received_at_us=received,
+                    reason=exc.reason,
+                    payload=payload,
+                    position=f"line {number}",
+                )
+            )
             continue
         if normalised.event_key in seen:
             duplicates += 1
             continue
         seen.add(normalised.event_key)
-        batch.raw.append(RawEvent(
-            source=source, event_key=normalised.event_key, received_at_us=received, payload=payload,
-            cursor=normalised.cursor,
-        ))
+        batch.raw.append(
+            RawEvent(
+                source=source,
+                event_key=normalised.event_key,
+                received_at_us=received,
+                payload=payload,
+                cursor=normalised.cursor,
+            )
+        )
         batch.records.extend(normalised.records)
     return batch, duplicates
 
@@ -132,7 +142,9 @@ def build_batch(lines: list[Line], source: str, options: IngestOptions) -> tuple
 class Ingestor:
     """Feeds batches of lines through normalisation into the store for one named source."""
 
-    def __init__(self, store: Store, source: str, options: IngestOptions, on_progress: ProgressCallback | None):
+    def __init__(
+        self, store: Store, source: str, options: IngestOptions, on_progress: ProgressCallback | None
+    ):
         self.store = store
         self.options = options
         self.on_progress = on_progress
@@ -148,10 +160,17 @@ class Ingestor:
             report.lines += len(chunk)
             report.duplicates += in_batch_duplicates
             if self.on_progress is not None:
-                self.on_progress(IngestProgress(
-                    source=report.source, position=chunk[-1][2], total=total, lines=report.lines,
-                    events=report.events, duplicates=report.duplicates, quarantined=report.quarantined,
-                ))
+                self.on_progress(
+                    IngestProgress(
+                        source=report.source,
+                        position=chunk[-1][2],
+                        total=total,
+                        lines=report.lines,
+                        events=report.events,
+                        duplicates=report.duplicates,
+                        quarantined=report.quarantined,
+                    )
+                )
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -174,8 +193,11 @@ class Ingestor:
                 self._count(single, result.raw_new, result.duplicates)
             except StoreDataError as exc:
                 item = QuarantineItem(
-                    source=source, received_at_us=raw.received_at_us, reason=f"store-refused: {exc}",
-                    payload=raw.payload, position=raw.cursor,
+                    source=source,
+                    received_at_us=raw.received_at_us,
+                    reason=f"store-refused: {exc}",
+                    payload=raw.payload,
+                    position=raw.cursor,
                 )
                 self.store.write_batch(WriteBatch(quarantine=[item]))
                 self.report.quarantined += 1
@@ -195,7 +217,9 @@ def ingest_file(
 ) -> IngestReport:
     """Ingest a JSONL file, resuming after the last committed line if this file was ingested before."""
     if not path.is_file():
-        raise UsageError(f"Cannot ingest {path}: no such file. Give the path of a JSONL file, or - for stdin.")
+        raise UsageError(
+            f"Cannot ingest {path}: no such file. Give the path of a JSONL file, or - for stdin."
+        )
     source = f"file:{path.resolve()}"
     start = _FileCursor(offset=0, head="", line=0)
     saved = store.get_cursor(source) if options.resume else None

@@ -39,9 +39,7 @@ def reasons(store: Store) -> dict[str, int]:
     return quarantine.count_by_reason(store)
 
 
-def retry(
-    store: Store, ids: list[int] | None, *, max_payload_bytes: int = 1_048_576
-) -> RetryReport:
+def retry(store: Store, ids: list[int] | None, *, max_payload_bytes: int = 1_048_576) -> RetryReport:
     """Run quarantined payloads through normalisation again (all open ones when `ids` is None).
 
     A payload that now normalises is written exactly as a fresh ingest would and marked resolved;
@@ -60,8 +58,11 @@ def retry(
             report.failed[item_id] = exc.reason
             continue
         raw = RawEvent(
-            source=item.source, event_key=normalised.event_key, received_at_us=time.time_ns() // 1000,
-            payload=item.payload, cursor=normalised.cursor,
+            source=item.source,
+            event_key=normalised.event_key,
+            received_at_us=time.time_ns() // 1000,
+            payload=item.payload,
+            cursor=normalised.cursor,
         )
         quarantine.resolve(store, item_id, WriteBatch(raw=[raw], records=normalised.records))
         report.resolved.append(item_id)

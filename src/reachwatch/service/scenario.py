@@ -12,7 +12,7 @@ from typing import BinaryIO
 import msgspec
 
 from reachwatch.errors import NotFoundError, UsageError
-from reachwatch.scenario.generator import ScenarioBuilder, ScenarioConfig, Truth, iter_filler
+from reachwatch.scenario.generator import ScenarioConfig, Truth, build_scenario, iter_filler
 from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
 from reachwatch.store import queries, scenarios
 from reachwatch.store.database import Store
@@ -23,17 +23,11 @@ class DemoReport(msgspec.Struct, kw_only=True):
     truth: Truth
 
 
-def build(config: ScenarioConfig) -> tuple[list[bytes], Truth]:
-    builder = ScenarioBuilder(config)
-    truth = builder.build()
-    return [emitted.line for emitted in builder.events], truth
-
-
 def load_demo(
     store: Store, config: ScenarioConfig, options: IngestOptions, on_progress: ProgressCallback | None = None
 ) -> DemoReport:
     """Generate the scenario and feed it through the real ingest pipeline; store its truth."""
-    lines, truth = build(config)
+    lines, truth = build_scenario(config)
     stream = io.BytesIO(b"\n".join(lines) + b"\n")
     source = f"scenario:{truth.name}:seed{config.seed}"
     report = ingest_stream(store, stream, source, options, on_progress)
@@ -48,7 +42,7 @@ def generate(config: ScenarioConfig, events: int, out: BinaryIO) -> int:
     """
     if events < 1:
         raise UsageError(f"--events must be at least 1; got {events}.")
-    lines, truth = build(config)
+    lines, truth = build_scenario(config)
     core_times = _line_times(lines)
     if events < len(lines):
         core = list(zip(core_times, lines, strict=True))[:events]
@@ -95,34 +89,59 @@ def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]
     checks: list[Check] = []
     counts = queries.post_counts(store, truth.trigger_post_id)
     found = {"repost": counts.reposts, "quote": counts.quotes, "reply": counts.replies, "like": counts.likes}
-    checks.append(Check(
-        name="trigger post engagements ingested", expected=_fmt(truth.trigger_counts), found=_fmt(found),
-        passed=found == truth.trigger_counts,
-    ))
+    checks.append(
+        Check(
+            name="trigger post engagements ingested",
+            expected=_fmt(truth.trigger_counts),
+            found=_fmt(found),
+            passed=found == truth.trigger_counts,
+        )
+    )
     snapshot = queries.latest_snapshot(store, truth.trigger_post_id)
     if snapshot is not None:
-        polled = {"repost": snapshot.reposts, "quote": snapshot.quotes, "reply": snapshot.replies,
-                  "like": snapshot.likes}
+        polled = {
+            "repost": snapshot.reposts,
+            "quote": snapshot.quotes,
+            "reply": snapshot.replies,
+            "like": snapshot.likes,
+        }
         then = queries.post_counts(store, truth.trigger_post_id, at_us=snapshot.observed_at_us)
         counted = {"repost": then.reposts, "quote": then.quotes, "reply": then.replies, "like": then.likes}
-        checks.append(Check(
-            name="latest AppView counts agree with the events", expected=_fmt(counted), found=_fmt(polled),
-            passed=polled == counted,
-        ))
+        checks.append(
+            Check(
+                name="latest AppView counts agree with the events",
+                expected=_fmt(counted),
+                found=_fmt(polled),
+                passed=polled == counted,
+            )
+        )
     top = queries.top_posts(store, limit=1)
-    checks.append(Check(
-        name="trigger post is the most engaged post", expected=truth.trigger_post_id,
-        found=top[0].id if top else "(no posts)", passed=bool(top) and top[0].id == truth.trigger_post_id,
-    ))
+    checks.append(
+        Check(
+            name="trigger post is the most engaged post",
+            expected=truth.trigger_post_id,
+            found=top[0].id if top else "(no posts)",
+            passed=bool(top) and top[0].id == truth.trigger_post_id,
+        )
+    )
     deleted = queries.deleted_post_ids(store, truth.deleted_post_ids)
-    checks.append(Check(
-        name="deleted replies marked deleted", expected=str(len(truth.deleted_post_ids)), found=str(len(deleted)),
-        passed=len(deleted) == len(truth.deleted_post_ids),
-    ))
+    checks.append(
+        Check(
+            name="deleted replies marked deleted",
+            expected=str(len(truth.deleted_post_ids)),
+            found=str(len(deleted)),
+            passed=len(deleted) == len(truth.deleted_post_ids),
+        )
+    )
     stats = queries.stats(store)
-    checks.append(Check(
-        name="nothing quarantined", expected="0", found=str(stats.quarantine_open), passed=stats.quarantine_open == 0,
-    ))
+    checks.append(
+        Check(
+            name="nothing quarantined",
+            expected="0",
+            found=str(stats.quarantine_open),
+            passed=stats.quarantine_open == 0,
+        )
+    )
     for pending in (
         "coordinated ring recovered (engagers, issue 5)",
         "abusive and threatening replies found (harm, issue 6)",

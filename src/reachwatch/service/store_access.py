@@ -5,7 +5,6 @@ from __future__ import annotations
 from reachwatch.config import Settings
 from reachwatch.store.database import Store
 
-
 __all__ = ["Store", "open_store"]
 
 

@@ -82,7 +82,9 @@ class Store:
             index_elements=["event_key"]
         )
         self._raw_insert = raw_insert
-        self._raw_compiled = CompiledStatement(raw_insert, engine.dialect) if self.dialect == "sqlite" else None
+        self._raw_compiled = (
+            CompiledStatement(raw_insert, engine.dialect) if self.dialect == "sqlite" else None
+        )
 
     @classmethod
     def open(cls, db: str, *, migrate: bool = True, keep_deleted_text: bool = True) -> Store:
@@ -91,7 +93,9 @@ class Store:
         if url.startswith("sqlite:///"):
             folder = Path(url.removeprefix("sqlite:///")).parent
             if not folder.exists():
-                raise StoreError(f"Cannot create the store in {folder}: the folder does not exist. Create it first.")
+                raise StoreError(
+                    f"Cannot create the store in {folder}: the folder does not exist. Create it first."
+                )
         engine = create_engine(url, json_serializer=_json_dumps, json_deserializer=msgspec.json.decode)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
@@ -117,7 +121,9 @@ class Store:
             with self.engine.connect() as conn:
                 yield conn
         except OperationalError as exc:
-            raise StoreUnavailableError(f"The store at {self.location} could not be read: {exc.orig}") from exc
+            raise StoreUnavailableError(
+                f"The store at {self.location} could not be read: {exc.orig}"
+            ) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -127,7 +133,9 @@ class Store:
                 yield conn
         except (IntegrityError, DataError, StatementError) as exc:
             if isinstance(exc, OperationalError):
-                raise StoreUnavailableError(f"The store at {self.location} is unavailable: {exc.orig}") from exc
+                raise StoreUnavailableError(
+                    f"The store at {self.location} is unavailable: {exc.orig}"
+                ) from exc
             raise StoreDataError(f"The store refused a row: {getattr(exc, 'orig', exc)}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"Writing to the store at {self.location} failed: {exc}") from exc
@@ -184,7 +192,9 @@ class Store:
         if batch.records:
             self._writer.write(conn, batch.records)
         if batch.quarantine:
-            conn.execute(schema.quarantine.insert(), [msgspec.structs.asdict(item) for item in batch.quarantine])
+            conn.execute(
+                schema.quarantine.insert(), [msgspec.structs.asdict(item) for item in batch.quarantine]
+            )
         if batch.cursor is not None:
             self._save_cursor(conn, *batch.cursor)
         return raw_new

@@ -46,7 +46,10 @@ def get_item(store: Store, item_id: int) -> QuarantinedPayload | None:
 def open_ids(store: Store) -> list[int]:
     q = schema.quarantine
     with store.connect() as conn:
-        return [int(i) for i in conn.execute(select(q.c.id).where(q.c.status == "open").order_by(q.c.id)).scalars()]
+        return [
+            int(i)
+            for i in conn.execute(select(q.c.id).where(q.c.status == "open").order_by(q.c.id)).scalars()
+        ]
 
 
 def count_by_reason(store: Store) -> dict[str, int]:
@@ -67,9 +70,9 @@ def resolve(store: Store, item_id: int, batch: WriteBatch) -> int:
     with store.transaction() as conn:
         result = store.write_batch_in(conn, batch)
         conn.execute(
-            update(q).where(q.c.id == item_id).values(
-                status="resolved", attempts=q.c.attempts + 1, resolved_at_us=time.time_ns() // 1000
-            )
+            update(q)
+            .where(q.c.id == item_id)
+            .values(status="resolved", attempts=q.c.attempts + 1, resolved_at_us=time.time_ns() // 1000)
         )
     return result
 
@@ -82,6 +85,12 @@ def record_failed_attempt(store: Store, item_id: int, reason: str) -> None:
 
 def _item(row: Any) -> QuarantinedPayload:
     return QuarantinedPayload(
-        id=int(row["id"]), source=row["source"], position=row["position"], received_at_us=row["received_at_us"],
-        reason=row["reason"], status=row["status"], attempts=row["attempts"], payload=bytes(row["payload"]),
+        id=int(row["id"]),
+        source=row["source"],
+        position=row["position"],
+        received_at_us=row["received_at_us"],
+        reason=row["reason"],
+        status=row["status"],
+        attempts=row["attempts"],
+        payload=bytes(row["payload"]),
     )

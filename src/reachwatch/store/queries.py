@@ -81,14 +81,12 @@ def stats(store: Store) -> Stats:
     """Counts of everything in the store, for `reachwatch stats` and the demo summary."""
     p, e, a, q = schema.posts, schema.engagements, schema.accounts, schema.quarantine
     with store.connect() as conn:
-        kinds = dict(
+        kinds: dict[str, int] = dict(
             conn.execute(
                 select(e.c.kind, func.count()).where(e.c.deleted_at_us.is_(None)).group_by(e.c.kind)
             ).all()
         )
-        first, last = conn.execute(
-            select(func.min(p.c.created_at_us), func.max(p.c.created_at_us))
-        ).one()
+        first, last = conn.execute(select(func.min(p.c.created_at_us), func.max(p.c.created_at_us))).one()
         cursors = dict(conn.execute(select(schema.cursors.c.source, schema.cursors.c.value)).all())
         return Stats(
             location=store.location,
@@ -155,8 +153,13 @@ def search(
         ordering = fts.c.rank if order == "relevance" else desc(fts.c.rowid)
     else:
         tsquery = func.websearch_to_tsquery("simple", query)
-        vector = literal_column("posts.search_vector")
-        stmt = select(*columns).select_from(p).outerjoin(a, a.c.id == p.c.author_id).where(vector.op("@@")(tsquery))
+        vector: Any = literal_column("posts.search_vector")
+        stmt = (
+            select(*columns)
+            .select_from(p)
+            .outerjoin(a, a.c.id == p.c.author_id)
+            .where(vector.op("@@")(tsquery))
+        )
         ordering = desc(func.ts_rank(vector, tsquery)) if order == "relevance" else desc(p.c.created_at_us)
     if author_id is not None:
         stmt = stmt.where(p.c.author_id == author_id)
@@ -165,8 +168,12 @@ def search(
         rows = conn.execute(stmt).all()
     return [
         SearchHit(
-            id=row.id, author_id=row.author_id, author_handle=row.handle, created_at_us=row.created_at_us,
-            text=row.text, deleted=row.deleted_at_us is not None,
+            id=row.id,
+            author_id=row.author_id,
+            author_handle=row.handle,
+            created_at_us=row.created_at_us,
+            text=row.text,
+            deleted=row.deleted_at_us is not None,
         )
         for row in rows
     ]
@@ -210,8 +217,14 @@ def top_posts(store: Store, *, limit: int = 10, author_id: str | None = None) ->
         rows = conn.execute(stmt).all()
     return [
         TopPost(
-            id=row.id, author_id=row.author_id, author_handle=row.handle, created_at_us=row.created_at_us,
-            text=row.text, reposts=int(row.reposts), quotes=int(row.quotes), replies=int(row.replies),
+            id=row.id,
+            author_id=row.author_id,
+            author_handle=row.handle,
+            created_at_us=row.created_at_us,
+            text=row.text,
+            reposts=int(row.reposts),
+            quotes=int(row.quotes),
+            replies=int(row.replies),
             likes=int(row.likes),
         )
         for row in rows
@@ -245,8 +258,12 @@ def top_amplifiers(store: Store, *, post_id: str | None = None, limit: int = 10)
         rows = conn.execute(stmt).all()
     return [
         Amplifier(
-            account_id=row.actor_id, handle=row.handle, followers=row.followers, reposts=int(row.reposts),
-            quotes=int(row.quotes), first_at_us=int(row.first_at_us or 0),
+            account_id=row.actor_id,
+            handle=row.handle,
+            followers=row.followers,
+            reposts=int(row.reposts),
+            quotes=int(row.quotes),
+            first_at_us=int(row.first_at_us or 0),
         )
         for row in rows
     ]
@@ -273,8 +290,10 @@ def post_counts(store: Store, post_id: str, at_us: int | None = None) -> PostCou
     with store.connect() as conn:
         kinds = {str(kind): int(n) for kind, n in conn.execute(stmt).all()}
     return PostCounts(
-        reposts=kinds.get("repost", 0), quotes=kinds.get("quote", 0),
-        replies=kinds.get("reply", 0), likes=kinds.get("like", 0),
+        reposts=kinds.get("repost", 0),
+        quotes=kinds.get("quote", 0),
+        replies=kinds.get("reply", 0),
+        likes=kinds.get("like", 0),
     )
 
 
@@ -287,7 +306,11 @@ def latest_snapshot(store: Store, post_id: str) -> PostCounts | None:
     if row is None:
         return None
     return PostCounts(
-        observed_at_us=row.observed_at_us, reposts=row.reposts or 0, quotes=row.quotes or 0, replies=row.replies or 0, likes=row.likes or 0
+        observed_at_us=row.observed_at_us,
+        reposts=row.reposts or 0,
+        quotes=row.quotes or 0,
+        replies=row.replies or 0,
+        likes=row.likes or 0,
     )
 
 

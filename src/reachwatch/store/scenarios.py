@@ -16,10 +16,16 @@ def save_truth(store: Store, name: str, seed: int, truth: dict[str, Any]) -> Non
     stmt = dialect_insert(store.dialect, schema.scenarios)
     stmt = stmt.on_conflict_do_update(
         index_elements=["name"],
-        set_={"seed": stmt.excluded.seed, "created_at_us": stmt.excluded.created_at_us, "truth": stmt.excluded.truth},
+        set_={
+            "seed": stmt.excluded.seed,
+            "created_at_us": stmt.excluded.created_at_us,
+            "truth": stmt.excluded.truth,
+        },
     )
     with store.transaction() as conn:
-        conn.execute(stmt, {"name": name, "seed": seed, "created_at_us": time.time_ns() // 1000, "truth": truth})
+        conn.execute(
+            stmt, {"name": name, "seed": seed, "created_at_us": time.time_ns() // 1000, "truth": truth}
+        )
 
 
 def load_truth(store: Store, name: str | None = None) -> dict[str, Any] | None:

@@ -12,7 +12,19 @@ from operator import itemgetter
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Dialect, Table, bindparam, case, false, func, literal_column, or_, true, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Table,
+    bindparam,
+    case,
+    false,
+    func,
+    literal_column,
+    or_,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -62,7 +74,7 @@ class CompiledStatement:
 
     def run(self, conn: Connection, rows: Sequence[Row]) -> int:
         sql, pick = self._compiled(tuple(rows[0]))
-        return int(conn.exec_driver_sql(sql, [pick(row) for row in rows]).rowcount)  # type: ignore[arg-type]
+        return int(conn.exec_driver_sql(sql, [pick(row) for row in rows]).rowcount)
 
 
 def _json_text(value: Any) -> str | None:
@@ -78,7 +90,8 @@ class RecordWriter:
         self._statements = self._build_statements()
         self._compiled = (
             {name: CompiledStatement(stmt, dialect) for name, stmt in self._statements.items()}
-            if self.dialect == "sqlite" else {}
+            if self.dialect == "sqlite"
+            else {}
         )
 
     def _insert(self, table: Table) -> Any:
@@ -98,8 +111,14 @@ class RecordWriter:
                 **{
                     name: func.coalesce(account_stmt.excluded[name], a.c[name])
                     for name in (
-                        "handle", "display_name", "description", "created_at_us",
-                        "followers", "following", "posts_count", "status",
+                        "handle",
+                        "display_name",
+                        "description",
+                        "created_at_us",
+                        "followers",
+                        "following",
+                        "posts_count",
+                        "status",
                     )
                 },
                 "watched": or_(account_stmt.excluded.watched, a.c.watched),
@@ -112,15 +131,23 @@ class RecordWriter:
                 "author_id": post_stmt.excluded.author_id,
                 "created_at_us": post_stmt.excluded.created_at_us,
                 "text": case(
-                    (p.c.deleted_at_us.is_(None) | (true() if self.keep_deleted_text else false()),
-                     post_stmt.excluded.text),
+                    (
+                        p.c.deleted_at_us.is_(None) | (true() if self.keep_deleted_text else false()),
+                        post_stmt.excluded.text,
+                    ),
                     else_=literal_column("''"),
                 ),
                 **{
                     name: post_stmt.excluded[name]
                     for name in (
-                        "lang", "reply_to", "reply_root", "quote_of", "repost_of",
-                        "urls", "mentions", "hashtags",
+                        "lang",
+                        "reply_to",
+                        "reply_root",
+                        "quote_of",
+                        "repost_of",
+                        "urls",
+                        "mentions",
+                        "hashtags",
                     )
                 },
             },
@@ -163,7 +190,11 @@ class RecordWriter:
             ),
             "follow_delete": follow_delete_stmt.on_conflict_do_update(
                 index_elements=["id"],
-                set_={"deleted_at_us": func.coalesce(f.c.deleted_at_us, follow_delete_stmt.excluded.deleted_at_us)},
+                set_={
+                    "deleted_at_us": func.coalesce(
+                        f.c.deleted_at_us, follow_delete_stmt.excluded.deleted_at_us
+                    )
+                },
             ),
         }
 
@@ -182,8 +213,17 @@ class RecordWriter:
         if stubs:
             self._run(conn, "account_stub", stubs)
         for name in (
-            "account", "account_snapshot", "post", "engagement", "follow", "metric_snapshot", "person",
-            "post_delete", "post_delete_engagement", "engagement_delete", "follow_delete",
+            "account",
+            "account_snapshot",
+            "post",
+            "engagement",
+            "follow",
+            "metric_snapshot",
+            "person",
+            "post_delete",
+            "post_delete_engagement",
+            "engagement_delete",
+            "follow_delete",
         ):
             rows = groups.get(name)
             if rows:
@@ -204,16 +244,27 @@ def _rows_of(record: CanonicalRecord, referenced: set[str], json_as_text: bool) 
     """
     if isinstance(record, Engagement):
         referenced.add(record.actor_id)
-        return [("engagement", {
-            "id": record.id, "kind": record.kind.value, "actor_id": record.actor_id,
-            "post_id": record.post_id, "created_at_us": record.created_at_us, "via_id": record.via_id,
-        })]
+        return [
+            (
+                "engagement",
+                {
+                    "id": record.id,
+                    "kind": record.kind.value,
+                    "actor_id": record.actor_id,
+                    "post_id": record.post_id,
+                    "created_at_us": record.created_at_us,
+                    "via_id": record.via_id,
+                },
+            )
+        ]
     if isinstance(record, Post):
         referenced.add(record.author_id)
         row = msgspec.structs.asdict(record)
         if json_as_text:
             row["urls"], row["mentions"], row["hashtags"] = (
-                _json_text(record.urls), _json_text(record.mentions), _json_text(record.hashtags)
+                _json_text(record.urls),
+                _json_text(record.mentions),
+                _json_text(record.hashtags),
             )
         return [("post", row)]
     if isinstance(record, Account):
@@ -241,17 +292,37 @@ def _deletion_rows(record: Deletion, referenced: set[str]) -> list[tuple[str, Ro
         referenced.add(record.actor_id)
     if record.target == "post":
         return [
-            ("post_delete", {
-                "id": record.id, "platform": platform_of(record.id),
-                "author_id": record.actor_id or record.id, "deleted_at_us": record.deleted_at_us, "text": "",
-            }),
+            (
+                "post_delete",
+                {
+                    "id": record.id,
+                    "platform": platform_of(record.id),
+                    "author_id": record.actor_id or record.id,
+                    "deleted_at_us": record.deleted_at_us,
+                    "text": "",
+                },
+            ),
             ("post_delete_engagement", {"target_id": record.id, "at_us": record.deleted_at_us}),
         ]
     if record.target == "engagement":
-        return [("engagement_delete", {
-            "id": record.id, "kind": record.kind.value if record.kind else "unknown",
-            "actor_id": record.actor_id or "", "deleted_at_us": record.deleted_at_us,
-        })]
-    return [("follow_delete", {
-        "id": record.id, "follower_id": record.actor_id or "", "deleted_at_us": record.deleted_at_us,
-    })]
+        return [
+            (
+                "engagement_delete",
+                {
+                    "id": record.id,
+                    "kind": record.kind.value if record.kind else "unknown",
+                    "actor_id": record.actor_id or "",
+                    "deleted_at_us": record.deleted_at_us,
+                },
+            )
+        ]
+    return [
+        (
+            "follow_delete",
+            {
+                "id": record.id,
+                "follower_id": record.actor_id or "",
+                "deleted_at_us": record.deleted_at_us,
+            },
+        )
+    ]

@@ -60,16 +60,30 @@ RESPONSES: dict[str, type[msgspec.Struct]] = {
 def _profile_records(profile: ProfileView, observed_us: int, source: str) -> list[CanonicalRecord]:
     ident = account_id(profile.did)
     created = parse_time(profile.created_at, observed_us) if profile.created_at else None
-    records: list[CanonicalRecord] = [Account(
-        id=ident, platform=PLATFORM, handle=profile.handle, display_name=profile.display_name,
-        description=profile.description, created_at_us=created, followers=profile.followers_count,
-        following=profile.follows_count, posts_count=profile.posts_count,
-    )]
+    records: list[CanonicalRecord] = [
+        Account(
+            id=ident,
+            platform=PLATFORM,
+            handle=profile.handle,
+            display_name=profile.display_name,
+            description=profile.description,
+            created_at_us=created,
+            followers=profile.followers_count,
+            following=profile.follows_count,
+            posts_count=profile.posts_count,
+        )
+    ]
     if profile.followers_count is not None:
-        records.append(AccountSnapshot(
-            account_id=ident, observed_at_us=observed_us, followers=profile.followers_count,
-            following=profile.follows_count, posts_count=profile.posts_count, source=source,
-        ))
+        records.append(
+            AccountSnapshot(
+                account_id=ident,
+                observed_at_us=observed_us,
+                followers=profile.followers_count,
+                following=profile.follows_count,
+                posts_count=profile.posts_count,
+                source=source,
+            )
+        )
     return records
 
 
@@ -93,13 +107,24 @@ def normalise_response(nsid: str, body: Any, observed_us: int) -> list[Canonical
         if not view.uri.startswith(f"at://{view.author.did}/app.bsky.feed.post/"):
             raise PayloadError("bad-reference", f"post {view.uri[:200]!r} is not by {view.author.did[:100]}")
         seen_us = parse_time(view.indexed_at, observed_us)
-        records.append(Account(
-            id=account_id(view.author.did), platform=PLATFORM,
-            handle=view.author.handle, display_name=view.author.display_name,
-        ))
+        records.append(
+            Account(
+                id=account_id(view.author.did),
+                platform=PLATFORM,
+                handle=view.author.handle,
+                display_name=view.author.display_name,
+            )
+        )
         records.extend(post_records(view.author.did, seen_us, view.uri, view.record))
-        records.append(MetricSnapshot(
-            post_id=f"{PLATFORM}:{view.uri}", observed_at_us=observed_us, reposts=view.repost_count,
-            quotes=view.quote_count, replies=view.reply_count, likes=view.like_count, source=source,
-        ))
+        records.append(
+            MetricSnapshot(
+                post_id=f"{PLATFORM}:{view.uri}",
+                observed_at_us=observed_us,
+                reposts=view.repost_count,
+                quotes=view.quote_count,
+                replies=view.reply_count,
+                likes=view.like_count,
+                source=source,
+            )
+        )
     return records

@@ -7,7 +7,7 @@ the firehose's other traffic (blocks, third-party lexicons) costs one pass of th
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -161,36 +161,56 @@ def normalise_commit(did: str, time_us: int, commit: Commit) -> list[CanonicalRe
             return post_records(did, time_us, uri, _POST_DECODER.decode(commit.record))
         if collection == FOLLOW:
             follow = _FOLLOW_DECODER.decode(commit.record)
-            return [Follow(
-                id=f"{PLATFORM}:{uri}", follower_id=account_id(did),
-                followed_id=account_id(follow.subject), created_at_us=parse_time(follow.created_at, time_us),
-            )]
+            return [
+                Follow(
+                    id=f"{PLATFORM}:{uri}",
+                    follower_id=account_id(did),
+                    followed_id=account_id(follow.subject),
+                    created_at_us=parse_time(follow.created_at, time_us),
+                )
+            ]
         if collection == PROFILE:
             profile = _PROFILE_DECODER.decode(commit.record)
-            return [Account(
-                id=account_id(did), platform=PLATFORM,
-                display_name=profile.display_name, description=profile.description,
-            )]
+            return [
+                Account(
+                    id=account_id(did),
+                    platform=PLATFORM,
+                    display_name=profile.display_name,
+                    description=profile.description,
+                )
+            ]
         subject = _SUBJECT_DECODER.decode(commit.record)
     except msgspec.ValidationError as exc:
         raise PayloadError("wrong-type", f"{collection} record: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise PayloadError("invalid-json", f"{collection} record: {exc}") from exc
-    return [Engagement(
-        id=f"{PLATFORM}:{uri}", kind=ENGAGEMENT_KINDS[collection], actor_id=account_id(did),
-        post_id=record_id(subject.subject.uri), created_at_us=parse_time(subject.created_at, time_us),
-        via_id=record_id(subject.via.uri) if subject.via is not None else None,
-    )]
+    return [
+        Engagement(
+            id=f"{PLATFORM}:{uri}",
+            kind=ENGAGEMENT_KINDS[collection],
+            actor_id=account_id(did),
+            post_id=record_id(subject.subject.uri),
+            created_at_us=parse_time(subject.created_at, time_us),
+            via_id=record_id(subject.via.uri) if subject.via is not None else None,
+        )
+    ]
 
 
 def _deletion(did: str, time_us: int, collection: str, uri: str) -> list[CanonicalRecord]:
     if collection == PROFILE:
         return []
-    target = "post" if collection == POST else "follow" if collection == FOLLOW else "engagement"
-    return [Deletion(
-        target=target, id=f"{PLATFORM}:{uri}", deleted_at_us=time_us, actor_id=account_id(did),
-        kind=ENGAGEMENT_KINDS.get(collection),
-    )]
+    target: Literal["post", "engagement", "follow"] = (
+        "post" if collection == POST else "follow" if collection == FOLLOW else "engagement"
+    )
+    return [
+        Deletion(
+            target=target,
+            id=f"{PLATFORM}:{uri}",
+            deleted_at_us=time_us,
+            actor_id=account_id(did),
+            kind=ENGAGEMENT_KINDS.get(collection),
+        )
+    ]
 
 
 def post_records(did: str, time_us: int, uri: str, record: PostRecord) -> list[CanonicalRecord]:
@@ -214,22 +234,41 @@ def post_records(did: str, time_us: int, uri: str, record: PostRecord) -> list[C
         urls.append(external)
     reply_to = record_id(record.reply.parent.uri) if record.reply else None
     post = Post(
-        id=post_id, platform=PLATFORM, author_id=author, created_at_us=created, text=record.text,
-        lang=record.langs[0] if record.langs else None, reply_to=reply_to,
+        id=post_id,
+        platform=PLATFORM,
+        author_id=author,
+        created_at_us=created,
+        text=record.text,
+        lang=record.langs[0] if record.langs else None,
+        reply_to=reply_to,
         reply_root=record_id(record.reply.root.uri) if record.reply else None,
-        quote_of=record_id(quoted) if quoted else None, urls=urls, mentions=mentions, hashtags=hashtags,
+        quote_of=record_id(quoted) if quoted else None,
+        urls=urls,
+        mentions=mentions,
+        hashtags=hashtags,
     )
     records: list[CanonicalRecord] = [post]
     if reply_to is not None:
-        records.append(Engagement(
-            id=post_id, kind=EngagementKind.REPLY, actor_id=author, post_id=reply_to, created_at_us=created
-        ))
+        records.append(
+            Engagement(
+                id=post_id,
+                kind=EngagementKind.REPLY,
+                actor_id=author,
+                post_id=reply_to,
+                created_at_us=created,
+            )
+        )
     if post.quote_of is not None:
         # A quoting reply is both; the quote is kept as its own engagement under a derived id.
-        records.append(Engagement(
-            id=post_id if reply_to is None else f"{post_id}#quote", kind=EngagementKind.QUOTE,
-            actor_id=author, post_id=post.quote_of, created_at_us=created,
-        ))
+        records.append(
+            Engagement(
+                id=post_id if reply_to is None else f"{post_id}#quote",
+                kind=EngagementKind.QUOTE,
+                actor_id=author,
+                post_id=post.quote_of,
+                created_at_us=created,
+            )
+        )
     return records
 
 

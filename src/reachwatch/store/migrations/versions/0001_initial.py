@@ -168,7 +168,16 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE IF EXISTS posts_fts")
     for table in (
-        "scenarios", "cursors", "quarantine", "people", "metric_snapshots", "follows",
-        "engagements", "posts", "account_snapshots", "accounts", "raw_events",
+        "scenarios",
+        "cursors",
+        "quarantine",
+        "people",
+        "metric_snapshots",
+        "follows",
+        "engagements",
+        "posts",
+        "account_snapshots",
+        "accounts",
+        "raw_events",
     ):
         op.drop_table(table)
