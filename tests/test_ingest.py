@@ -175,7 +175,7 @@ class RefusingStore(Store):
     """A store whose database refuses any batch holding a poisoned payload (like a constraint would)."""
 
     def write_batch(self, batch: WriteBatch) -> WriteResult:
-        if any(b"POISON" in raw.payload for raw in batch.raw):
+        if any(b"POISON" in event.raw.payload for event in batch.events):
             raise StoreDataError("value refused by the database")
         return super().write_batch(batch)
 

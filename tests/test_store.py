@@ -20,7 +20,7 @@ from reachwatch.model import (
     RawEvent,
 )
 from reachwatch.store import queries
-from reachwatch.store.database import Store, WriteBatch, database_url
+from reachwatch.store.database import IngestedEvent, Store, WriteBatch, database_url
 from reachwatch.store.schema import metadata
 
 AUTHOR = "bluesky:did:plc:author"
@@ -73,7 +73,8 @@ def test_reopening_a_migrated_store_changes_nothing(store_url: str) -> None:
 
 def test_batch_is_written_with_its_cursor_and_replays_change_nothing(store: Store) -> None:
     batch = WriteBatch(
-        raw=[_raw("k1"), _raw("k2")], records=[_post(), _like(1), _like(2)], cursor=("test", "42")
+        events=[IngestedEvent(_raw("k1"), [_post(), _like(1)]), IngestedEvent(_raw("k2"), [_like(2)])],
+        cursor=("test", "42"),
     )
     first = store.write_batch(batch)
     second = store.write_batch(batch)

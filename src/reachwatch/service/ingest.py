@@ -18,7 +18,7 @@ import msgspec
 from reachwatch.connectors.jsonl import Normalised, normalise_line
 from reachwatch.errors import PayloadError, StoreDataError, UsageError
 from reachwatch.model import QuarantineItem, RawEvent
-from reachwatch.store.database import Store, WriteBatch
+from reachwatch.store.database import IngestedEvent, Store, WriteBatch
 
 
 class IngestOptions(msgspec.Struct, kw_only=True):
@@ -126,16 +126,14 @@ def build_batch(lines: list[Line], source: str, options: IngestOptions) -> tuple
             duplicates += 1
             continue
         seen.add(normalised.event_key)
-        batch.raw.append(
-            RawEvent(
-                source=source,
-                event_key=normalised.event_key,
-                received_at_us=received,
-                payload=payload,
-                cursor=normalised.cursor,
-            )
+        raw = RawEvent(
+            source=source,
+            event_key=normalised.event_key,
+            received_at_us=received,
+            payload=payload,
+            cursor=normalised.cursor,
         )
-        batch.records.extend(normalised.records)
+        batch.events.append(IngestedEvent(raw, normalised.records))
     return batch, duplicates
 
 
@@ -185,9 +183,9 @@ class Ingestor:
 
     def _write_one_by_one(self, batch: WriteBatch, chunk: list[Line]) -> None:
         source = self.report.source
-        for raw in batch.raw:
-            normalised = normalise_line(raw.payload, max_bytes=self.options.max_payload_bytes)
-            single = WriteBatch(raw=[raw], records=normalised.records)
+        for event in batch.events:
+            raw = event.raw
+            single = WriteBatch(events=[event])
             try:
                 result = self.store.write_batch(single)
                 self._count(single, result.raw_new, result.duplicates)
@@ -208,7 +206,7 @@ class Ingestor:
     def _count(self, batch: WriteBatch, raw_new: int, duplicates: int) -> None:
         self.report.events += raw_new
         self.report.duplicates += duplicates
-        self.report.records += len(batch.records)
+        self.report.records += sum(len(event.records) for event in batch.events)
         self.report.quarantined += len(batch.quarantine)
 
 

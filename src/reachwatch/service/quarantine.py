@@ -10,7 +10,7 @@ from reachwatch.connectors.jsonl import normalise_line
 from reachwatch.errors import NotFoundError, PayloadError, UsageError
 from reachwatch.model import RawEvent
 from reachwatch.store import quarantine
-from reachwatch.store.database import Store, WriteBatch
+from reachwatch.store.database import IngestedEvent, Store, WriteBatch
 from reachwatch.store.quarantine import QuarantinedPayload, QuarantineStatus
 
 
@@ -64,6 +64,6 @@ def retry(store: Store, ids: list[int] | None, *, max_payload_bytes: int = 1_048
             payload=item.payload,
             cursor=normalised.cursor,
         )
-        quarantine.resolve(store, item_id, WriteBatch(raw=[raw], records=normalised.records))
+        quarantine.resolve(store, item_id, WriteBatch(events=[IngestedEvent(raw, normalised.records)]))
         report.resolved.append(item_id)
     return report

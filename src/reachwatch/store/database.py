@@ -28,10 +28,21 @@ from reachwatch.store.writer import CompiledStatement, RecordWriter, dialect_ins
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class WriteBatch(msgspec.Struct, kw_only=True):
-    """What one ingest transaction writes."""
+class IngestedEvent(msgspec.Struct):
+    """One raw payload and the canonical records normalised from it."""
 
-    raw: list[RawEvent] = msgspec.field(default_factory=list)
+    raw: RawEvent
+    records: list[CanonicalRecord]
+
+
+class WriteBatch(msgspec.Struct, kw_only=True):
+    """What one ingest transaction writes.
+
+    The records of an event are written only when its raw event is new: a replay writes nothing.
+    `records` not tied to a raw event (people, the watchlist) are always upserted.
+    """
+
+    events: list[IngestedEvent] = msgspec.field(default_factory=list)
     records: list[CanonicalRecord] = msgspec.field(default_factory=list)
     quarantine: list[QuarantineItem] = msgspec.field(default_factory=list)
     cursor: tuple[str, str] | None = None
@@ -173,31 +184,44 @@ class Store:
 
     # -- ingest ---------------------------------------------------------------------------------
     def write_batch(self, batch: WriteBatch) -> WriteResult:
-        """Write one batch atomically; duplicate raw events (same event key) are counted, not stored."""
+        """Write one batch atomically; events already stored (same event key) are counted, not written."""
         with self.transaction() as conn:
             raw_new = self.write_batch_in(conn, batch)
-        return WriteResult(raw_new=raw_new, duplicates=len(batch.raw) - raw_new)
+        return WriteResult(raw_new=raw_new, duplicates=len(batch.events) - raw_new)
+
+    def _stored_keys(self, conn: Connection, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        column = schema.raw_events.c.event_key
+        for start in range(0, len(keys), 5_000):
+            chunk = keys[start : start + 5_000]
+            found.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
+        return found
 
     def write_batch_in(self, conn: Connection, batch: WriteBatch) -> int:
         """Write a batch inside the caller's transaction; returns how many raw events were new."""
-        raw_new = 0
-        if batch.raw:
-            rows = [msgspec.structs.asdict(raw) for raw in batch.raw]
+        stored = (
+            self._stored_keys(conn, [event.raw.event_key for event in batch.events])
+            if batch.events
+            else set()
+        )
+        new = [event for event in batch.events if event.raw.event_key not in stored]
+        if new:
+            rows = [msgspec.structs.asdict(event.raw) for event in new]
             if self._raw_compiled is not None:
-                raw_new = max(self._raw_compiled.run(conn, rows), 0)
+                self._raw_compiled.run(conn, rows)
             else:
-                # psycopg reports no rowcount for executemany; RETURNING lists the rows inserted.
-                stmt = self._raw_insert.returning(schema.raw_events.c.id)
-                raw_new = len(conn.execute(stmt, rows).all())
-        if batch.records:
-            self._writer.write(conn, batch.records)
+                conn.execute(self._raw_insert, rows)
+        records = [record for event in new for record in event.records]
+        records.extend(batch.records)
+        if records:
+            self._writer.write(conn, records)
         if batch.quarantine:
             conn.execute(
                 schema.quarantine.insert(), [msgspec.structs.asdict(item) for item in batch.quarantine]
             )
         if batch.cursor is not None:
             self._save_cursor(conn, *batch.cursor)
-        return raw_new
+        return len(new)
 
     def write_records(self, records: Sequence[CanonicalRecord]) -> None:
         """Upsert canonical records outside an ingest (people, watchlist, scenario metadata)."""

@@ -103,7 +103,7 @@ def upgrade() -> None:
         sa.Column("deleted_at_us", sa.BigInteger),
     )
     op.create_index("ix_engagements_post_created", "engagements", ["post_id", "created_at_us"])
-    op.create_index("ix_engagements_actor_created", "engagements", ["actor_id", "created_at_us"])
+    op.create_index("ix_engagements_created", "engagements", ["created_at_us"])
     op.create_table(
         "follows",
         sa.Column("id", sa.Text, primary_key=True),
