@@ -68,8 +68,10 @@ def search(
         print(msgspec.json.encode(hits).decode())
         return
     table = Table(title=f"{len(hits)} posts (page {page})")
-    for column in ("time (UTC)", "author", "text", "id"):
-        table.add_column(column)
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("author", no_wrap=True, overflow="ellipsis", max_width=30)
+    table.add_column("text", overflow="fold", min_width=30)
+    table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=40)
     for hit in hits:
         text = safe(hit.text, 140)
         if hit.deleted:

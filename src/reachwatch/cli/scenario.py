@@ -17,7 +17,7 @@ from reachwatch.scenario.generator import ScenarioConfig
 from reachwatch.service import explore
 from reachwatch.service import scenario as scenarios
 from reachwatch.service.ingest import IngestOptions, IngestProgress
-from reachwatch.service.store_access import open_store
+from reachwatch.service.store_access import Store, open_store
 
 Seed = Annotated[int, typer.Option(help="Seed of the scenario; the same seed gives the same data.")]
 
@@ -67,27 +67,29 @@ def demo(
         store.close()
 
 
-def _print_summary(store: object, trigger_post_id: str) -> None:
-    from reachwatch.service.store_access import Store
+PLURALS = {"like": "likes", "repost": "reposts", "quote": "quotes", "reply": "replies"}
 
-    assert isinstance(store, Store)
+
+def _print_summary(store: Store, trigger_post_id: str) -> None:
     counts = explore.stats(store)
+    kinds = ", ".join(f"{n:,} {PLURALS.get(k, k)}" for k, n in sorted(counts.engagements.items()))
     console.print(
         f"Store holds {counts.posts:,} posts, {sum(counts.engagements.values()):,} engagements "
-        f"({', '.join(f'{n:,} {k}s' for k, n in sorted(counts.engagements.items()))}), "
+        f"({kinds}), "
         f"{counts.accounts:,} accounts, {counts.metric_snapshots:,} metric snapshots.",
         markup=False,
     )
     table = Table(title="Top posts by engagement")
-    for column in ("posted (UTC)", "author", "text", "reposts", "quotes", "replies", "likes"):
-        table.add_column(
-            column, justify="right" if column in ("reposts", "quotes", "replies", "likes") else "left"
-        )
+    table.add_column("posted (UTC)")
+    table.add_column("author")
+    table.add_column("text", ratio=1)
+    for column in ("reposts", "quotes", "replies", "likes"):
+        table.add_column(column, justify="right", no_wrap=True)
     for post in explore.top_posts(store, limit=5):
         table.add_row(
             when(post.created_at_us),
-            safe(post.author_handle or post.author_id, 30),
-            safe(post.text, 70),
+            safe(post.author_handle or post.author_id, 22),
+            safe(post.text, 60),
             f"{post.reposts:,}",
             f"{post.quotes:,}",
             f"{post.replies:,}",
@@ -95,8 +97,9 @@ def _print_summary(store: object, trigger_post_id: str) -> None:
         )
     console.print(table)
     table = Table(title="Top amplifiers of the most engaged post, by audience")
-    for column in ("account", "followers", "first amplified (UTC)", "reposts", "quotes"):
-        table.add_column(column)
+    table.add_column("account", no_wrap=True, overflow="ellipsis")
+    for column in ("followers", "first amplified (UTC)", "reposts", "quotes"):
+        table.add_column(column, justify="right", no_wrap=True)
     for amp in explore.top_amplifiers(store, post_id=trigger_post_id, limit=10):
         table.add_row(
             safe(amp.handle or amp.account_id, 40),

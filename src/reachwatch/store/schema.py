@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -87,8 +88,19 @@ posts = Table(
     Column("deleted_at_us", BigInteger),
     Index("ix_posts_author_created", "author_id", "created_at_us"),
     Index("ix_posts_created", "created_at_us"),
-    Index("ix_posts_reply_to", "reply_to"),
-    Index("ix_posts_quote_of", "quote_of"),
+    # Partial: most posts are neither replies nor quotes, and those need no index entry.
+    Index(
+        "ix_posts_reply_to",
+        "reply_to",
+        sqlite_where=text("reply_to IS NOT NULL"),
+        postgresql_where=text("reply_to IS NOT NULL"),
+    ),
+    Index(
+        "ix_posts_quote_of",
+        "quote_of",
+        sqlite_where=text("quote_of IS NOT NULL"),
+        postgresql_where=text("quote_of IS NOT NULL"),
+    ),
 )
 
 engagements = Table(

@@ -90,8 +90,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_posts_author_created", "posts", ["author_id", "created_at_us"])
     op.create_index("ix_posts_created", "posts", ["created_at_us"])
-    op.create_index("ix_posts_reply_to", "posts", ["reply_to"])
-    op.create_index("ix_posts_quote_of", "posts", ["quote_of"])
+    for column in ("reply_to", "quote_of"):
+        where = sa.text(f"{column} IS NOT NULL")
+        op.create_index(f"ix_posts_{column}", "posts", [column], sqlite_where=where, postgresql_where=where)
     op.create_table(
         "engagements",
         sa.Column("id", sa.Text, primary_key=True),
