@@ -22,12 +22,15 @@ def main() -> None:
     db = fresh_sqlite("memory")
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "reachwatch", "ingest", str(path), "--db", db, "--progress", "none"], check=True
+        [sys.executable, "-m", "reachwatch", "ingest", str(path), "--db", db, "--progress", "none"],
+        check=True,
     )
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"{args.events:,} events in {seconds:.0f} s ({args.events / seconds:,.0f} events/s); "
-          f"peak RSS of the ingest process: {peak_kib / 1024:,.0f} MiB")
+    print(
+        f"{args.events:,} events in {seconds:.0f} s ({args.events / seconds:,.0f} events/s); "
+        f"peak RSS of the ingest process: {peak_kib / 1024:,.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

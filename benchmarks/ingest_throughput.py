@@ -12,7 +12,6 @@ import os
 import time
 
 from common import fresh_postgres, fresh_sqlite, generated_file
-
 from reachwatch.service.ingest import IngestOptions, ingest_file
 from reachwatch.store.database import Store
 

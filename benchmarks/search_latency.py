@@ -13,7 +13,6 @@ import statistics
 import time
 
 from common import fresh_postgres, fresh_sqlite
-
 from reachwatch.model import Post
 from reachwatch.scenario import texts
 from reachwatch.store import queries
@@ -21,8 +20,19 @@ from reachwatch.store.database import Store
 
 SYLLABLES = ["ka", "lo", "mi", "ter", "an", "so", "vel", "ru", "pen", "da", "ix", "or", "bel", "tu", "ne"]
 QUERIES = [
-    "minister", "jailed", "Whitfield", "election", "football tonight", '"must resign"', "petrol prices",
-    "kaloter", "nope-not-there", "free speech", "the", "grooming gangs", "weather ridiculous",
+    "minister",
+    "jailed",
+    "Whitfield",
+    "election",
+    "football tonight",
+    '"must resign"',
+    "petrol prices",
+    "kaloter",
+    "nope-not-there",
+    "free speech",
+    "the",
+    "grooming gangs",
+    "weather ridiculous",
 ]
 
 
@@ -34,16 +44,26 @@ def fill(store: Store, posts: int, rng: random.Random) -> None:
     words = vocabulary(rng, 20_000)
     weights = [1 / (rank + 1) for rank in range(len(words))]
     sentences = texts.TOPICS + texts.CHATTER + texts.ABUSIVE + texts.NEUTRAL_MENTIONS + texts.COORDINATED
-    person = {"name": "Dana Whitfield", "surname": "Whitfield", "handle": "danawhitfield.bsky.social",
-              "tag": "#DanaWhitfield"}
+    person = {
+        "name": "Dana Whitfield",
+        "surname": "Whitfield",
+        "handle": "danawhitfield.bsky.social",
+        "tag": "#DanaWhitfield",
+    }
     batch: list[Post] = []
     for index in range(posts):
         text = " ".join(rng.choices(words, weights, k=rng.randint(6, 30)))
         if rng.random() < 0.3:
             text = texts.fill(rng.choice(sentences), rng, person)[0] + " " + text
-        batch.append(Post(id=f"bluesky:at://did:plc:bench{index % 5000}/app.bsky.feed.post/{index}",
-                          platform="bluesky", author_id=f"bluesky:did:plc:bench{index % 5000}",
-                          created_at_us=1_700_000_000_000_000 + index * 1_000_000, text=text))
+        batch.append(
+            Post(
+                id=f"bluesky:at://did:plc:bench{index % 5000}/app.bsky.feed.post/{index}",
+                platform="bluesky",
+                author_id=f"bluesky:did:plc:bench{index % 5000}",
+                created_at_us=1_700_000_000_000_000 + index * 1_000_000,
+                text=text,
+            )
+        )
         if len(batch) == 20_000:
             store.write_records(batch)
             batch = []
@@ -62,8 +82,10 @@ def measure(store: Store, rounds: int) -> None:
         timings.sort()
         p95 = timings[int(len(timings) * 0.95)]
         p99 = timings[int(len(timings) * 0.99)]
-        print(f"  order={order:<9} {len(timings)} searches: p50 {statistics.median(timings):6.1f} ms, "
-              f"p95 {p95:6.1f} ms, p99 {p99:6.1f} ms, max {timings[-1]:6.1f} ms")
+        print(
+            f"  order={order:<9} {len(timings)} searches: p50 {statistics.median(timings):6.1f} ms, "
+            f"p95 {p95:6.1f} ms, p99 {p99:6.1f} ms, max {timings[-1]:6.1f} ms"
+        )
 
 
 def main() -> None:

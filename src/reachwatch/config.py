@@ -38,7 +38,7 @@ class Settings(BaseSettings):
         default=DEFAULT_DB,
         description="A SQLite file path (the embedded default) or a postgresql:// URL.",
     )
-    batch_size: int = Field(default=2_000, ge=1, le=100_000, description="Events per ingest transaction.")
+    batch_size: int = Field(default=20_000, ge=1, le=200_000, description="Events per ingest transaction.")
     max_payload_bytes: int = Field(
         default=1_048_576, ge=1_024, description="A payload larger than this is quarantined unread."
     )

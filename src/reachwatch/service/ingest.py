@@ -22,7 +22,7 @@ from reachwatch.store.database import IngestedEvent, Store, WriteBatch
 
 
 class IngestOptions(msgspec.Struct, kw_only=True):
-    batch_size: int = 2_000
+    batch_size: int = 20_000
     max_payload_bytes: int = 1_048_576
     resume: bool = True
 
