@@ -12,7 +12,6 @@ from rich.table import Table
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console, errors, safe, when
 from reachwatch.config import load_settings
-from reachwatch.errors import ReachwatchError
 from reachwatch.scenario.generator import ScenarioConfig
 from reachwatch.service import explore
 from reachwatch.service import scenario as scenarios
@@ -142,6 +141,3 @@ def evaluate(
     if any(check.passed is False for check in checks):
         errors.print("Some checks failed.")
         raise typer.Exit(1)
-
-
-__all__ = ["ReachwatchError", "demo", "evaluate", "generate"]

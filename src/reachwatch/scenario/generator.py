@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 
 from reachwatch.model import Account, Person, micros_from_iso
 from reachwatch.scenario import texts, wire
+from reachwatch.scenario.truth import LabelledPost, Truth
 
 HOUR = 3_600_000_000
 DAY = 24 * HOUR
@@ -34,36 +34,6 @@ class ScenarioConfig(msgspec.Struct, kw_only=True):
     coordinated: int = 40
     observe_hours: int = 72
     engagement_scale: float = 1.0
-
-
-class LabelledPost(msgspec.Struct, array_like=True):
-    id: str
-    at_us: int
-    kind: str  # reply | quote (to the trigger post) | mention (a post naming the person)
-    label: str  # neutral | supportive | pushback | abusive | threat
-
-
-class Truth(msgspec.Struct, kw_only=True):
-    """What the scenario did, for `reachwatch eval scenario` to score the analyses against."""
-
-    name: str
-    seed: int
-    start_us: int
-    end_us: int
-    watched_account_id: str
-    person: Person
-    person_account_id: str
-    trigger_post_id: str
-    trigger_at_us: int
-    baseline_post_ids: list[str]
-    coordinated_account_ids: list[str]
-    coordinated_target_ids: list[str]
-    trigger_engager_ids: list[str]
-    responses: list[LabelledPost]
-    mentions: list[LabelledPost]
-    deleted_post_ids: list[str]
-    trigger_counts: dict[str, int]
-    lines: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class Actor(msgspec.Struct):
@@ -493,30 +463,3 @@ def build_scenario(config: ScenarioConfig | None = None) -> tuple[list[bytes], T
     builder = ScenarioBuilder(config or ScenarioConfig())
     truth = builder.build()
     return [emitted.line for emitted in builder.events], truth
-
-
-def iter_filler(builder_seed: int, start_us: int, end_us: int, count: int) -> Iterator[tuple[int, bytes]]:
-    """Ordinary background traffic in time order (chatter posts and likes), for benchmarks at scale."""
-    rng = random.Random(builder_seed + 1)
-    dids = [wire.new_did(rng) for _ in range(20_000)]
-    recent: list[tuple[str, str]] = []
-    step = max(1, (end_us - start_us) // max(count, 1))
-    at = start_us
-    for clock in range(1, count + 1):
-        at += rng.randint(1, 2 * step)
-        did = rng.choice(dids)
-        rkey = wire.tid(at, clock)
-        if not recent or rng.random() < 0.15:
-            record = {"createdAt": wire.iso(at), "langs": ["en"], "text": rng.choice(texts.CHATTER)}
-            line, cid = wire.commit_event(did, at, POST, rkey, record, rng)
-            recent.append((wire.post_uri(did, rkey), cid))
-            if len(recent) > 5_000:
-                recent = recent[-2_500:]
-        else:
-            kind = REPOST if rng.random() < 0.12 else LIKE
-            uri, cid = recent[int(len(recent) * rng.random() ** 0.5)]
-            subject = {"uri": uri, "cid": cid}
-            line, _ = wire.commit_event(
-                did, at, kind, rkey, {"createdAt": wire.iso(at), "subject": subject}, rng
-            )
-        yield at, line

@@ -153,7 +153,7 @@ class Ingestor:
         for chunk in _batches(lines, self.options.batch_size):
             batch, in_batch_duplicates = build_batch(chunk, self.report.source, self.options)
             batch.cursor = (self.report.source, cursor_of(chunk[-1]))
-            self._write(batch, chunk)
+            self._write(batch)
             report = self.report
             report.lines += len(chunk)
             report.duplicates += in_batch_duplicates
@@ -172,16 +172,16 @@ class Ingestor:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _write(self, batch: WriteBatch, chunk: list[Line]) -> None:
+    def _write(self, batch: WriteBatch) -> None:
         try:
             result = self.store.write_batch(batch)
         except StoreDataError:
             # One row the database refuses must not sink its neighbours: retry them one by one.
-            self._write_one_by_one(batch, chunk)
+            self._write_one_by_one(batch)
             return
         self._count(batch, result.raw_new, result.duplicates)
 
-    def _write_one_by_one(self, batch: WriteBatch, chunk: list[Line]) -> None:
+    def _write_one_by_one(self, batch: WriteBatch) -> None:
         source = self.report.source
         for event in batch.events:
             raw = event.raw

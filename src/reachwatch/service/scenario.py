@@ -12,7 +12,9 @@ from typing import BinaryIO
 import msgspec
 
 from reachwatch.errors import NotFoundError, UsageError
-from reachwatch.scenario.generator import ScenarioConfig, Truth, build_scenario, iter_filler
+from reachwatch.scenario.filler import iter_filler
+from reachwatch.scenario.generator import ScenarioConfig, build_scenario
+from reachwatch.scenario.truth import Truth
 from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
 from reachwatch.store import queries, scenarios
 from reachwatch.store.database import Store

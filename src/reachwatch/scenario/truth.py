@@ -1,0 +1,37 @@
+"""What a scenario did, recorded so that analyses can be scored against it."""
+
+from __future__ import annotations
+
+import msgspec
+
+from reachwatch.model import Person
+
+
+class LabelledPost(msgspec.Struct, array_like=True):
+    id: str
+    at_us: int
+    kind: str  # reply | quote (to the trigger post) | mention (a post naming the person)
+    label: str  # neutral | supportive | pushback | abusive | threat
+
+
+class Truth(msgspec.Struct, kw_only=True):
+    """What the scenario did, for `reachwatch eval scenario` to score the analyses against."""
+
+    name: str
+    seed: int
+    start_us: int
+    end_us: int
+    watched_account_id: str
+    person: Person
+    person_account_id: str
+    trigger_post_id: str
+    trigger_at_us: int
+    baseline_post_ids: list[str]
+    coordinated_account_ids: list[str]
+    coordinated_target_ids: list[str]
+    trigger_engager_ids: list[str]
+    responses: list[LabelledPost]
+    mentions: list[LabelledPost]
+    deleted_post_ids: list[str]
+    trigger_counts: dict[str, int]
+    lines: dict[str, int] = msgspec.field(default_factory=dict)
