@@ -225,6 +225,21 @@ def test_full_text_search_finds_words_and_is_safe_with_operators(store: Store) -
         queries.search(store, '  "" ')
 
 
+def test_relevance_puts_the_best_match_first_newest_the_latest(store: Store) -> None:
+    store.write_records(
+        [
+            _post("jailed jailed jailed", "bluesky:at://did:plc:author/app.bsky.feed.post/best", 1),
+            _post(
+                "a long post that mentions being jailed once among many other words here",
+                "bluesky:at://did:plc:author/app.bsky.feed.post/late",
+                2,
+            ),
+        ]
+    )
+    assert [hit.id[-4:] for hit in queries.search(store, "jailed", order="relevance")] == ["best", "late"]
+    assert [hit.id[-4:] for hit in queries.search(store, "jailed", order="newest")] == ["late", "best"]
+
+
 def test_quarantine_rows_keep_their_bytes(store: Store) -> None:
     raw = b"\xff\xfe not json \x00"
     store.write_batch(
