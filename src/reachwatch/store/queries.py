@@ -9,7 +9,7 @@ import re
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Integer, and_, column, desc, func, literal_column, select, table, text
+from sqlalchemy import Integer, and_, column, desc, exists, func, literal_column, select, table, text
 
 from reachwatch.errors import UsageError
 from reachwatch.store import schema
@@ -77,6 +77,15 @@ class Amplifier(msgspec.Struct, kw_only=True):
     first_at_us: int
 
 
+def live_engagement(at_us: int | None = None) -> Any:
+    """Engagements not deleted (by `at_us`, when given): no matching row in `deletions`."""
+    d, e = schema.deletions, schema.engagements
+    matches = d.c.id == e.c.id
+    if at_us is not None:
+        matches = and_(matches, d.c.deleted_at_us <= at_us)
+    return ~exists().where(matches)
+
+
 def _count(conn: Any, table: Any, *where: Any) -> int:
     return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
@@ -86,9 +95,7 @@ def stats(store: Store) -> Stats:
     p, e, a, q = schema.posts, schema.engagements, schema.accounts, schema.quarantine
     with store.connect() as conn:
         kinds: dict[str, int] = dict(
-            conn.execute(
-                select(e.c.kind, func.count()).where(e.c.deleted_at_us.is_(None)).group_by(e.c.kind)
-            ).all()
+            conn.execute(select(e.c.kind, func.count()).where(live_engagement()).group_by(e.c.kind)).all()
         )
         first, last = conn.execute(select(func.min(p.c.created_at_us), func.max(p.c.created_at_us))).one()
         cursors = dict(conn.execute(select(schema.cursors.c.source, schema.cursors.c.value)).all())
@@ -205,7 +212,7 @@ def search(
 
 def _engagement_counts() -> Any:
     e = schema.engagements
-    live = e.c.deleted_at_us.is_(None)
+    live = live_engagement()
 
     def kind_count(kind: str) -> Any:
         return func.sum(func.cast(and_(e.c.kind == kind, live), Integer))
@@ -258,7 +265,7 @@ def top_posts(store: Store, *, limit: int = 10, author_id: str | None = None) ->
 def top_amplifiers(store: Store, *, post_id: str | None = None, limit: int = 10) -> list[Amplifier]:
     """Accounts that reposted or quoted most (of one post, or of everything), largest audience first."""
     e, a = schema.engagements, schema.accounts
-    amplifying = and_(e.c.kind.in_(("repost", "quote")), e.c.deleted_at_us.is_(None))
+    amplifying = and_(e.c.kind.in_(("repost", "quote")), live_engagement())
     if post_id is not None:
         amplifying = and_(amplifying, e.c.post_id == post_id)
     per_actor = (
@@ -306,11 +313,9 @@ def post_counts(store: Store, post_id: str, at_us: int | None = None) -> PostCou
     e = schema.engagements
     stmt = select(e.c.kind, func.count()).where(e.c.post_id == post_id).group_by(e.c.kind)
     if at_us is None:
-        stmt = stmt.where(e.c.deleted_at_us.is_(None))
+        stmt = stmt.where(live_engagement())
     else:
-        stmt = stmt.where(
-            e.c.created_at_us <= at_us, (e.c.deleted_at_us.is_(None)) | (e.c.deleted_at_us > at_us)
-        )
+        stmt = stmt.where(e.c.created_at_us <= at_us, live_engagement(at_us))
     with store.connect() as conn:
         kinds = {str(kind): int(n) for kind, n in conn.execute(stmt).all()}
     return PostCounts(

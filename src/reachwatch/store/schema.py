@@ -106,17 +106,30 @@ posts = Table(
 engagements = Table(
     "engagements",
     metadata,
-    Column("id", Text, primary_key=True),
+    # Clustered by post then time (WITHOUT ROWID on SQLite): a post's engagements sit together,
+    # and an ingest batch sorted by this key writes runs of rows into the same pages. A separate
+    # index on `id` would cost a random page write per event; deletions live in `deletions`.
+    Column("post_id", Text, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("id", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("actor_id", Text, nullable=False),
-    Column("post_id", Text),  # NULL only for a deletion seen before its engagement
-    Column("created_at_us", BigInteger),
     Column("via_id", Text),
-    Column("deleted_at_us", BigInteger),
-    Index("ix_engagements_post_created", "post_id", "created_at_us"),
-    # Time-ordered, so it grows at its end (cheap at ingest) and serves window analyses; an index
-    # on actor_id would cost a random page write per event and is left to the analyses that need it.
+    PrimaryKeyConstraint("post_id", "created_at_us", "id"),
     Index("ix_engagements_created", "created_at_us"),
+    sqlite_with_rowid=False,
+)
+
+deletions = Table(
+    "deletions",
+    metadata,
+    # What authors deleted (posts, engagements, follows): marked, never erased. Live engagements
+    # are those with no row here; a deletion that arrives before its record still applies.
+    Column("id", Text, primary_key=True),
+    Column("target", Text, nullable=False),
+    Column("kind", Text),
+    Column("actor_id", Text),
+    Column("deleted_at_us", BigInteger, nullable=False),
 )
 
 follows = Table(

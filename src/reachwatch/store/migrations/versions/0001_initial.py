@@ -95,16 +95,24 @@ def upgrade() -> None:
         op.create_index(f"ix_posts_{column}", "posts", [column], sqlite_where=where, postgresql_where=where)
     op.create_table(
         "engagements",
-        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("post_id", sa.Text, nullable=False),
+        sa.Column("created_at_us", sa.BigInteger, nullable=False),
+        sa.Column("id", sa.Text, nullable=False),
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("actor_id", sa.Text, nullable=False),
-        sa.Column("post_id", sa.Text),
-        sa.Column("created_at_us", sa.BigInteger),
         sa.Column("via_id", sa.Text),
-        sa.Column("deleted_at_us", sa.BigInteger),
+        sa.PrimaryKeyConstraint("post_id", "created_at_us", "id"),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_engagements_post_created", "engagements", ["post_id", "created_at_us"])
     op.create_index("ix_engagements_created", "engagements", ["created_at_us"])
+    op.create_table(
+        "deletions",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("target", sa.Text, nullable=False),
+        sa.Column("kind", sa.Text),
+        sa.Column("actor_id", sa.Text),
+        sa.Column("deleted_at_us", sa.BigInteger, nullable=False),
+    )
     op.create_table(
         "follows",
         sa.Column("id", sa.Text, primary_key=True),
@@ -175,6 +183,7 @@ def downgrade() -> None:
         "people",
         "metric_snapshots",
         "follows",
+        "deletions",
         "engagements",
         "posts",
         "account_snapshots",
