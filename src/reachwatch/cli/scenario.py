@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -54,8 +57,8 @@ def demo(
         _print_summary(store, report.truth.trigger_post_id)
         console.print(f"\nStore: {store.location}", markup=False)
         console.print(
-            f"Next: reachwatch stats --db {db} · reachwatch search Whitfield --db {db} · "
-            f"reachwatch eval scenario --db {db}",
+            f"Next: {_me()} stats --db {db} · {_me()} search Whitfield --db {db} · "
+            f"{_me()} eval scenario --db {db}",
             markup=False,
         )
         if serve:
@@ -64,6 +67,13 @@ def demo(
             )
     finally:
         store.close()
+
+
+def _me() -> str:
+    """How the user can call this command again: its name if on PATH, else its path."""
+    if shutil.which("reachwatch"):
+        return "reachwatch"
+    return os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0].endswith("reachwatch") else "reachwatch"
 
 
 PLURALS = {"like": "likes", "repost": "reposts", "quote": "quotes", "reply": "replies"}
