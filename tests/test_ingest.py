@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reachwatch.errors import StoreDataError, UsageError
 from reachwatch.service import quarantine
@@ -191,3 +193,59 @@ def test_a_row_the_database_refuses_is_quarantined_and_its_batch_still_lands(tmp
     assert item.reason.startswith("store-refused")
     assert item.payload == lines[1]
     assert store.get_cursor(report.source) is not None
+
+
+SCENARIO_LINES: list[bytes] = []
+
+
+def _scenario_sample() -> list[bytes]:
+    """Every 40th line of a small scenario: posts, likes, reposts, deletions, captures, canonical records."""
+    if not SCENARIO_LINES:
+        from reachwatch.scenario.generator import ScenarioConfig, build_scenario
+
+        lines, _ = build_scenario(
+            ScenarioConfig(seed=2, baseline_days=4, population=300, coordinated=10, observe_hours=12)
+        )
+        SCENARIO_LINES.extend(lines[:2] + lines[2::40])
+    return SCENARIO_LINES
+
+
+def _fingerprint(store: Store) -> dict[str, object]:
+    stats = queries.stats(store)
+    return {
+        "raw": stats.raw_events,
+        "posts": stats.posts,
+        "deleted": stats.deleted_posts,
+        "engagements": stats.engagements,
+        "accounts": stats.accounts,
+        "metric": stats.metric_snapshots,
+        "follower": stats.account_snapshots,
+        "people": stats.people,
+        "watched": stats.watched_accounts,
+    }
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_order_and_any_repetition_give_the_same_store(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    lines = _scenario_sample()
+    folder = tmp_path_factory.mktemp("order")
+    reference = Store.open(str(folder / "in-order.db"))
+    ingest_file(reference, write_file(folder / "in-order.jsonl", lines), IngestOptions(batch_size=50))
+    expected = _fingerprint(reference)
+    reference.close()
+
+    shuffled = data.draw(st.permutations(lines))
+    repeats = data.draw(st.lists(st.sampled_from(lines), max_size=40))
+    batch_size = data.draw(st.integers(min_value=1, max_value=120))
+    store = Store.open(str(folder / "shuffled.db"))
+    report = ingest_file(
+        store,
+        write_file(folder / "shuffled.jsonl", [*shuffled, *repeats]),
+        IngestOptions(batch_size=batch_size),
+    )
+    assert report.duplicates == len(repeats)
+    assert _fingerprint(store) == expected
+    store.close()

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from reachwatch.cli.options import AsJson, Db
-from reachwatch.cli.render import console, safe, when
+from reachwatch.cli.render import console, plural, safe, when
 from reachwatch.config import load_settings
 from reachwatch.service import explore
 from reachwatch.service.explore import SearchOrder
@@ -34,7 +34,7 @@ def stats(db: Db = None, as_json: AsJson = False) -> None:
         ("raw events", f"{result.raw_events:,}"),
         ("accounts", f"{result.accounts:,} ({result.watched_accounts:,} watched)"),
         ("posts", f"{result.posts:,} ({result.deleted_posts:,} deleted)"),
-        *((f"{kind}s", f"{count:,}") for kind, count in sorted(result.engagements.items())),
+        *((plural(kind), f"{count:,}") for kind, count in sorted(result.engagements.items())),
         ("follows", f"{result.follows:,}"),
         ("metric snapshots", f"{result.metric_snapshots:,}"),
         ("follower snapshots", f"{result.account_snapshots:,}"),
@@ -67,16 +67,16 @@ def search(
     if as_json:
         print(msgspec.json.encode(hits).decode())
         return
-    table = Table(title=f"{len(hits)} posts (page {page})")
-    table.add_column("time (UTC)", no_wrap=True)
-    table.add_column("author", no_wrap=True, overflow="ellipsis", max_width=30)
-    table.add_column("text", overflow="fold", min_width=30)
-    table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=40)
+    table = Table(title=f"{len(hits)} post{'' if len(hits) == 1 else 's'} (page {page}; --json for full ids)")
+    table.add_column("time (UTC)")
+    table.add_column("author")
+    table.add_column("text", ratio=1)
+    table.add_column("id")
     for hit in hits:
         text = safe(hit.text, 140)
         if hit.deleted:
             text.append(" [deleted]", style="dim")
         table.add_row(
-            when(hit.created_at_us), safe(hit.author_handle or hit.author_id, 40), text, safe(hit.id)
+            when(hit.created_at_us), safe(hit.author_handle or hit.author_id, 24), text, safe(hit.id, 28)
         )
     console.print(table)

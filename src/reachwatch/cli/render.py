@@ -33,3 +33,11 @@ def safe(value: str | None, width: int | None = None) -> Text:
 
 def when(micros: int | None) -> str:
     return iso_from_micros(micros)[:19].replace("T", " ") if micros else "-"
+
+
+PLURALS = {"like": "likes", "repost": "reposts", "quote": "quotes", "reply": "replies"}
+
+
+def plural(kind: str) -> str:
+    """The plural of an engagement kind, for people."""
+    return PLURALS.get(kind, kind + "s")

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from reachwatch.cli.options import Db
-from reachwatch.cli.render import console, errors, safe, when
+from reachwatch.cli.render import console, errors, plural, safe, when
 from reachwatch.config import load_settings
 from reachwatch.scenario.generator import ScenarioConfig
 from reachwatch.service import explore
@@ -76,12 +76,9 @@ def _me() -> str:
     return os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0].endswith("reachwatch") else "reachwatch"
 
 
-PLURALS = {"like": "likes", "repost": "reposts", "quote": "quotes", "reply": "replies"}
-
-
 def _print_summary(store: Store, trigger_post_id: str) -> None:
     counts = explore.stats(store)
-    kinds = ", ".join(f"{n:,} {PLURALS.get(k, k)}" for k, n in sorted(counts.engagements.items()))
+    kinds = ", ".join(f"{n:,} {plural(k)}" for k, n in sorted(counts.engagements.items()))
     console.print(
         f"Store holds {counts.posts:,} posts, {sum(counts.engagements.values()):,} engagements "
         f"({kinds}), "
