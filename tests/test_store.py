@@ -111,6 +111,18 @@ def test_deletion_marks_and_survives_a_late_create(store: Store) -> None:
     assert queries.deleted_post_ids(store, [POST_ID]) == {POST_ID}
 
 
+def test_deleted_text_can_be_erased_by_policy(store_url: str) -> None:
+    erasing = Store.open(store_url, keep_deleted_text=False)
+    erasing.write_records([_post("Dana Whitfield should resign")])
+    assert len(queries.search(erasing, "resign")) == 1
+    erasing.write_records([Deletion(target="post", id=POST_ID, deleted_at_us=9_000, actor_id=AUTHOR)])
+    assert queries.search(erasing, "resign") == []  # the text is gone, from the index too
+    assert queries.deleted_post_ids(erasing, [POST_ID]) == {POST_ID}
+    erasing.write_records([_post("Dana Whitfield should resign")])  # a late replay cannot restore it
+    assert queries.search(erasing, "resign") == []
+    erasing.close()
+
+
 def test_deleted_engagements_stop_counting(store: Store) -> None:
     store.write_records([_post(), _like(1), _like(2)])
     store.write_records(

@@ -458,8 +458,14 @@ def _baseline_volume(rng: random.Random, scale: float) -> dict[str, int]:
     }
 
 
-def build_scenario(config: ScenarioConfig | None = None) -> tuple[list[bytes], Truth]:
-    """The scenario's payloads in time order and its ground truth."""
+def build_timed_scenario(config: ScenarioConfig | None = None) -> tuple[list[tuple[int, bytes]], Truth]:
+    """The scenario's payloads as (time in µs, line), in time order, and its ground truth."""
     builder = ScenarioBuilder(config or ScenarioConfig())
     truth = builder.build()
-    return [emitted.line for emitted in builder.events], truth
+    return [(emitted.at_us, emitted.line) for emitted in builder.events], truth
+
+
+def build_scenario(config: ScenarioConfig | None = None) -> tuple[list[bytes], Truth]:
+    """The scenario's payloads in time order and its ground truth."""
+    timed, truth = build_timed_scenario(config)
+    return [line for _, line in timed], truth

@@ -13,7 +13,7 @@ import msgspec
 
 from reachwatch.errors import NotFoundError, UsageError
 from reachwatch.scenario.filler import iter_filler
-from reachwatch.scenario.generator import ScenarioConfig, build_scenario
+from reachwatch.scenario.generator import ScenarioConfig, build_scenario, build_timed_scenario
 from reachwatch.scenario.truth import Truth
 from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
 from reachwatch.store import queries, scenarios
@@ -44,33 +44,18 @@ def generate(config: ScenarioConfig, events: int, out: BinaryIO) -> int:
     """
     if events < 1:
         raise UsageError(f"--events must be at least 1; got {events}.")
-    lines, truth = build_scenario(config)
-    core_times = _line_times(lines)
-    if events < len(lines):
-        core = list(zip(core_times, lines, strict=True))[:events]
-        filler: Iterator[tuple[int, bytes]] = iter(())
+    core, truth = build_timed_scenario(config)
+    filler: Iterator[tuple[int, bytes]] = iter(())
+    if events < len(core):
+        core = core[:events]
     else:
-        core = list(zip(core_times, lines, strict=True))
-        filler = iter_filler(config.seed, truth.start_us, truth.end_us, events - len(lines))
+        filler = iter_filler(config.seed, truth.start_us, truth.end_us, events - len(core))
     written = 0
     for _at, line in heapq.merge(core, filler, key=lambda pair: pair[0]):
         out.write(line)
         out.write(b"\n")
         written += 1
     return written
-
-
-def _line_times(lines: list[bytes]) -> list[int]:
-    """Each line's time (the scenario is already in time order; setup lines take the first time)."""
-    times = []
-    last = 0
-    for line in lines:
-        start = line.find(b'"time_us":')
-        if start >= 0:
-            end = line.find(b",", start)
-            last = int(line[start + 10 : end])
-        times.append(last)
-    return times
 
 
 class Check(msgspec.Struct, kw_only=True):
@@ -90,7 +75,7 @@ def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]
     truth = msgspec.convert(saved, Truth)
     checks: list[Check] = []
     counts = queries.post_counts(store, truth.trigger_post_id)
-    found = {"repost": counts.reposts, "quote": counts.quotes, "reply": counts.replies, "like": counts.likes}
+    found = counts.by_kind()
     checks.append(
         Check(
             name="trigger post engagements ingested",
@@ -101,14 +86,9 @@ def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]
     )
     snapshot = queries.latest_snapshot(store, truth.trigger_post_id)
     if snapshot is not None:
-        polled = {
-            "repost": snapshot.reposts,
-            "quote": snapshot.quotes,
-            "reply": snapshot.replies,
-            "like": snapshot.likes,
-        }
+        polled = snapshot.by_kind()
         then = queries.post_counts(store, truth.trigger_post_id, at_us=snapshot.observed_at_us)
-        counted = {"repost": then.reposts, "quote": then.quotes, "reply": then.replies, "like": then.likes}
+        counted = then.by_kind()
         checks.append(
             Check(
                 name="latest AppView counts agree with the events",

@@ -142,12 +142,17 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except (IntegrityError, DataError, StatementError) as exc:
-            if isinstance(exc, OperationalError):
-                raise StoreUnavailableError(
-                    f"The store at {self.location} is unavailable: {exc.orig}"
-                ) from exc
-            raise StoreDataError(f"The store refused a row: {getattr(exc, 'orig', exc)}") from exc
+        except (IntegrityError, DataError) as exc:
+            raise StoreDataError(f"The store refused a row: {exc.orig}") from exc
+        except OperationalError as exc:
+            raise StoreUnavailableError(
+                f"The store at {self.location} is unavailable: {exc.orig}. Check the database server "
+                "or the file, then run the command again."
+            ) from exc
+        except StatementError as exc:
+            if isinstance(exc.orig, (OverflowError, ValueError, TypeError)):
+                raise StoreDataError(f"The store refused a value: {exc.orig}") from exc
+            raise StoreError(f"Writing to the store at {self.location} failed: {exc}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"Writing to the store at {self.location} failed: {exc}") from exc
         except (OverflowError, ValueError, TypeError) as exc:

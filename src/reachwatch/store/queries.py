@@ -307,6 +307,9 @@ class PostCounts(msgspec.Struct, kw_only=True):
     replies: int = 0
     likes: int = 0
 
+    def by_kind(self) -> dict[str, int]:
+        return {"repost": self.reposts, "quote": self.quotes, "reply": self.replies, "like": self.likes}
+
 
 def post_counts(store: Store, post_id: str, at_us: int | None = None) -> PostCounts:
     """Engagements of one post counted from the events: live now, or live at `at_us`."""

@@ -1,8 +1,9 @@
-"""Idempotent bulk writes of canonical records: every statement is an upsert, so a replay changes nothing.
+"""Idempotent bulk writes of canonical records: writing the same records twice changes nothing.
 
-Upserts keep what is already known: a field that arrives as NULL never erases a value, a deletion
-is never undone by a late create, and a create that arrives after its deletion still fills in
-the record while it stays marked deleted.
+Upserts keep what is already known: a field that arrives as NULL never erases a value. Engagements
+never change once made, so they are inserted or ignored. Deletions are rows of their own, never
+undone by a late create; a create that arrives after its deletion still fills in the record while
+it stays deleted.
 """
 
 from __future__ import annotations
