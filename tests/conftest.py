@@ -9,9 +9,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import psycopg
 import pytest
 
+from reachwatch.store import queries
 from reachwatch.store.database import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -100,3 +102,11 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present (shared data sets are not shipped with the project)")
     return path
+
+
+def store_fingerprint(store: Store) -> dict[str, object]:
+    """Everything `stats` counts, less where the store is and the per-source cursors."""
+    counts = msgspec.structs.asdict(queries.stats(store))
+    for volatile in ("location", "cursors"):
+        counts.pop(volatile)
+    return counts

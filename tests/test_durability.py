@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import store_fingerprint
 from reachwatch.scenario.generator import ScenarioConfig
 from reachwatch.service.ingest import IngestOptions, ingest_file
 from reachwatch.service.scenario import generate
@@ -22,22 +23,6 @@ from reachwatch.store.database import Store
 SMALL = ScenarioConfig(
     seed=11, baseline_days=6, population=800, coordinated=20, observe_hours=24, engagement_scale=0.5
 )
-
-
-def _counts(store: Store) -> dict[str, object]:
-    stats = queries.stats(store)
-    return {
-        "raw": stats.raw_events,
-        "posts": stats.posts,
-        "deleted": stats.deleted_posts,
-        "engagements": stats.engagements,
-        "accounts": stats.accounts,
-        "follows": stats.follows,
-        "metric_snapshots": stats.metric_snapshots,
-        "account_snapshots": stats.account_snapshots,
-        "people": stats.people,
-        "quarantine": stats.quarantine_open,
-    }
 
 
 def _ingest_command(path: Path, db: Path) -> list[str]:
@@ -87,9 +72,9 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged_and_duplicates_nothing(tm
 
     reference = Store.open(str(tmp_path / "reference.db"))
     ingest_file(reference, path, IngestOptions(batch_size=1_000))
-    expected = _counts(reference)
+    expected = store_fingerprint(reference)
     reference.close()
-    assert expected["raw"] == written  # every generated event is distinct and valid
+    assert expected["raw_events"] == written  # every generated event is distinct and valid
 
     db = tmp_path / "killed.db"
     rng = random.Random(3)
@@ -109,5 +94,5 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged_and_duplicates_nothing(tm
     assert done["duplicates"] == 0  # the restart resumed exactly where the last commit ended
 
     final = Store.open(str(db))
-    assert _counts(final) == expected
+    assert store_fingerprint(final) == expected
     final.close()

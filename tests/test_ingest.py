@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import store_fingerprint
 from reachwatch.errors import StoreDataError, UsageError
 from reachwatch.service import quarantine
 from reachwatch.service.ingest import IngestOptions, IngestProgress, ingest_file, ingest_stream
@@ -210,21 +211,6 @@ def _scenario_sample() -> list[bytes]:
     return SCENARIO_LINES
 
 
-def _fingerprint(store: Store) -> dict[str, object]:
-    stats = queries.stats(store)
-    return {
-        "raw": stats.raw_events,
-        "posts": stats.posts,
-        "deleted": stats.deleted_posts,
-        "engagements": stats.engagements,
-        "accounts": stats.accounts,
-        "metric": stats.metric_snapshots,
-        "follower": stats.account_snapshots,
-        "people": stats.people,
-        "watched": stats.watched_accounts,
-    }
-
-
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_order_and_any_repetition_give_the_same_store(
@@ -234,7 +220,7 @@ def test_any_order_and_any_repetition_give_the_same_store(
     folder = tmp_path_factory.mktemp("order")
     reference = Store.open(str(folder / "in-order.db"))
     ingest_file(reference, write_file(folder / "in-order.jsonl", lines), IngestOptions(batch_size=50))
-    expected = _fingerprint(reference)
+    expected = store_fingerprint(reference)
     reference.close()
 
     shuffled = data.draw(st.permutations(lines))
@@ -247,5 +233,5 @@ def test_any_order_and_any_repetition_give_the_same_store(
         IngestOptions(batch_size=batch_size),
     )
     assert report.duplicates == len(repeats)
-    assert _fingerprint(store) == expected
+    assert store_fingerprint(store) == expected
     store.close()
