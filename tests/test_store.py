@@ -88,6 +88,21 @@ def test_batch_is_written_with_its_cursor_and_replays_change_nothing(store: Stor
     assert store.get_cursor("test") == "42"
 
 
+def test_the_same_engagement_from_two_payloads_is_stored_once(store: Store) -> None:
+    # e.g. a like seen live and again in a backfill: two raw events, one engagement
+    batch = WriteBatch(
+        events=[
+            IngestedEvent(_raw("live"), [_like(1)]),
+            IngestedEvent(_raw("backfill"), [_like(1), _like(2)]),
+        ]
+    )
+    result = store.write_batch(batch)
+    assert (result.raw_new, result.duplicates) == (2, 0)
+    store.write_batch(WriteBatch(events=[IngestedEvent(_raw("later"), [_like(2)])]))
+    assert queries.post_counts(store, POST_ID).likes == 2
+    assert queries.stats(store).raw_events == 3
+
+
 def test_known_fields_are_never_erased_by_unknown_ones(store: Store) -> None:
     store.write_records(
         [Account(id=AUTHOR, platform="bluesky", handle="author.test", followers=10, watched=True)]

@@ -17,13 +17,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, Text, any_, bindparam, create_engine, event, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError, StatementError
 
 from reachwatch.errors import StoreDataError, StoreError, StoreUnavailableError
 from reachwatch.model import CanonicalRecord, QuarantineItem, RawEvent
 from reachwatch.store import schema
-from reachwatch.store.writer import CompiledStatement, RecordWriter, dialect_insert
+from reachwatch.store.writer import CompiledStatement, RecordWriter, copy_insert, dialect_insert
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -200,12 +201,13 @@ class Store:
         column = schema.raw_events.c.event_key
         for start in range(0, len(keys), 5_000):
             chunk = keys[start : start + 5_000]
+            # Rendering thousands of bound names through SQLAlchemy costs more than the lookup itself.
             if self.dialect == "sqlite":
-                # Rendering thousands of bound names through SQLAlchemy costs more than the lookup.
                 sql = f"SELECT event_key FROM raw_events WHERE event_key IN ({','.join('?' * len(chunk))})"
                 found.update(row[0] for row in conn.exec_driver_sql(sql, tuple(chunk)))
             else:
-                found.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
+                keys_array = bindparam("keys", chunk, type_=ARRAY(Text))
+                found.update(conn.execute(select(column).where(column == any_(keys_array))).scalars())
         return found
 
     def write_batch_in(self, conn: Connection, batch: WriteBatch) -> int:
@@ -221,7 +223,7 @@ class Store:
             if self._raw_compiled is not None:
                 self._raw_compiled.run(conn, rows)
             else:
-                conn.execute(self._raw_insert, rows)
+                copy_insert(conn, schema.raw_events, rows)
         records = [record for event in new for record in event.records]
         records.extend(batch.records)
         if records:

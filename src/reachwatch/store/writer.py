@@ -76,6 +76,34 @@ class CompiledStatement:
         return int(conn.exec_driver_sql(sql, [pick(row) for row in rows]).rowcount)
 
 
+def copy_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """PostgreSQL bulk path: COPY the rows into a session-local staging table, then insert what is new.
+
+    COPY streams rows without a round trip or a plan each, several times faster than executemany;
+    ON CONFLICT DO NOTHING keeps the insert idempotent exactly like the statement it replaces.
+    """
+    columns = ", ".join(rows[0])
+    staging = f"staging_{table.name}"
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+            f"SELECT {columns} FROM {table.name} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row.values()))
+        cursor.execute(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+
+
+# Row groups that go through COPY on PostgreSQL: the many, insert-only ones.
+COPIED = {"engagement": schema.engagements, "account_stub": schema.accounts}
+
+
 def _json_text(value: Any) -> str | None:
     return None if value is None else msgspec.json.encode(value).decode()
 
@@ -211,6 +239,8 @@ class RecordWriter:
         compiled = self._compiled.get(name)
         if compiled is not None:
             compiled.run(conn, rows)
+        elif name in COPIED and self.dialect == "postgresql":
+            copy_insert(conn, COPIED[name], rows)
         else:
             conn.execute(self._statements[name], rows)
 
