@@ -31,6 +31,7 @@ bench: setup
 	$(BIN)/python benchmarks/ingest_throughput.py --events $(BENCH_EVENTS)
 	$(BIN)/python benchmarks/search_latency.py --posts 1000000
 	$(BIN)/python benchmarks/ingest_memory.py --events 5000000
+	$(BIN)/python benchmarks/sqlite_layouts.py --events $(BENCH_EVENTS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info reachwatch-demo.db* bench-data
