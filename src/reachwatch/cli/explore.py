@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import msgspec
@@ -14,6 +15,11 @@ from reachwatch.config import load_settings
 from reachwatch.service import explore
 from reachwatch.service.explore import SearchOrder
 from reachwatch.service.store_access import open_store
+
+
+class Order(StrEnum):
+    NEWEST = "newest"
+    RELEVANCE = "relevance"
 
 
 def stats(db: Db = None, as_json: AsJson = False) -> None:
@@ -52,13 +58,13 @@ def search(
     db: Db = None,
     limit: Annotated[int, typer.Option(help="Results per page.")] = 20,
     page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
-    order: Annotated[str, typer.Option(help="newest or relevance.")] = "newest",
+    order: Annotated[
+        Order, typer.Option(help="newest first, or best matches among the newest 5,000.")
+    ] = Order.NEWEST,
     as_json: AsJson = False,
 ) -> None:
     """Full-text search over post text."""
-    if order not in ("newest", "relevance"):
-        raise typer.BadParameter("use newest or relevance", param_hint="--order")
-    chosen: SearchOrder = "newest" if order == "newest" else "relevance"
+    chosen: SearchOrder = "newest" if order is Order.NEWEST else "relevance"
     store = open_store(load_settings(db=db))
     try:
         hits = explore.search(store, query, limit=limit, page=page, order=chosen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -11,7 +12,21 @@ from reachwatch.cli.options import Db
 from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
 from reachwatch.service import quarantine
+from reachwatch.service.quarantine import QuarantineStatus
 from reachwatch.service.store_access import open_store
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ALL = "all"
+
+
+STATUSES: dict[Status, QuarantineStatus] = {
+    Status.OPEN: "open",
+    Status.RESOLVED: "resolved",
+    Status.ALL: "all",
+}
 
 app = typer.Typer(help="See and replay payloads that could not be ingested.", no_args_is_help=True)
 
@@ -19,21 +34,20 @@ app = typer.Typer(help="See and replay payloads that could not be ingested.", no
 @app.command("list")
 def list_items(
     db: Db = None,
-    status: Annotated[str, typer.Option(help="open, resolved or all.")] = "open",
+    status: Annotated[Status, typer.Option(help="Which items to list.")] = Status.OPEN,
     limit: Annotated[int, typer.Option(help="Items per page.")] = 50,
     page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
 ) -> None:
     """Quarantined payloads, newest first, with the reason each was refused."""
-    if status not in ("open", "resolved", "all"):
-        raise typer.BadParameter("use open, resolved or all", param_hint="--status")
     store = open_store(load_settings(db=db))
     try:
-        items = quarantine.list_items(store, status, limit, page)  # type: ignore[arg-type]
+        items = quarantine.list_items(store, STATUSES[status], limit, page)
         reasons = quarantine.reasons(store)
     finally:
         store.close()
     table = Table(
-        title=f"quarantine ({status}): " + ", ".join(f"{code} {n}" for code, n in sorted(reasons.items()))
+        title=f"quarantine ({status.value}): "
+        + ", ".join(f"{code} {n}" for code, n in sorted(reasons.items()))
     )
     for column in ("id", "received (UTC)", "source", "where", "reason", "bytes"):
         table.add_column(column)

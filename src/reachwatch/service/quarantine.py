@@ -13,6 +13,8 @@ from reachwatch.store import quarantine
 from reachwatch.store.database import IngestedEvent, Store, WriteBatch
 from reachwatch.store.quarantine import QuarantinedPayload, QuarantineStatus
 
+__all__ = ["QuarantineStatus", "QuarantinedPayload", "RetryReport", "list_items", "reasons", "retry", "show"]
+
 
 class RetryReport(msgspec.Struct, kw_only=True):
     resolved: list[int] = msgspec.field(default_factory=list)

@@ -93,7 +93,6 @@ class Store:
         raw_insert = dialect_insert(self.dialect, schema.raw_events).on_conflict_do_nothing(
             index_elements=["event_key"]
         )
-        self._raw_insert = raw_insert
         self._raw_compiled = (
             CompiledStatement(raw_insert, engine.dialect) if self.dialect == "sqlite" else None
         )

@@ -25,7 +25,6 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
 
 from reachwatch.model import (
     Account,
@@ -124,10 +123,11 @@ class RecordWriter:
     def _insert(self, table: Table) -> Any:
         return dialect_insert(self.dialect, table)
 
-    def _keep_known(self, table: Table, stmt: Any, key: Sequence[str], columns: Iterable[str]) -> Insert:
+    def _keep_known(self, table: Table, stmt: Any, key: Sequence[str], columns: Iterable[str]) -> Any:
+        """INSERT … ON CONFLICT DO UPDATE that keeps a known value where the new one is NULL."""
         excluded = stmt.excluded
         values = {name: func.coalesce(excluded[name], table.c[name]) for name in columns}
-        return stmt.on_conflict_do_update(index_elements=list(key), set_=values)  # type: ignore[no-any-return]
+        return stmt.on_conflict_do_update(index_elements=list(key), set_=values)
 
     def _build_statements(self) -> dict[str, Any]:
         a, p, f = schema.accounts, schema.posts, schema.follows
