@@ -296,3 +296,17 @@ def test_database_url_forms() -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: object) -> None:
     with pytest.raises(StoreError, match="folder does not exist"):
         Store.open("/nonexistent-folder-xyz/store.db")
+
+
+def test_workers_opening_a_new_store_together_migrate_it_once(store_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_and_close(_: int) -> str | None:
+        opened = Store.open(store_url)
+        version = opened.schema_version()
+        opened.close()
+        return version
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        versions = list(pool.map(open_and_close, range(4)))
+    assert versions == ["0001"] * 4

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Text, any_, bindparam, create_engine, event, select
+from sqlalchemy import Connection, Engine, Text, any_, bindparam, create_engine, event, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError, StatementError
 
@@ -27,6 +27,7 @@ from reachwatch.store import schema
 from reachwatch.store.writer import CompiledStatement, RecordWriter, copy_insert, dialect_insert
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 72_420_001  # PostgreSQL advisory lock id held while migrating
 
 
 class IngestedEvent(msgspec.Struct):
@@ -179,6 +180,14 @@ class Store:
                 return
             config = self._alembic_config()
             with self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    # Workers starting together must not migrate twice: one waits for the other.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                else:
+                    # Take SQLite's write lock before looking, for the same reason.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                if MigrationContext.configure(conn).get_current_revision() == self.head_version():
+                    return
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
         except OperationalError as exc:
