@@ -18,7 +18,7 @@ import msgspec
 from reachwatch.connectors.jsonl import Normalised, normalise_line
 from reachwatch.errors import PayloadError, StoreDataError, UsageError
 from reachwatch.model import QuarantineItem, RawEvent
-from reachwatch.store.database import IngestedEvent, Store, WriteBatch
+from reachwatch.store.database import IngestedEvent, Store, WriteBatch, WriteResult
 
 
 class IngestOptions(msgspec.Struct, kw_only=True):
@@ -107,7 +107,7 @@ def build_batch(lines: list[Line], source: str, options: IngestOptions) -> tuple
     seen: set[str] = set()
     duplicates = 0
     for payload, number, _offset in lines:
-        if not payload.strip():
+        if not payload or payload.isspace():  # blank line; no copy on the hot path
             continue
         try:
             normalised: Normalised = normalise_line(payload, max_bytes=options.max_payload_bytes)
@@ -179,7 +179,7 @@ class Ingestor:
             # One row the database refuses must not sink its neighbours: retry them one by one.
             self._write_one_by_one(batch)
             return
-        self._count(batch, result.raw_new, result.duplicates)
+        self._count(batch, result)
 
     def _write_one_by_one(self, batch: WriteBatch) -> None:
         source = self.report.source
@@ -188,7 +188,7 @@ class Ingestor:
             single = WriteBatch(events=[event])
             try:
                 result = self.store.write_batch(single)
-                self._count(single, result.raw_new, result.duplicates)
+                self._count(single, result)
             except StoreDataError as exc:
                 item = QuarantineItem(
                     source=source,
@@ -203,10 +203,10 @@ class Ingestor:
         self.store.write_batch(rest)
         self.report.quarantined += len(batch.quarantine)
 
-    def _count(self, batch: WriteBatch, raw_new: int, duplicates: int) -> None:
-        self.report.events += raw_new
-        self.report.duplicates += duplicates
-        self.report.records += sum(len(event.records) for event in batch.events)
+    def _count(self, batch: WriteBatch, result: WriteResult) -> None:
+        self.report.events += result.raw_new
+        self.report.duplicates += result.duplicates
+        self.report.records += result.records
         self.report.quarantined += len(batch.quarantine)
 
 

@@ -53,6 +53,7 @@ class WriteBatch(msgspec.Struct, kw_only=True):
 class WriteResult(msgspec.Struct, kw_only=True):
     raw_new: int
     duplicates: int
+    records: int  # canonical records written (those of new events, plus the batch's own)
 
 
 def database_url(db: str) -> str:
@@ -176,7 +177,8 @@ class Store:
     def migrate(self) -> None:
         """Bring the schema to the newest version (a no-op when it is there already)."""
         try:
-            if self.schema_version() == self.head_version():
+            head = self.head_version()
+            if self.schema_version() == head:
                 return
             config = self._alembic_config()
             with self.engine.begin() as conn:
@@ -186,7 +188,7 @@ class Store:
                 else:
                     # Take SQLite's write lock before looking, for the same reason.
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                if MigrationContext.configure(conn).get_current_revision() == self.head_version():
+                if MigrationContext.configure(conn).get_current_revision() == head:
                     return
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
@@ -200,8 +202,8 @@ class Store:
     def write_batch(self, batch: WriteBatch) -> WriteResult:
         """Write one batch atomically; events already stored (same event key) are counted, not written."""
         with self.transaction() as conn:
-            raw_new = self.write_batch_in(conn, batch)
-        return WriteResult(raw_new=raw_new, duplicates=len(batch.events) - raw_new)
+            raw_new, records = self.write_batch_in(conn, batch)
+        return WriteResult(raw_new=raw_new, duplicates=len(batch.events) - raw_new, records=records)
 
     def _stored_keys(self, conn: Connection, keys: list[str]) -> set[str]:
         """Which of `keys` the raw log holds already (the keys are time-ordered: a cheap probe)."""
@@ -218,8 +220,8 @@ class Store:
                 found.update(conn.execute(select(column).where(column == any_(keys_array))).scalars())
         return found
 
-    def write_batch_in(self, conn: Connection, batch: WriteBatch) -> int:
-        """Write a batch inside the caller's transaction; returns how many raw events were new."""
+    def write_batch_in(self, conn: Connection, batch: WriteBatch) -> tuple[int, int]:
+        """Write a batch inside the caller's transaction; returns (new raw events, records written)."""
         stored = (
             self._stored_keys(conn, [event.raw.event_key for event in batch.events])
             if batch.events
@@ -242,12 +244,11 @@ class Store:
             )
         if batch.cursor is not None:
             self._save_cursor(conn, *batch.cursor)
-        return len(new)
+        return len(new), len(records)
 
     def write_records(self, records: Sequence[CanonicalRecord]) -> None:
         """Upsert canonical records outside an ingest (people, watchlist, scenario metadata)."""
-        with self.transaction() as conn:
-            self._writer.write(conn, records)
+        self.write_batch(WriteBatch(records=list(records)))
 
     def _save_cursor(self, conn: Connection, source: str, value: str) -> None:
         stmt = dialect_insert(self.dialect, schema.cursors)

@@ -64,17 +64,16 @@ def count_by_reason(store: Store) -> dict[str, int]:
     return counts
 
 
-def resolve(store: Store, item_id: int, batch: WriteBatch) -> int:
+def resolve(store: Store, item_id: int, batch: WriteBatch) -> None:
     """Write what the payload became and mark the item resolved, in one transaction."""
     q = schema.quarantine
     with store.transaction() as conn:
-        result = store.write_batch_in(conn, batch)
+        store.write_batch_in(conn, batch)
         conn.execute(
             update(q)
             .where(q.c.id == item_id)
             .values(status="resolved", attempts=q.c.attempts + 1, resolved_at_us=time.time_ns() // 1000)
         )
-    return result
 
 
 def record_failed_attempt(store: Store, item_id: int, reason: str) -> None:
