@@ -52,3 +52,15 @@ class PayloadError(ReachwatchError):
     @property
     def reason(self) -> str:
         return f"{self.code}: {self}"
+
+
+class ConnectorError(ReachwatchError):
+    """A platform refused a request in a way waiting will not fix (bad token, unknown account)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class StoppedError(ReachwatchError):
+    """The collector was asked to stop while a connector was waiting."""

@@ -214,7 +214,18 @@ class Person(Record, tag="person"):
     handles: dict[str, list[ShortText]] = msgspec.field(default_factory=dict)
 
 
-CanonicalRecord = Account | AccountSnapshot | Post | Engagement | Follow | Deletion | MetricSnapshot | Person
+class Kept(Record, tag="kept"):
+    """Why a collector kept a record from an unfiltered stream (e.g. it mentions a protected person)."""
+
+    record_id: RecordId
+    reason: ShortText
+    kept_at_us: Micros
+    detail: ShortText = ""  # e.g. the protected person's id
+
+
+CanonicalRecord = (
+    Account | AccountSnapshot | Post | Engagement | Follow | Deletion | MetricSnapshot | Person | Kept
+)
 
 
 class RawEvent(msgspec.Struct, kw_only=True):

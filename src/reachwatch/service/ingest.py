@@ -100,6 +100,26 @@ def _batches(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
         yield batch
 
 
+def normalise_payload(
+    payload: bytes, source: str, position: str, received_us: int, max_bytes: int
+) -> IngestedEvent | QuarantineItem:
+    """One payload as a raw event with its records, or as a quarantine item saying why not (pure)."""
+    try:
+        normalised: Normalised = normalise_line(payload, max_bytes=max_bytes)
+    except PayloadError as exc:
+        return QuarantineItem(
+            source=source, received_at_us=received_us, reason=exc.reason, payload=payload, position=position
+        )
+    raw = RawEvent(
+        source=source,
+        event_key=normalised.event_key,
+        received_at_us=received_us,
+        payload=payload,
+        cursor=normalised.cursor,
+    )
+    return IngestedEvent(raw, normalised.records)
+
+
 def build_batch(lines: list[Line], source: str, options: IngestOptions) -> tuple[WriteBatch, int]:
     """Normalise a list of lines into one WriteBatch (pure); also returns in-batch duplicates."""
     received = _now_us()
@@ -109,31 +129,15 @@ def build_batch(lines: list[Line], source: str, options: IngestOptions) -> tuple
     for payload, number, _offset in lines:
         if not payload or payload.isspace():  # blank line; no copy on the hot path
             continue
-        try:
-            normalised: Normalised = normalise_line(payload, max_bytes=options.max_payload_bytes)
-        except PayloadError as exc:
-            batch.quarantine.append(
-                QuarantineItem(
-                    source=source,
-                    received_at_us=received,
-                    reason=exc.reason,
-                    payload=payload,
-                    position=f"line {number}",
-                )
-            )
+        item = normalise_payload(payload, source, f"line {number}", received, options.max_payload_bytes)
+        if isinstance(item, QuarantineItem):
+            batch.quarantine.append(item)
             continue
-        if normalised.event_key in seen:
+        if item.raw.event_key in seen:
             duplicates += 1
             continue
-        seen.add(normalised.event_key)
-        raw = RawEvent(
-            source=source,
-            event_key=normalised.event_key,
-            received_at_us=received,
-            payload=payload,
-            cursor=normalised.cursor,
-        )
-        batch.events.append(IngestedEvent(raw, normalised.records))
+        seen.add(item.raw.event_key)
+        batch.events.append(item)
     return batch, duplicates
 
 
@@ -173,41 +177,54 @@ class Ingestor:
         return self.report
 
     def _write(self, batch: WriteBatch) -> None:
+        written = write_resilient(self.store, batch, self.report.source)
+        self.report.events += written.raw_new
+        self.report.duplicates += written.duplicates
+        self.report.records += written.records
+        self.report.quarantined += written.quarantined
+
+
+class Written(msgspec.Struct):
+    raw_new: int = 0
+    duplicates: int = 0
+    records: int = 0
+    quarantined: int = 0
+
+
+def write_resilient(store: Store, batch: WriteBatch, source: str) -> Written:
+    """Write a batch; if the database refuses a row, retry the events one by one and quarantine
+    the refused ones, so one bad row never sinks its neighbours."""
+    try:
+        result = store.write_batch(batch)
+    except StoreDataError:
+        return _write_one_by_one(store, batch, source)
+    return Written(result.raw_new, result.duplicates, result.records, len(batch.quarantine))
+
+
+def _write_one_by_one(store: Store, batch: WriteBatch, source: str) -> Written:
+    written = Written()
+    for event in batch.events:
+        raw = event.raw
+        single = WriteBatch(events=[event])
         try:
-            result = self.store.write_batch(batch)
-        except StoreDataError:
-            # One row the database refuses must not sink its neighbours: retry them one by one.
-            self._write_one_by_one(batch)
-            return
-        self._count(batch, result)
-
-    def _write_one_by_one(self, batch: WriteBatch) -> None:
-        source = self.report.source
-        for event in batch.events:
-            raw = event.raw
-            single = WriteBatch(events=[event])
-            try:
-                result = self.store.write_batch(single)
-                self._count(single, result)
-            except StoreDataError as exc:
-                item = QuarantineItem(
-                    source=source,
-                    received_at_us=raw.received_at_us,
-                    reason=f"store-refused: {exc}",
-                    payload=raw.payload,
-                    position=raw.cursor,
-                )
-                self.store.write_batch(WriteBatch(quarantine=[item]))
-                self.report.quarantined += 1
-        rest = WriteBatch(quarantine=batch.quarantine, cursor=batch.cursor)
-        self.store.write_batch(rest)
-        self.report.quarantined += len(batch.quarantine)
-
-    def _count(self, batch: WriteBatch, result: WriteResult) -> None:
-        self.report.events += result.raw_new
-        self.report.duplicates += result.duplicates
-        self.report.records += result.records
-        self.report.quarantined += len(batch.quarantine)
+            result: WriteResult = store.write_batch(single)
+        except StoreDataError as exc:
+            item = QuarantineItem(
+                source=source,
+                received_at_us=raw.received_at_us,
+                reason=f"store-refused: {exc}",
+                payload=raw.payload,
+                position=raw.cursor,
+            )
+            store.write_batch(WriteBatch(quarantine=[item]))
+            written.quarantined += 1
+            continue
+        written.raw_new += result.raw_new
+        written.duplicates += result.duplicates
+        written.records += result.records
+    store.write_batch(WriteBatch(quarantine=batch.quarantine, cursor=batch.cursor))
+    written.quarantined += len(batch.quarantine)
+    return written
 
 
 def ingest_file(

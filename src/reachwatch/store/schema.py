@@ -167,6 +167,31 @@ people = Table(
     Column("handles", Json, nullable=False),
 )
 
+kept = Table(
+    "kept",
+    metadata,
+    # Why a collector kept a record out of an unfiltered stream (mentions-person: detail = person id).
+    Column("record_id", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("kept_at_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("record_id", "reason", "detail"),
+    Index("ix_kept_reason", "reason", "detail"),
+)
+
+watchlist = Table(
+    "watchlist",
+    metadata,
+    # The accounts a collector follows, as the user named them and as resolved to stable ids.
+    Column("account_id", Text, primary_key=True),
+    Column("platform", Text, nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("native_id", Text, nullable=False),
+    Column("handle", Text),
+    Column("instance", Text),
+    Column("added_at_us", BigInteger, nullable=False),
+)
+
 quarantine = Table(
     "quarantine",
     metadata,

@@ -33,6 +33,7 @@ from reachwatch.model import (
     Deletion,
     Engagement,
     Follow,
+    Kept,
     MetricSnapshot,
     Person,
     Post,
@@ -202,6 +203,7 @@ class RecordWriter:
             "person": self._keep_known(
                 schema.people, self._insert(schema.people), ["id"], ("name", "aliases", "roles", "handles")
             ),
+            "kept": self._insert(schema.kept).on_conflict_do_nothing(),
             "deletion": self._insert(schema.deletions).on_conflict_do_nothing(index_elements=["id"]),
             "post_delete": post_delete,
             "follow_delete": follow_delete_stmt.on_conflict_do_update(
@@ -286,6 +288,8 @@ def _rows_of(record: CanonicalRecord, referenced: set[str], json_as_text: bool) 
         return [("account_snapshot", msgspec.structs.asdict(record))]
     if isinstance(record, MetricSnapshot):
         return [("metric_snapshot", msgspec.structs.asdict(record))]
+    if isinstance(record, Kept):
+        return [("kept", msgspec.structs.asdict(record))]
     if isinstance(record, Person):
         row = msgspec.structs.asdict(record)
         if json_as_text:
@@ -346,6 +350,7 @@ WRITE_ORDER = (
     "follow",
     "metric_snapshot",
     "person",
+    "kept",
     "deletion",
     "post_delete",
     "follow_delete",
@@ -361,4 +366,5 @@ SORT_KEYS: dict[str, Any] = {
     "engagement": itemgetter("post_id", "created_at_us", "id"),
     "account_snapshot": itemgetter("account_id", "observed_at_us"),
     "metric_snapshot": itemgetter("post_id", "observed_at_us"),
+    "kept": itemgetter("record_id", "reason", "detail"),
 }

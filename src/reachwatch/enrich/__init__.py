@@ -1,0 +1,1 @@
+"""Enrichers: pure functions from posts to facts about them (mentions of protected people, ...)."""

@@ -1,0 +1,212 @@
+"""The live pipeline: source threads emit payloads into one queue; this thread normalises, filters
+and writes them in batches, each batch with its source's cursor, so a restart resumes where the
+store stands (and the small rewind that follows is absorbed by event keys).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from reachwatch.connectors.base import Backoff, Fetched, LiveSource, Stopper, now_us
+from reachwatch.model import CanonicalRecord, Kept, Post, QuarantineItem
+from reachwatch.service.ingest import normalise_payload, write_resilient
+from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
+from reachwatch.store.database import Store, WriteBatch
+
+log = logging.getLogger(__name__)
+
+
+class PipelineOptions(msgspec.Struct, kw_only=True):
+    batch_size: int = 5_000
+    flush_interval_s: float = 0.5  # latency bound: an event waits at most this long for its batch
+    max_payload_bytes: int = 1_048_576
+    queue_size: int = 50_000  # a full queue holds the sources back instead of growing memory
+
+
+class SourceReport(msgspec.Struct, kw_only=True):
+    source: str
+    received: int = 0
+    written: int = 0
+    duplicates: int = 0
+    dropped: int = 0  # not kept by the filter
+    quarantined: int = 0
+    records: int = 0
+    restarts: int = 0
+    cursor: str | None = None
+
+
+ProgressCallback = Callable[[dict[str, SourceReport]], None]
+
+
+class Pipeline:
+    """Batches emitted payloads into store transactions; one instance per collect run."""
+
+    def __init__(
+        self,
+        store: Store,
+        options: PipelineOptions | None = None,
+        *,
+        policies: dict[str, KeepPolicy] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.store = store
+        self.options = options or PipelineOptions()
+        self.policies = policies or {}
+        self.on_progress = on_progress
+        self.queue: queue.Queue[Fetched] = queue.Queue(maxsize=self.options.queue_size)
+        self.reports: dict[str, SourceReport] = {}
+        self._pending: dict[str, list[Fetched]] = {}
+
+    def emit(self, item: Fetched) -> None:
+        """Hand a payload to the pipeline (thread-safe; blocks while the queue is full)."""
+        self.queue.put(item)
+
+    def report(self, source: str) -> SourceReport:
+        found = self.reports.get(source)
+        if found is None:
+            found = self.reports[source] = SourceReport(source=source)
+        return found
+
+    def run(
+        self,
+        sources: Sequence[LiveSource],
+        stopper: Stopper,
+        *,
+        workers: Sequence[Callable[[], None]] = (),
+        duration_s: float | None = None,
+    ) -> dict[str, SourceReport]:
+        """Run the sources (and extra worker callables, e.g. the backfill scheduler) until stopped."""
+        threads = [
+            threading.Thread(target=self._supervise, args=(source, stopper), name=source.name, daemon=True)
+            for source in sources
+        ]
+        threads += [threading.Thread(target=work, name="worker", daemon=True) for work in workers]
+        for thread in threads:
+            thread.start()
+        ends_at = None if duration_s is None else time.monotonic() + duration_s
+        next_flush = time.monotonic() + self.options.flush_interval_s
+        try:
+            while True:
+                now = time.monotonic()
+                if ends_at is not None and now >= ends_at:
+                    stopper.stop()
+                try:
+                    item = self.queue.get(timeout=max(0.0, min(next_flush - now, 0.1)))
+                except queue.Empty:
+                    item = None
+                if item is not None:
+                    pending = self._pending.setdefault(item.source, [])
+                    pending.append(item)
+                    if len(pending) >= self.options.batch_size:
+                        self._flush(item.source)
+                if time.monotonic() >= next_flush:
+                    self.flush_all()
+                    next_flush = time.monotonic() + self.options.flush_interval_s
+                if item is None and not any(thread.is_alive() for thread in threads) and self.queue.empty():
+                    break
+        finally:
+            stopper.stop()
+            self._drain()
+        return self.reports
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            self._pending.setdefault(item.source, []).append(item)
+        self.flush_all()
+
+    def _supervise(self, source: LiveSource, stopper: Stopper) -> None:
+        """Run a source; if it fails unexpectedly, restart it from the last written cursor."""
+        backoff = Backoff(base=1.0, cap=60.0)
+        cursor = self.store.get_cursor(source.name)
+        while not stopper.stopped:
+            try:
+                source.run(self.emit, stopper, cursor)
+                return
+            except Exception:
+                report = self.report(source.name)
+                report.restarts += 1
+                delay = backoff.next_delay()
+                log.exception("%s failed; restarting it in %.1f s from its last cursor", source.name, delay)
+                stopper.sleep(delay)
+                cursor = report.cursor or cursor
+
+    def flush_all(self) -> None:
+        for source in list(self._pending):
+            self._flush(source)
+        if self.on_progress is not None:
+            self.on_progress(self.reports)
+
+    def _flush(self, source: str) -> None:
+        items = self._pending.pop(source, None)
+        if not items:
+            return
+        report = self.report(source)
+        report.received += len(items)
+        policy = self.policies.get(source)
+        received = now_us()
+        batch = WriteBatch()
+        seen: set[str] = set()
+        cursor = None
+        for item in items:
+            if item.cursor is not None:
+                cursor = item.cursor
+            if item.error is not None:
+                batch.quarantine.append(
+                    QuarantineItem(
+                        source=source, received_at_us=received, reason=item.error, payload=item.payload
+                    )
+                )
+                continue
+            event = normalise_payload(
+                item.payload, source, item.cursor or "", received, self.options.max_payload_bytes
+            )
+            if isinstance(event, QuarantineItem):
+                batch.quarantine.append(event)
+                continue
+            if event.raw.event_key in seen:
+                report.duplicates += 1
+                continue
+            why = item.reason
+            if policy is not None:
+                why = policy.reason(event.records)
+                if why is None:
+                    report.dropped += 1
+                    continue
+                people = policy.last_people
+            else:
+                people = []
+            seen.add(event.raw.event_key)
+            if why is not None:
+                event.records.extend(_kept_marks(event.records, why, people, received))
+            batch.events.append(event)
+        if cursor is not None:
+            batch.cursor = (source, cursor)
+            report.cursor = cursor
+        written = write_resilient(self.store, batch, source)
+        report.written += written.raw_new
+        report.duplicates += written.duplicates
+        report.records += written.records
+        report.quarantined += written.quarantined
+
+
+def _kept_marks(
+    records: list[CanonicalRecord], why: str, people: list[str], at_us: int
+) -> list[CanonicalRecord]:
+    """The Kept marks of an event's posts: one per person when it was kept for naming people."""
+    details = people if why == MENTIONS_PERSON and people else [""]
+    return [
+        Kept(record_id=record.id, reason=why, detail=detail, kept_at_us=at_us)
+        for record in records
+        if isinstance(record, Post)
+        for detail in details
+    ]
