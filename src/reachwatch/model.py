@@ -170,6 +170,28 @@ class Engagement(Record, tag="engagement"):
     post_id: RecordId
     created_at_us: Micros
     via_id: RecordId | None = None
+    # True when the platform does not say when it happened (reposted-by lists): the time is
+    # when reachwatch first saw it, an upper bound, and time series can leave it out.
+    time_observed: bool = False
+
+
+def derived_engagements(post: Post) -> list[Engagement]:
+    """The reply and quote engagements a post makes; a quoting reply has both, the quote's id
+    then ends in `#quote` so each keeps its own row."""
+    found = []
+    for kind, target in ((EngagementKind.REPLY, post.reply_to), (EngagementKind.QUOTE, post.quote_of)):
+        if target is not None:
+            suffix = "#quote" if kind is EngagementKind.QUOTE and post.reply_to is not None else ""
+            found.append(
+                Engagement(
+                    id=post.id + suffix,
+                    kind=kind,
+                    actor_id=post.author_id,
+                    post_id=target,
+                    created_at_us=post.created_at_us,
+                )
+            )
+    return found
 
 
 class Follow(Record, tag="follow"):

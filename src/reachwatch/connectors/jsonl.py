@@ -2,8 +2,11 @@
 
 Formats, told apart per line by their top-level keys:
 - Jetstream v1 events (`did`, `time_us`, `kind`), as the live stream and the demo emit them;
-- captured XRPC responses wrapped with provenance (`__reachwatch`: source, nsid, retrieved_at),
-  in the manner of twarc's `__twarc`;
+- responses our collectors captured, wrapped with provenance (`__reachwatch`: source, nsid,
+  retrieved_at, ...; the response itself under `body`), in the manner of twarc's `__twarc`:
+  Bluesky AppView, Mastodon REST and streaming, X API v2, and rows of imported tables;
+- twarc2 output (`__twarc`: one X API v2 page per line, or one flattened tweet);
+- legacy v1.1 tweets (`id_str`, `user`, `created_at`);
 - canonical records (`type`: post, engagement, account, ...), the format of our own exports.
 """
 
@@ -13,18 +16,21 @@ import hashlib
 
 import msgspec
 
+from reachwatch.connectors.base import Provenance
 from reachwatch.connectors.bluesky import appview, jetstream
+from reachwatch.connectors.files import mapping as table_mapping
+from reachwatch.connectors.mastodon import entities as mastodon
+from reachwatch.connectors.x import entities as x_v2
+from reachwatch.connectors.x import legacy as x_v1
 from reachwatch.errors import PayloadError
 from reachwatch.model import MAX_INT64, CanonicalRecord, micros_from_iso
 
-FORMATS = ("jetstream", "appview", "canonical")
+FORMATS = ("jetstream", "capture", "twarc2", "x-v1", "canonical")
 
 
-class Provenance(msgspec.Struct):
-    source: str
-    nsid: str
-    retrieved_at: str
-    url: str | None = None
+class TwarcProvenance(msgspec.Struct):
+    url: str = ""
+    retrieved_at: str | None = None
 
 
 class Line(msgspec.Struct):
@@ -38,6 +44,9 @@ class Line(msgspec.Struct):
     account: jetstream.AccountInfo | None = None
     type: str | None = None
     provenance: Provenance | None = msgspec.field(default=None, name="__reachwatch")
+    body: msgspec.Raw | None = None
+    twarc: TwarcProvenance | None = msgspec.field(default=None, name="__twarc")
+    id_str: str | None = None
 
 
 class Normalised(msgspec.Struct):
@@ -68,7 +77,12 @@ def normalise_line(line: bytes, *, max_bytes: int = 1_048_576) -> Normalised:
             record = _CANONICAL.decode(line)
             return Normalised("canonical", _content_key("canonical", line), [record])
         if head.provenance is not None:
-            return _normalise_capture(head.provenance, line)
+            return _normalise_capture(head.provenance, head.body, line)
+        if head.twarc is not None:
+            return _normalise_twarc(head.twarc, line)
+        if head.id_str is not None and head.did is None:
+            records = x_v1.normalise_tweet(_ANY.decode(line))
+            return Normalised("x-v1", _content_key("x.v1", line), records)
         return _normalise_jetstream(head)
     except PayloadError:
         raise
@@ -115,11 +129,39 @@ def _normalise_jetstream(head: Line) -> Normalised:
     return Normalised("jetstream", key, records, cursor=str(time_us))
 
 
-def _normalise_capture(provenance: Provenance, line: bytes) -> Normalised:
-    if not provenance.source.startswith("bluesky.appview"):
-        raise PayloadError(
-            "unknown-kind", f"no reader for captured responses from {provenance.source[:100]!r}"
-        )
+def _normalise_capture(provenance: Provenance, body: msgspec.Raw | None, line: bytes) -> Normalised:
+    """A captured response: the normaliser of its source reads the body (the older form of AppView
+    captures has the response's keys beside `__reachwatch` instead of under `body`)."""
+    content = bytes(body) if body is not None else line
+    decoded = _ANY.decode(content)
     observed = micros_from_iso(provenance.retrieved_at)
-    records = appview.normalise_response(provenance.nsid, _ANY.decode(line), observed)
-    return Normalised("appview", _content_key("appview", line), records)
+    source = provenance.source
+    records: list[CanonicalRecord]
+    if source.startswith("bluesky.appview"):
+        records = appview.normalise_response(provenance.nsid, decoded, observed)
+    elif source.startswith("mastodon"):
+        records = mastodon.normalise_response(
+            provenance.nsid, decoded, provenance.instance, observed, provenance.params
+        )
+    elif source.startswith("x.api"):
+        records = x_v2.normalise_page(decoded, observed, provenance.url or "", provenance.params)
+    elif source.startswith("file"):
+        if provenance.mapping is None:
+            raise PayloadError("missing-field", "an imported row without the column mapping it was read with")
+        try:
+            mapping = msgspec.convert(provenance.mapping, table_mapping.ColumnMapping)
+        except msgspec.ValidationError as exc:
+            raise PayloadError("wrong-type", f"column mapping: {exc}") from exc
+        records = table_mapping.normalise_row(mapping, decoded, observed)
+    else:
+        raise PayloadError("unknown-kind", f"no reader for captured responses from {source[:100]!r}")
+    # Keyed by content, not by when it was fetched: polling an unchanged response adds nothing.
+    return Normalised("capture", _content_key(f"{source}:{provenance.nsid}", content), records)
+
+
+def _normalise_twarc(twarc: TwarcProvenance, line: bytes) -> Normalised:
+    if twarc.retrieved_at is None:
+        raise PayloadError("missing-field", "a twarc2 line without __twarc.retrieved_at")
+    observed = micros_from_iso(twarc.retrieved_at)
+    records = x_v2.normalise_page(_ANY.decode(line), observed, twarc.url)
+    return Normalised("twarc2", _content_key("x.twarc2", line), records)

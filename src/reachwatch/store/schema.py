@@ -115,6 +115,8 @@ engagements = Table(
     Column("kind", Text, nullable=False),
     Column("actor_id", Text, nullable=False),
     Column("via_id", Text),
+    # The platform gave no time (reposted-by lists): created_at_us is when it was first seen.
+    Column("time_observed", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("post_id", "created_at_us", "id"),
     Index("ix_engagements_created", "created_at_us"),
     sqlite_with_rowid=False,

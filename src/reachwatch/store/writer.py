@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     literal_column,
     or_,
+    select,
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -227,6 +228,8 @@ class RecordWriter:
                 groups.setdefault(name, []).append(row)
                 if name == "account":
                     described.add(row["id"])
+        if any(row["time_observed"] for row in groups.get("engagement", ())):
+            groups["engagement"] = self._first_sightings(conn, groups["engagement"])
         stubs = [{"id": ident, "platform": platform_of(ident)} for ident in sorted(referenced - described)]
         if stubs:
             self._run(conn, "account_stub", stubs)
@@ -236,6 +239,30 @@ class RecordWriter:
                 # Rows in key order touch neighbouring pages: far fewer page writes per batch.
                 rows.sort(key=SORT_KEYS[name])
                 self._run(conn, name, rows)
+
+    def _first_sightings(self, conn: Connection, rows: list[Row]) -> list[Row]:
+        """Engagements with an observed time are kept only the first time they are seen: a later
+        poll of the same reposted-by list must not add the same repost again at a later time."""
+        observed = [row for row in rows if row["time_observed"]]
+        by_post: dict[str, set[str]] = {}
+        for row in observed:
+            by_post.setdefault(row["post_id"], set()).add(row["id"])
+        known: set[tuple[str, str]] = set()
+        e = schema.engagements
+        for post_id, ids in by_post.items():
+            found = conn.execute(
+                select(e.c.id).where(e.c.post_id == post_id, e.c.id.in_(sorted(ids)))
+            ).scalars()
+            known.update((post_id, ident) for ident in found)
+        kept: list[Row] = []
+        for row in rows:
+            key = (row["post_id"], row["id"])
+            if row["time_observed"]:
+                if key in known:
+                    continue
+                known.add(key)
+            kept.append(row)
+        return kept
 
     def _run(self, conn: Connection, name: str, rows: list[Row]) -> None:
         compiled = self._compiled.get(name)
@@ -264,6 +291,7 @@ def _rows_of(record: CanonicalRecord, referenced: set[str], json_as_text: bool) 
                     "post_id": record.post_id,
                     "created_at_us": record.created_at_us,
                     "via_id": record.via_id,
+                    "time_observed": record.time_observed,
                 },
             )
         ]

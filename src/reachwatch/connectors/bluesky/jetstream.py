@@ -21,6 +21,7 @@ from reachwatch.model import (
     Follow,
     Post,
     Text,
+    derived_engagements,
     micros_from_datetime,
 )
 
@@ -247,28 +248,7 @@ def post_records(did: str, time_us: int, uri: str, record: PostRecord) -> list[C
         mentions=mentions,
         hashtags=hashtags,
     )
-    records: list[CanonicalRecord] = [post]
-    if reply_to is not None:
-        records.append(
-            Engagement(
-                id=post_id,
-                kind=EngagementKind.REPLY,
-                actor_id=author,
-                post_id=reply_to,
-                created_at_us=created,
-            )
-        )
-    if post.quote_of is not None:
-        # A quoting reply is both; the quote is kept as its own engagement under a derived id.
-        records.append(
-            Engagement(
-                id=post_id if reply_to is None else f"{post_id}#quote",
-                kind=EngagementKind.QUOTE,
-                actor_id=author,
-                post_id=post.quote_of,
-                created_at_us=created,
-            )
-        )
+    records: list[CanonicalRecord] = [post, *derived_engagements(post)]
     return records
 
 

@@ -1,4 +1,4 @@
-"""Collection: the watchlist, and why records were kept out of unfiltered streams.
+"""Collection: the watchlist, why records were kept out of unfiltered streams, observed-time engagements.
 
 Revision ID: 0002
 Revises: 0001
@@ -14,6 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("engagements") as batch:
+        batch.add_column(sa.Column("time_observed", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "kept",
         sa.Column("record_id", sa.Text(), nullable=False),
@@ -39,3 +41,5 @@ def downgrade() -> None:
     op.drop_table("watchlist")
     op.drop_index("ix_kept_reason", table_name="kept")
     op.drop_table("kept")
+    with op.batch_alter_table("engagements") as batch:
+        batch.drop_column("time_observed")

@@ -1,0 +1,241 @@
+"""Tables of posts (CSV exports, JSONL dumps) read through a declared column mapping; no I/O.
+
+A mapping names, for each canonical field, the column that holds it (dotted paths reach into
+JSON objects). Presets cover CrowdTangle's Facebook and Instagram exports (columns as 4CAT reads
+them, PLATFORMS.md §5); anything else is a mapping file the user writes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from reachwatch.errors import ConfigError, PayloadError
+from reachwatch.model import (
+    PLATFORMS,
+    Account,
+    AccountSnapshot,
+    CanonicalRecord,
+    MetricSnapshot,
+    Post,
+    derived_engagements,
+    micros_from_datetime,
+)
+
+
+class ColumnMapping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    platform: str = "file"
+    id: str
+    id_from_url: bool = False  # the id is the last path segment of that column's URL
+    author_id: str
+    author_handle: str | None = None
+    author_name: str | None = None
+    created_at: str
+    created_at_format: str | None = None  # strptime format; ISO 8601 when absent
+    text: list[str] = msgspec.field(default_factory=list)  # joined with blank lines
+    lang: str | None = None
+    reply_to: str | None = None
+    quote_of: str | None = None
+    urls: list[str] = msgspec.field(default_factory=list)
+    followers: str | None = None
+    reposts: str | None = None
+    quotes: str | None = None
+    replies: str | None = None
+    likes: str | None = None
+    views: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.platform not in PLATFORMS:
+            raise ValueError(f"platform {self.platform!r} is not one of {', '.join(sorted(PLATFORMS))}")
+
+
+CROWDTANGLE_FACEBOOK = ColumnMapping(
+    name="crowdtangle-facebook",
+    platform="facebook",
+    id="URL",
+    id_from_url=True,
+    author_id="Facebook Id",
+    author_handle="User Name",
+    author_name="Page Name",
+    created_at="Post Created",
+    text=["Message", "Description"],
+    urls=["Link", "Final Link"],
+    followers="Followers at Posting",
+    reposts="Shares",
+    replies="Comments",
+    likes="Likes",
+    views="Post Views",
+)
+
+CROWDTANGLE_INSTAGRAM = ColumnMapping(
+    name="crowdtangle-instagram",
+    platform="instagram",
+    id="URL",
+    id_from_url=True,
+    author_id="User Name",
+    author_handle="User Name",
+    author_name="Account",
+    created_at="Post Created",
+    text=["Description", "Title"],
+    urls=["Link"],
+    followers="Followers at Posting",
+    replies="Comments",
+    likes="Likes",
+    views="Views",
+)
+
+PRESETS = {mapping.name: mapping for mapping in (CROWDTANGLE_FACEBOOK, CROWDTANGLE_INSTAGRAM)}
+
+# CrowdTangle writes local times with a zone abbreviation ("2021-03-04 10:00:00 EST").
+ZONES = {
+    "UTC": 0, "GMT": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3,
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+}  # fmt: skip
+_ZONED = re.compile(r"^(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?)\s+([A-Z]{3,4})$")
+
+
+def load_mapping(spec: str) -> ColumnMapping:
+    """A preset by name, or a mapping file (TOML or JSON) by path."""
+    if spec in PRESETS:
+        return PRESETS[spec]
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(
+            f"No column mapping {spec!r}: give a preset ({', '.join(PRESETS)}) or the path of a TOML "
+            "or JSON mapping file (keys: name, platform, id, author_id, created_at, text, ...)."
+        )
+    try:
+        if path.suffix == ".json":
+            return msgspec.json.decode(path.read_bytes(), type=ColumnMapping)
+        return msgspec.toml.decode(path.read_bytes(), type=ColumnMapping)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ConfigError(f"The column mapping {path} is not valid: {exc}") from exc
+
+
+def _value(row: dict[str, Any], column: str | None) -> Any:
+    if column is None:
+        return None
+    if column in row:
+        return row[column]
+    value: Any = row
+    for part in column.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _text(row: dict[str, Any], column: str | None) -> str | None:
+    value = _value(row, column)
+    if value is None or value == "":
+        return None
+    return str(value).strip()
+
+
+def _count(row: dict[str, Any], column: str | None) -> int | None:
+    value = _value(row, column)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise PayloadError("invalid-value", f"column {column!r} holds {value!r}, not a count")
+    if isinstance(value, int | float):
+        number = int(value)
+    else:
+        cleaned = str(value).replace(",", "").replace("\u202f", "").replace(" ", "")
+        try:
+            number = int(float(cleaned))
+        except ValueError as exc:
+            raise PayloadError(
+                "invalid-value", f"column {column!r} holds {str(value)[:40]!r}, not a count"
+            ) from exc
+    if number < 0:
+        raise PayloadError("invalid-value", f"column {column!r} holds a negative count ({number})")
+    return number
+
+
+def parse_time(value: str, fmt: str | None) -> int:
+    """µs of a table's time: a strptime format, ISO 8601, or CrowdTangle's zone abbreviations."""
+    try:
+        if fmt:
+            moment = datetime.strptime(value, fmt)
+        else:
+            zoned = _ZONED.match(value)
+            if zoned and zoned.group(2) in ZONES:
+                offset = timezone(timedelta(hours=ZONES[zoned.group(2)]))
+                moment = datetime.fromisoformat(zoned.group(1)).replace(tzinfo=offset)
+            else:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PayloadError("invalid-value", f"not a time this mapping reads: {value[:60]!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return micros_from_datetime(moment)
+
+
+def normalise_row(mapping: ColumnMapping, row: Any, observed_us: int) -> list[CanonicalRecord]:
+    """Records of one table row: the author, the post, and its counts at import time."""
+    if not isinstance(row, dict):
+        raise PayloadError("wrong-type", "a table row must be an object of column → value")
+    platform = mapping.platform
+    native = _text(row, mapping.id)
+    if native and mapping.id_from_url:
+        native = native.rstrip("/").rsplit("/", 1)[-1]
+    author = _text(row, mapping.author_id)
+    created = _text(row, mapping.created_at)
+    missing = [
+        name for name, value in (("id", native), ("author_id", author), ("created_at", created)) if not value
+    ]
+    if missing or native is None or author is None or created is None:
+        raise PayloadError("missing-field", f"row has no {', '.join(missing)} (mapping {mapping.name!r})")
+    post_id, author_id = f"{platform}:{native}", f"{platform}:{author}"
+    texts = [text for text in (_text(row, column) for column in mapping.text) if text]
+    reply_to, quote_of = _text(row, mapping.reply_to), _text(row, mapping.quote_of)
+    post = Post(
+        id=post_id,
+        platform=platform,
+        author_id=author_id,
+        created_at_us=parse_time(created, mapping.created_at_format),
+        text="\n\n".join(texts),
+        lang=_text(row, mapping.lang),
+        reply_to=f"{platform}:{reply_to}" if reply_to else None,
+        quote_of=f"{platform}:{quote_of}" if quote_of else None,
+        urls=[url for url in (_text(row, column) for column in mapping.urls) if url],
+    )
+    followers = _count(row, mapping.followers)
+    records: list[CanonicalRecord] = [
+        Account(
+            id=author_id,
+            platform=platform,
+            handle=_text(row, mapping.author_handle),
+            display_name=_text(row, mapping.author_name),
+            followers=followers,
+        ),
+        post,
+        *derived_engagements(post),
+        MetricSnapshot(
+            post_id=post_id,
+            observed_at_us=observed_us,
+            reposts=_count(row, mapping.reposts),
+            quotes=_count(row, mapping.quotes),
+            replies=_count(row, mapping.replies),
+            likes=_count(row, mapping.likes),
+            views=_count(row, mapping.views),
+            source=f"file:{mapping.name}",
+        ),
+    ]
+    if followers is not None:
+        # "Followers at Posting": the count as of the post's time, not the import's.
+        records.append(
+            AccountSnapshot(
+                account_id=author_id,
+                observed_at_us=post.created_at_us,
+                followers=followers,
+                source=mapping.name,
+            )
+        )
+    return records
