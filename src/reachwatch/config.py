@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,10 +29,38 @@ def config_file() -> Path:
     return Path(os.environ.get(CONFIG_ENV, "reachwatch.toml"))
 
 
+class BlueskySettings(BaseModel, extra="forbid"):
+    jetstream_url: str = Field(
+        default="wss://jetstream2.us-east.bsky.network/subscribe", description="Jetstream v1 subscribe URL."
+    )
+    appview_url: str = Field(default="https://public.api.bsky.app", description="AppView for backfill.")
+    compress: bool = Field(default=False, description="Ask Jetstream for zstd frames (needs the dictionary).")
+    zstd_dictionary: str | None = Field(default=None, description="Path of Jetstream's zstd dictionary.")
+    rewind_s: float = Field(default=5.0, ge=0, le=3600, description="Replayed after a reconnect.")
+
+
+class MastodonSettings(BaseModel, extra="forbid"):
+    token: SecretStr | None = Field(default=None, description="User token; streams need one since 4.2.")
+    base_urls: dict[str, str] = Field(
+        default_factory=dict, description="Instance host → base URL, where it is not https://<host>."
+    )
+    stream: bool = Field(default=True, description="Stream watched instances' public timelines live.")
+
+
+class XSettings(BaseModel, extra="forbid"):
+    bearer_token: SecretStr | None = Field(default=None, description="X API v2 app bearer token.")
+    api_url: str = Field(default="https://api.x.com", description="X API base URL.")
+
+
+class CollectSettings(BaseModel, extra="forbid"):
+    max_post_age_days: float = Field(default=7.0, gt=0, description="Posts older than this are not polled.")
+    engagers_per_post_pages: int = Field(default=20, ge=1, description="Pages of likes/reposts per poll.")
+
+
 class Settings(BaseSettings):
     """Every setting reachwatch reads, with its default."""
 
-    model_config = SettingsConfigDict(env_prefix="REACHWATCH_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="REACHWATCH_", env_nested_delimiter="__", extra="forbid")
 
     db: str = Field(
         default=DEFAULT_DB,
@@ -46,6 +74,10 @@ class Settings(BaseSettings):
         default=True,
         description="Keep the text of posts their authors deleted (marked deleted); false erases it.",
     )
+    bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
+    mastodon: MastodonSettings = Field(default_factory=MastodonSettings)
+    x: XSettings = Field(default_factory=XSettings)
+    collect: CollectSettings = Field(default_factory=CollectSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -68,8 +100,11 @@ def load_settings(**flags: Any) -> Settings:
         problems = []
         for error in exc.errors():
             name = ".".join(str(part) for part in error["loc"])
+            env = "REACHWATCH_" + name.upper().replace(".", "__")
+            where = f"[{name.rsplit('.', 1)[0]}] {name.rsplit('.', 1)[1]}" if "." in name else name
+            flag = f"--{name.replace('_', '-')}, " if "." not in name else ""
             problems.append(
-                f"setting '{name}': {error['msg']}. Set it with --{name.replace('_', '-')}, "
-                f"the environment variable REACHWATCH_{name.upper()}, or '{name} = ...' in {config_file()}."
+                f"setting '{name}': {error['msg']}. Set it with {flag}"
+                f"the environment variable {env}, or '{where} = ...' in {config_file()}."
             )
         raise ConfigError("\n".join(problems)) from exc

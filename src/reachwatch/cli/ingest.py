@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console
 from reachwatch.config import load_settings
+from reachwatch.connectors.files.mapping import load_mapping
 from reachwatch.service.ingest import (
     IngestOptions,
     IngestProgress,
@@ -21,6 +22,7 @@ from reachwatch.service.ingest import (
     ProgressCallback,
     ingest_file,
     ingest_stream,
+    ingest_table,
 )
 from reachwatch.service.store_access import Store, open_store
 
@@ -35,13 +37,21 @@ def ingest(
     source: Annotated[
         str,
         typer.Argument(
-            help="A JSONL file (Jetstream events, captured responses or canonical records), or - for stdin."
+            help="A JSONL file (Jetstream events, captured responses, twarc2 output, v1.1 tweets or "
+            "canonical records), or - for stdin; with --mapping, a CSV or JSONL table of posts."
         ),
     ],
     db: Db = None,
     batch_size: Annotated[int | None, typer.Option(help="Events per transaction.")] = None,
     max_payload_bytes: Annotated[int | None, typer.Option(help="Larger payloads are quarantined.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a file after its last committed line.")] = True,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            help="Read SOURCE as a table of posts through this column mapping: a preset "
+            "(crowdtangle-facebook, crowdtangle-instagram) or a TOML/JSON mapping file."
+        ),
+    ] = None,
     progress: Annotated[
         ProgressStyle,
         typer.Option(
@@ -55,9 +65,12 @@ def ingest(
     options = IngestOptions(
         batch_size=settings.batch_size, max_payload_bytes=settings.max_payload_bytes, resume=resume
     )
+    table = load_mapping(mapping) if mapping else None
     store = open_store(settings)
     try:
-        if progress is ProgressStyle.JSON:
+        if table is not None:
+            report = ingest_table(store, Path(source), table, options, None)
+        elif progress is ProgressStyle.JSON:
             encoder = msgspec.json.Encoder()
 
             def acknowledge(update: IngestProgress) -> None:

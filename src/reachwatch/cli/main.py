@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from reachwatch.cli import collect as collect_commands
 from reachwatch.cli import ingest as ingest_commands
 from reachwatch.cli import quarantine as quarantine_commands
 from reachwatch.cli import scenario as scenario_commands
@@ -32,6 +33,9 @@ app.command("search")(search)
 app.command("demo")(scenario_commands.demo)
 app.command("generate")(scenario_commands.generate)
 app.add_typer(quarantine_commands.app, name="quarantine")
+app.add_typer(collect_commands.watch_app, name="watch")
+app.add_typer(collect_commands.people_app, name="people")
+app.command("collect")(collect_commands.collect_command)
 eval_app.command("scenario")(scenario_commands.evaluate)
 app.add_typer(eval_app, name="eval")
 

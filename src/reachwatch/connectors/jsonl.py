@@ -44,7 +44,7 @@ class Line(msgspec.Struct):
     account: jetstream.AccountInfo | None = None
     type: str | None = None
     provenance: Provenance | None = msgspec.field(default=None, name="__reachwatch")
-    body: msgspec.Raw | None = None
+    body: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)  # empty when absent
     twarc: TwarcProvenance | None = msgspec.field(default=None, name="__twarc")
     id_str: str | None = None
 
@@ -129,10 +129,10 @@ def _normalise_jetstream(head: Line) -> Normalised:
     return Normalised("jetstream", key, records, cursor=str(time_us))
 
 
-def _normalise_capture(provenance: Provenance, body: msgspec.Raw | None, line: bytes) -> Normalised:
+def _normalise_capture(provenance: Provenance, body: msgspec.Raw, line: bytes) -> Normalised:
     """A captured response: the normaliser of its source reads the body (the older form of AppView
     captures has the response's keys beside `__reachwatch` instead of under `body`)."""
-    content = bytes(body) if body is not None else line
+    content = bytes(body) if body else line
     decoded = _ANY.decode(content)
     observed = micros_from_iso(provenance.retrieved_at)
     source = provenance.source

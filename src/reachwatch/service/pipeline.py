@@ -9,7 +9,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 
@@ -140,6 +140,12 @@ class Pipeline:
                 stopper.sleep(delay)
                 cursor = report.cursor or cursor
 
+    def write_now(self, items: Iterable[Fetched]) -> None:
+        """Write these payloads at once, in this thread (the backfill's path; no queue, no threads)."""
+        for item in items:
+            self._pending.setdefault(item.source, []).append(item)
+        self.flush_all()
+
     def flush_all(self) -> None:
         for source in list(self._pending):
             self._flush(source)
@@ -176,17 +182,16 @@ class Pipeline:
             if event.raw.event_key in seen:
                 report.duplicates += 1
                 continue
-            why = item.reason
+            why, _, person = (item.reason or "").partition(":")
+            people = [person] if person else []
             if policy is not None:
-                why = policy.reason(event.records)
-                if why is None:
+                why = policy.reason(event.records) or ""
+                if not why:
                     report.dropped += 1
                     continue
                 people = policy.last_people
-            else:
-                people = []
             seen.add(event.raw.event_key)
-            if why is not None:
+            if why:
                 event.records.extend(_kept_marks(event.records, why, people, received))
             batch.events.append(event)
         if cursor is not None:

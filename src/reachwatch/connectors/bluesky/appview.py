@@ -113,6 +113,12 @@ class FollowersResponse(msgspec.Struct):
     cursor: str | None = None
 
 
+class FollowsResponse(msgspec.Struct):
+    subject: ProfileView
+    follows: list[ProfileView]
+    cursor: str | None = None
+
+
 def _profile_records(profile: ProfileView, observed_us: int, source: str) -> list[CanonicalRecord]:
     ident = account_id(profile.did)
     created = parse_time(profile.created_at, observed_us) if profile.created_at else None
@@ -274,6 +280,10 @@ RESPONSES: dict[str, tuple[type[Any], Normaliser]] = {
     "app.bsky.graph.getFollowers": (
         FollowersResponse,
         lambda r, t, s: _each_profile([r.subject, *r.followers], t, s),
+    ),
+    "app.bsky.graph.getFollows": (
+        FollowsResponse,
+        lambda r, t, s: _each_profile([r.subject, *r.follows], t, s),
     ),
 }
 

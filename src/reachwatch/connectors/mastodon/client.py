@@ -39,9 +39,9 @@ def instance_of(base_url: str) -> str:
 class MastodonClient:
     """One instance's REST API."""
 
-    def __init__(self, http: RateLimitedClient, base_url: str) -> None:
+    def __init__(self, http: RateLimitedClient, instance: str) -> None:
         self.http = http
-        self.instance = instance_of(base_url)
+        self.instance = instance  # the host the ids belong to, whatever URL reaches it
 
     def _wrap(self, endpoint: str, response: httpx.Response, params: dict[str, str]) -> Fetched:
         meta = provenance(REST_SOURCE, endpoint, url=str(response.url), instance=self.instance, params=params)
@@ -98,6 +98,7 @@ class MastodonClient:
 
 class MastodonStreamOptions(msgspec.Struct, kw_only=True):
     base_url: str
+    instance: str | None = None  # the host the ids belong to; by default the base URL's
     stream: str = "public"  # public, public/local, hashtag, user, ...
     tag: str | None = None
     token: str | None = None
@@ -115,7 +116,7 @@ class MastodonStream:
         backoff: Backoff | None = None,
     ) -> None:
         self.options = options
-        self.instance = instance_of(options.base_url)
+        self.instance = options.instance or instance_of(options.base_url)
         suffix = f":{options.tag}" if options.tag else ""
         self.name = f"{STREAM_SOURCE}:{self.instance}:{options.stream}{suffix}"
         self.backoff = backoff or Backoff(base=1.0, cap=60.0)

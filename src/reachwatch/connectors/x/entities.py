@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlparse
 
 import msgspec
 
@@ -194,6 +195,9 @@ class Page(msgspec.Struct):
 
 
 _USER_LIST = re.compile(r"/2/tweets/(\d+)/(liking_users|retweeted_by)")
+# Pages whose `data` is users: lookups by id or name, followers, following.
+_USERS = re.compile(r"/2/users(/by(/username/[^/]+)?|/\d+(/followers|/following)?)?/?")
+_NOT_POSTS = re.compile(r"/counts/|_lists$|/lists(/|$)")
 
 
 def normalise_page(
@@ -214,13 +218,14 @@ def normalise_page(
         records: list[CanonicalRecord] = [r for user in users for r in user_records(user, observed_us)]
         data = page.data if isinstance(page.data, list) else [] if page.data is None else [page.data]
         endpoint = params.get("endpoint", "")
-        listed = _USER_LIST.search(url)
-        if listed or endpoint in ("liking_users", "retweeted_by", "users"):
-            kind = listed.group(2) if listed else endpoint
-            target = listed.group(1) if listed else params.get("tweet")
-            return records + _user_list(data, kind, target, observed_us)
-        if "/counts/" in url or "/lists" in url or "owned_lists" in url:
+        path = urlparse(url).path
+        if _NOT_POSTS.search(path):
             return []  # aggregate counts and list metadata: kept raw, nothing per post
+        listed = _USER_LIST.search(path)
+        if listed or endpoint in ("liking_users", "retweeted_by", "users") or _USERS.fullmatch(path):
+            kind = listed.group(2) if listed else endpoint if endpoint != "tweets" else "users"
+            target = listed.group(1) if listed else params.get("tweet")
+            return records + _user_list(data, kind or "users", target, observed_us)
         included = msgspec.convert(page.includes.get("tweets") or [], list[Tweet])
         for tweet in [*msgspec.convert(data, list[Tweet]), *included]:
             records.extend(tweet_records(tweet, observed_us, usernames))

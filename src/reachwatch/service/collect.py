@@ -1,0 +1,260 @@
+"""`reachwatch collect`: live streams plus a backfill that polls hot posts often and cold ones rarely.
+
+For each watched account the backfill fetches new posts, then for each recent post its counts and
+its engagers (likes, reposts, quotes, replies), on a schedule set by the post's age. For each
+protected person it searches X and Mastodon hashtags. Live, Jetstream is read whole and filtered
+by the keep policy (watched accounts, their engagers, posts naming a protected person).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+
+import msgspec
+
+from reachwatch.config import Settings
+from reachwatch.connectors.base import Fetched, LiveSource, Stopper
+from reachwatch.connectors.bluesky.stream import JetstreamOptions, JetstreamSource
+from reachwatch.connectors.mastodon.client import MastodonStream, MastodonStreamOptions
+from reachwatch.enrich.mentions import MentionMatcher
+from reachwatch.errors import ConnectorError, StoppedError
+from reachwatch.model import Person
+from reachwatch.service.pipeline import Pipeline, PipelineOptions, SourceReport
+from reachwatch.service.platforms import Platforms
+from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
+from reachwatch.store.collection import RecentPost, WatchEntry, people, recent_posts, watchlist
+from reachwatch.store.database import Store
+
+log = logging.getLogger(__name__)
+
+HOUR = 3600.0
+# (age below, poll interval): a post is hottest in its first hour.
+METRIC_STEPS = ((HOUR, 120.0), (6 * HOUR, 600.0), (24 * HOUR, 1800.0), (7 * 24 * HOUR, 6 * HOUR))
+ENGAGER_FACTOR = 3.0  # engager lists cost many pages: polled a third as often as counts
+
+
+def poll_interval(age_s: float, max_age_s: float) -> float | None:
+    """Seconds between polls of a post this old; None when it is too old to poll."""
+    if age_s > max_age_s:
+        return None
+    for below, interval in METRIC_STEPS:
+        if age_s < below:
+            return interval
+    return METRIC_STEPS[-1][1]
+
+
+class BackfillReport(msgspec.Struct, kw_only=True):
+    rounds: int = 0
+    requests: int = 0
+    posts_polled: int = 0
+    errors: list[str] = msgspec.field(default_factory=list)
+
+
+class Backfiller:
+    """One round polls whatever is due; its state (when each post was last polled) lives here."""
+
+    def __init__(
+        self,
+        store: Store,
+        platforms: Platforms,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.platforms = platforms
+        self.settings = settings
+        self.clock = clock
+        self.sink = Pipeline(store)
+        self.report = BackfillReport()
+        self._metrics_at: dict[str, float] = {}
+        self._engagers_at: dict[str, float] = {}
+        self._search_since: dict[str, str] = {}
+
+    def _write(self, fetched: Iterable[Fetched], reason: str | None = None) -> None:
+        items = [item if reason is None else msgspec.structs.replace(item, reason=reason) for item in fetched]
+        self.report.requests += len(items)
+        self.sink.write_now(items)
+
+    def round(self) -> BackfillReport:
+        entries = watchlist(self.store)
+        for entry in entries:
+            self._guarded(f"new posts of {entry.spec}", partial(self._new_posts, entry))
+        now = self.clock()
+        max_age = self.settings.collect.max_post_age_days * 24 * HOUR
+        by_id = {entry.account_id: entry for entry in entries}
+        posts = recent_posts(self.store, list(by_id), int((now - max_age) * 1e6))
+        due_metrics, due_engagers = [], []
+        for post in posts:
+            interval = poll_interval(now - post.created_at_us / 1e6, max_age)
+            if interval is None:
+                continue
+            if now - self._metrics_at.get(post.id, 0.0) >= interval:
+                due_metrics.append(post)
+            if now - self._engagers_at.get(post.id, 0.0) >= interval * ENGAGER_FACTOR:
+                due_engagers.append(post)
+        self._guarded("post counts", partial(self._metrics, due_metrics, by_id))
+        for post in due_engagers:
+            self._guarded(f"engagers of {post.id}", partial(self._engagers, post, by_id[post.author_id]))
+            self._engagers_at[post.id] = now
+        for post in due_metrics:
+            self._metrics_at[post.id] = now
+        for person in people(self.store):
+            self._guarded(f"mentions of {person.id}", partial(self._mentions, person, entries))
+        self.report.posts_polled += len(due_metrics)
+        self.report.rounds += 1
+        return self.report
+
+    def _guarded(self, what: str, work: Callable[[], None]) -> None:
+        """One failing account or post must not stop the round; the error is reported."""
+        try:
+            work()
+        except StoppedError:
+            raise
+        except ConnectorError as exc:
+            self.report.errors.append(f"{what}: {exc}")
+            log.warning("Backfill of %s failed: %s", what, exc)
+
+    def _new_posts(self, entry: WatchEntry) -> None:
+        latest = recent_posts(self.store, [entry.account_id], 0)[:1]
+        max_age_us = int(self.settings.collect.max_post_age_days * 24 * HOUR * 1e6)
+        if entry.platform == "bluesky":
+            since = latest[0].created_at_us if latest else int(self.clock() * 1e6) - max_age_us
+            self._write(self.platforms.bluesky().author_feed(entry.native_id, since_us=since))
+        elif entry.platform == "mastodon" and entry.instance:
+            since_id = latest[0].id.rsplit("/", 1)[-1] if latest else None
+            self._write(
+                self.platforms.mastodon(entry.instance).account_statuses(entry.native_id, since_id=since_id)
+            )
+        elif entry.platform == "x" and self.platforms.has_x:
+            since_id = latest[0].id.removeprefix("x:") if latest else None
+            self._write(self.platforms.x().user_tweets(entry.native_id, since_id=since_id))
+
+    def _metrics(self, due: list[RecentPost], by_id: dict[str, WatchEntry]) -> None:
+        bluesky = [post.id.removeprefix("bluesky:") for post in due if post.id.startswith("bluesky:")]
+        if bluesky:
+            self._write(self.platforms.bluesky().posts(bluesky))
+        tweets = [post.id.removeprefix("x:") for post in due if post.id.startswith("x:")]
+        if tweets and self.platforms.has_x:
+            self._write(self.platforms.x().tweets(tweets))
+        for post in due:
+            entry = by_id[post.author_id]
+            if post.id.startswith("mastodon:") and entry.instance:
+                self._write([self.platforms.mastodon(entry.instance).status(post.id.rsplit("/", 1)[-1])])
+
+    def _engagers(self, post: RecentPost, entry: WatchEntry) -> None:
+        pages = self.settings.collect.engagers_per_post_pages
+        if entry.platform == "bluesky":
+            client, uri = self.platforms.bluesky(), post.id.removeprefix("bluesky:")
+            for nsid in ("app.bsky.feed.getLikes", "app.bsky.feed.getRepostedBy", "app.bsky.feed.getQuotes"):
+                self._write(client.engagers(nsid, uri, pages))
+            self._write([client.thread(uri)])
+        elif entry.platform == "mastodon" and entry.instance:
+            mastodon, local = self.platforms.mastodon(entry.instance), post.id.rsplit("/", 1)[-1]
+            self._write([mastodon.context(local)])
+            for endpoint in ("reblogged_by", "favourited_by"):
+                self._write(mastodon.actors(local, endpoint, pages))
+        elif entry.platform == "x" and self.platforms.has_x:
+            x, tweet = self.platforms.x(), post.id.removeprefix("x:")
+            self._write(x.quote_tweets(tweet, pages))
+            for endpoint in ("retweeted_by", "liking_users"):
+                self._write(x.users_of(tweet, endpoint, pages))
+            self._write(x.search_recent(f"conversation_id:{tweet}", max_pages=pages))
+
+    def _mentions(self, person: Person, entries: list[WatchEntry]) -> None:
+        """X recent search and Mastodon hashtag timelines for one protected person."""
+        reason = f"{MENTIONS_PERSON}:{person.id}"
+        if self.platforms.has_x:
+            handles = [f"@{h.lstrip('@')}" for h in person.handles.get("x", [])]
+            names = [f'"{name}"' for name in [person.name, *person.aliases] if not name.startswith("#")]
+            query = f"({' OR '.join(handles + names)}) -is:retweet"
+            since = self._search_since.get(person.id)
+            self._write(self.platforms.x().search_recent(query[:512], since_id=since), reason)
+        tags = {"".join(person.name.split()).lower()} | {
+            alias.lstrip("#").lower() for alias in person.aliases if alias.startswith("#")
+        }
+        for instance in sorted({entry.instance for entry in entries if entry.instance}):
+            for tag in sorted(tags):
+                self._write(self.platforms.mastodon(instance).hashtag(tag), reason)
+
+
+class CollectOptions(msgspec.Struct, kw_only=True):
+    once: bool = False  # one backfill round, no streams
+    live: bool = True
+    duration_s: float | None = None
+    round_interval_s: float = 60.0
+
+
+class CollectReport(msgspec.Struct, kw_only=True):
+    backfill: BackfillReport
+    live: dict[str, SourceReport]
+    waited_s: float
+    retries: int
+
+
+def live_sources(settings: Settings, entries: list[WatchEntry], registry: list[Person]) -> list[LiveSource]:
+    """Jetstream when anything on Bluesky matters; a public stream per watched Mastodon instance."""
+    sources: list[LiveSource] = []
+    if any(entry.platform == "bluesky" for entry in entries) or registry:
+        bluesky = settings.bluesky
+        sources.append(
+            JetstreamSource(
+                JetstreamOptions(
+                    url=bluesky.jetstream_url,
+                    rewind_s=bluesky.rewind_s,
+                    compress=bluesky.compress,
+                    zstd_dictionary=bluesky.zstd_dictionary,
+                )
+            )
+        )
+    token = settings.mastodon.token
+    if settings.mastodon.stream and token is not None:
+        for instance in sorted({entry.instance for entry in entries if entry.instance}):
+            base = settings.mastodon.base_urls.get(instance, f"https://{instance}")
+            options = MastodonStreamOptions(base_url=base, instance=instance, token=token.get_secret_value())
+            sources.append(MastodonStream(options))
+    return sources
+
+
+def collect(
+    store: Store,
+    settings: Settings,
+    options: CollectOptions,
+    *,
+    stopper: Stopper | None = None,
+    on_progress: Callable[[dict[str, SourceReport]], None] | None = None,
+) -> CollectReport:
+    """Run the collector; returns when stopped, after --duration, or after one round with --once."""
+    stopper = stopper or Stopper()
+    platforms = Platforms(settings, stopper)
+    backfiller = Backfiller(store, platforms, settings)
+    reports: dict[str, SourceReport] = {}
+    try:
+        if options.once:
+            backfiller.round()
+        else:
+            entries, registry = watchlist(store), people(store)
+            matcher = MentionMatcher(registry)
+            watched = {entry.account_id for entry in entries}
+            sources = live_sources(settings, entries, registry) if options.live else []
+            policies = {source.name: KeepPolicy(watched, matcher) for source in sources}
+
+            def backfill_loop() -> None:
+                while not stopper.stopped:
+                    try:
+                        backfiller.round()
+                    except StoppedError:
+                        return
+                    stopper.sleep(options.round_interval_s)
+
+            pipeline = Pipeline(store, PipelineOptions(), policies=policies, on_progress=on_progress)
+            reports = pipeline.run(sources, stopper, workers=[backfill_loop], duration_s=options.duration_s)
+    finally:
+        platforms.close()
+    reports.update(backfiller.sink.reports)
+    return CollectReport(
+        backfill=backfiller.report, live=reports, waited_s=platforms.waited_s, retries=platforms.retries
+    )
