@@ -155,8 +155,10 @@ def _normalise_capture(provenance: Provenance, body: msgspec.Raw, line: bytes) -
         records = table_mapping.normalise_row(mapping, decoded, observed)
     else:
         raise PayloadError("unknown-kind", f"no reader for captured responses from {source[:100]!r}")
-    # Keyed by content, not by when it was fetched: polling an unchanged response adds nothing.
-    return Normalised("capture", _content_key(f"{source}:{provenance.nsid}", content), records)
+    # Keyed by what was asked and what came back, not by when: polling an unchanged response adds
+    # nothing, while the same list of likers of two different posts stays two events.
+    about = msgspec.json.encode([provenance.nsid, provenance.instance, sorted(provenance.params.items())])
+    return Normalised("capture", _content_key(source, about + b"\n" + content), records)
 
 
 def _normalise_twarc(twarc: TwarcProvenance, line: bytes) -> Normalised:

@@ -75,9 +75,14 @@ class Backfiller:
         self._search_since: dict[str, str] = {}
 
     def _write(self, fetched: Iterable[Fetched], reason: str | None = None) -> None:
-        items = [item if reason is None else msgspec.structs.replace(item, reason=reason) for item in fetched]
-        self.report.requests += len(items)
-        self.sink.write_now(items)
+        """Write every page fetched, including those fetched before a failure ends the paging."""
+        items: list[Fetched] = []
+        try:
+            for item in fetched:
+                items.append(item if reason is None else msgspec.structs.replace(item, reason=reason))
+        finally:
+            self.report.requests += len(items)
+            self.sink.write_now(items)
 
     def round(self) -> BackfillReport:
         entries = watchlist(self.store)

@@ -50,14 +50,15 @@ def remove_watch(store: Store, account_id: str) -> bool:
 
 def watchlist(store: Store) -> list[WatchEntry]:
     with store.connect() as conn:
-        rows = conn.execute(select(schema.watchlist).order_by(schema.watchlist.c.added_at_us)).mappings()
-        return [WatchEntry(**row) for row in rows]
+        rows = conn.execute(select(schema.watchlist).order_by(schema.watchlist.c.added_at_us))
+        return [WatchEntry(**row._asdict()) for row in rows]
 
 
 def people(store: Store) -> list[Person]:
     with store.connect() as conn:
-        rows = conn.execute(select(schema.people).order_by(schema.people.c.id)).mappings()
-        return [msgspec.convert(dict(row), Person) for row in rows]
+        rows = conn.execute(select(schema.people).order_by(schema.people.c.id))
+        # Column names come back as quoted_name (a str subclass), which msgspec will not take as keys.
+        return [msgspec.convert({str(k): v for k, v in row._asdict().items()}, Person) for row in rows]
 
 
 class RecentPost(msgspec.Struct, array_like=True):

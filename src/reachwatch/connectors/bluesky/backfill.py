@@ -13,9 +13,9 @@ from typing import Any
 import msgspec
 
 from reachwatch.connectors.base import Fetched, provenance, wrap
-from reachwatch.connectors.bluesky.jetstream import parse_time
 from reachwatch.connectors.http import RateLimitedClient
 from reachwatch.errors import ConnectorError
+from reachwatch.model import micros_from_iso
 
 APPVIEW_URL = "https://public.api.bsky.app"
 SOURCE = "bluesky.appview"
@@ -35,6 +35,15 @@ class _FeedTimes(msgspec.Struct):
         post: View
 
     feed: list[Item] = msgspec.field(default_factory=list)
+
+
+def _micros(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        return micros_from_iso(value)
+    except ValueError:
+        return None
 
 
 class Profile(msgspec.Struct):
@@ -61,7 +70,10 @@ class AppViewClient:
         for _ in range(max_pages):
             fetched, body = self.fetch(nsid, query)
             yield fetched, body
-            cursor = msgspec.json.decode(body, type=_Paging).cursor
+            try:
+                cursor = msgspec.json.decode(body, type=_Paging).cursor
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise ConnectorError(f"An unreadable page from {nsid} ends its paging: {exc}") from exc
             if not cursor:
                 return
             query["cursor"] = cursor
@@ -79,8 +91,13 @@ class AppViewClient:
         params = {"actor": actor, "limit": PAGE_LIMIT, "filter": "posts_with_replies"}
         for fetched, body in self.pages("app.bsky.feed.getAuthorFeed", params, max_pages):
             yield fetched
-            times = [item.post.indexed_at for item in msgspec.json.decode(body, type=_FeedTimes).feed]
-            if since_us and times and min(parse_time(t, 0) for t in times if t) < since_us:
+            try:
+                feed = msgspec.json.decode(body, type=_FeedTimes).feed
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise ConnectorError(f"An unreadable author feed page of {actor}: {exc}") from exc
+            times = [_micros(item.post.indexed_at) for item in feed]
+            known = [time for time in times if time is not None]
+            if since_us and known and min(known) < since_us:
                 return
 
     def thread(self, uri: str, depth: int = 10) -> Fetched:

@@ -168,7 +168,11 @@ class MastodonStream:
 
 
 def parse_sse(lines: Iterator[str], stopper: Stopper | None = None) -> Iterator[tuple[str, str]]:
-    """(event, data) pairs of a server-sent-events stream; heartbeats (`:` lines) are skipped."""
+    """(event, data) pairs of a server-sent-events stream; heartbeats (`:` lines) are skipped.
+
+    An event is complete at its blank line: one cut off by a dropped connection is discarded, as
+    the SSE specification says, never passed on half-read.
+    """
     event = "message"
     data: list[str] = []
     for line in lines:
@@ -184,5 +188,3 @@ def parse_sse(lines: Iterator[str], stopper: Stopper | None = None) -> Iterator[
             event = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].lstrip(" "))
-    if data:
-        yield event, "\n".join(data)

@@ -72,7 +72,10 @@ class XClient:
         for _ in range(max_pages):
             fetched, body = self.fetch(path, endpoint, query, about)
             yield fetched
-            token = msgspec.json.decode(body, type=_Paging).meta.next_token
+            try:
+                token = msgspec.json.decode(body, type=_Paging).meta.next_token
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise ConnectorError(f"An unreadable page from {path} ends its paging: {exc}") from exc
             if not token:
                 return
             query[token_name] = token
