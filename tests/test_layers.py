@@ -1,4 +1,4 @@
-"""Dependencies run one way: cli → service → connectors | scenario | store → model | errors | config."""
+"""Imports run one way: cli → service → connectors | enrich | scenario | store → model, errors, config."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ ALLOWED = {
     "errors": set(),
     "config": {"errors"},
     "connectors": {"model", "errors"},
+    "enrich": {"model", "errors"},
     "scenario": {"model"},
     "store": {"model", "errors"},
-    "service": {"connectors", "scenario", "store", "model", "errors", "config"},
+    "service": {"connectors", "enrich", "scenario", "store", "model", "errors", "config"},
     "cli": {"service", "model", "errors", "config", "scenario"},
     "__main__": {"cli"},
     "__init__": set(),

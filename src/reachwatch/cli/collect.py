@@ -13,11 +13,10 @@ from rich.table import Table
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
-from reachwatch.connectors.base import Stopper
 from reachwatch.model import Person
 from reachwatch.service import people as people_service
 from reachwatch.service import watchlist
-from reachwatch.service.collect import CollectOptions, collect
+from reachwatch.service.collect import CollectOptions, Stopper, collect
 from reachwatch.service.pipeline import SourceReport
 from reachwatch.service.platforms import Platforms
 from reachwatch.service.store_access import open_store

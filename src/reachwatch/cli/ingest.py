@@ -14,7 +14,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console
 from reachwatch.config import load_settings
-from reachwatch.connectors.files.mapping import load_mapping
 from reachwatch.service.ingest import (
     IngestOptions,
     IngestProgress,
@@ -23,6 +22,7 @@ from reachwatch.service.ingest import (
     ingest_file,
     ingest_stream,
     ingest_table,
+    load_mapping,
 )
 from reachwatch.service.store_access import Store, open_store
 

@@ -27,7 +27,8 @@ class Fetched(msgspec.Struct):
     error: str | None = None  # set when the payload could not even be read: it goes to quarantine
 
 
-Emit = Callable[[Fetched], None]
+# A source hands over one payload or, at high rates, a list of them (one queue hand-off per list).
+Emit = Callable[[Fetched | list[Fetched]], None]
 
 
 class Provenance(msgspec.Struct, omit_defaults=True):

@@ -28,6 +28,8 @@ from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
 from reachwatch.store.collection import RecentPost, WatchEntry, people, recent_posts, watchlist
 from reachwatch.store.database import Store
 
+__all__ = ["Backfiller", "CollectOptions", "CollectReport", "Stopper", "collect", "poll_interval"]
+
 log = logging.getLogger(__name__)
 
 HOUR = 3600.0

@@ -17,11 +17,24 @@ from typing import BinaryIO
 import msgspec
 
 from reachwatch.connectors.base import provenance, wrap
-from reachwatch.connectors.files.mapping import ColumnMapping
+from reachwatch.connectors.files.mapping import ColumnMapping, load_mapping
 from reachwatch.connectors.jsonl import Normalised, normalise_line
 from reachwatch.errors import PayloadError, StoreDataError, UsageError
 from reachwatch.model import QuarantineItem, RawEvent
 from reachwatch.store.database import IngestedEvent, Store, WriteBatch, WriteResult
+
+__all__ = [
+    "IngestOptions",
+    "IngestProgress",
+    "IngestReport",
+    "ProgressCallback",
+    "ingest_file",
+    "ingest_stream",
+    "ingest_table",
+    "load_mapping",
+    "normalise_payload",
+    "write_resilient",
+]
 
 
 class IngestOptions(msgspec.Struct, kw_only=True):

@@ -23,10 +23,10 @@ log = logging.getLogger(__name__)
 
 
 class PipelineOptions(msgspec.Struct, kw_only=True):
-    batch_size: int = 5_000
+    batch_size: int = 20_000
     flush_interval_s: float = 0.5  # latency bound: an event waits at most this long for its batch
     max_payload_bytes: int = 1_048_576
-    queue_size: int = 50_000  # a full queue holds the sources back instead of growing memory
+    queue_size: int = 256  # items (payloads or lists of them); when full, sources wait
 
 
 class SourceReport(msgspec.Struct, kw_only=True):
@@ -59,13 +59,23 @@ class Pipeline:
         self.options = options or PipelineOptions()
         self.policies = policies or {}
         self.on_progress = on_progress
-        self.queue: queue.Queue[Fetched] = queue.Queue(maxsize=self.options.queue_size)
+        self.queue: queue.Queue[Fetched | list[Fetched]] = queue.Queue(maxsize=self.options.queue_size)
         self.reports: dict[str, SourceReport] = {}
         self._pending: dict[str, list[Fetched]] = {}
 
-    def emit(self, item: Fetched) -> None:
-        """Hand a payload to the pipeline (thread-safe; blocks while the queue is full)."""
+    def emit(self, item: Fetched | list[Fetched]) -> None:
+        """Hand payloads to the pipeline (thread-safe; blocks while the queue is full)."""
         self.queue.put(item)
+
+    def _take(self, item: Fetched | list[Fetched]) -> str | None:
+        """Queue an emitted item for its source's batch; returns a source whose batch is full."""
+        full = None
+        for fetched in item if isinstance(item, list) else (item,):
+            pending = self._pending.setdefault(fetched.source, [])
+            pending.append(fetched)
+            if len(pending) >= self.options.batch_size:
+                full = fetched.source
+        return full
 
     def report(self, source: str) -> SourceReport:
         found = self.reports.get(source)
@@ -101,10 +111,9 @@ class Pipeline:
                 except queue.Empty:
                     item = None
                 if item is not None:
-                    pending = self._pending.setdefault(item.source, [])
-                    pending.append(item)
-                    if len(pending) >= self.options.batch_size:
-                        self._flush(item.source)
+                    full = self._take(item)
+                    if full is not None:
+                        self._flush(full)
                 if time.monotonic() >= next_flush:
                     self.flush_all()
                     next_flush = time.monotonic() + self.options.flush_interval_s
@@ -121,7 +130,7 @@ class Pipeline:
                 item = self.queue.get_nowait()
             except queue.Empty:
                 break
-            self._pending.setdefault(item.source, []).append(item)
+            self._take(item)
         self.flush_all()
 
     def _supervise(self, source: LiveSource, stopper: Stopper) -> None:
