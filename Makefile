@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python benchmarks/search_latency.py --posts 1000000
 	$(BIN)/python benchmarks/ingest_memory.py --events 5000000
 	$(BIN)/python benchmarks/sqlite_layouts.py --events $(BENCH_EVENTS)
+	$(BIN)/python benchmarks/jetstream_live.py --events 500000
 
 clean:
 	rm -rf $(VENV) build *.egg-info reachwatch-demo.db* bench-data
