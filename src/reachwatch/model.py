@@ -250,6 +250,21 @@ CanonicalRecord = (
 )
 
 
+def with_snapshot(account: Account, observed_us: int, source: str) -> list[CanonicalRecord]:
+    """An account as a platform described it, plus a snapshot of its counts when they were given."""
+    if account.followers is None:
+        return [account]
+    snapshot = AccountSnapshot(
+        account_id=account.id,
+        observed_at_us=observed_us,
+        followers=account.followers,
+        following=account.following,
+        posts_count=account.posts_count,
+        source=source,
+    )
+    return [account, snapshot]
+
+
 class RawEvent(msgspec.Struct, kw_only=True):
     """A payload exactly as received, with where and when it came from.
 

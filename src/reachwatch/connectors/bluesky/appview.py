@@ -23,12 +23,12 @@ from reachwatch.connectors.bluesky.jetstream import (
 from reachwatch.errors import PayloadError
 from reachwatch.model import (
     Account,
-    AccountSnapshot,
     CanonicalRecord,
     Count,
     Engagement,
     EngagementKind,
     MetricSnapshot,
+    with_snapshot,
 )
 
 
@@ -122,31 +122,18 @@ class FollowsResponse(msgspec.Struct):
 def _profile_records(profile: ProfileView, observed_us: int, source: str) -> list[CanonicalRecord]:
     ident = account_id(profile.did)
     created = parse_time(profile.created_at, observed_us) if profile.created_at else None
-    records: list[CanonicalRecord] = [
-        Account(
-            id=ident,
-            platform=PLATFORM,
-            handle=profile.handle,
-            display_name=profile.display_name,
-            description=profile.description,
-            created_at_us=created,
-            followers=profile.followers_count,
-            following=profile.follows_count,
-            posts_count=profile.posts_count,
-        )
-    ]
-    if profile.followers_count is not None:
-        records.append(
-            AccountSnapshot(
-                account_id=ident,
-                observed_at_us=observed_us,
-                followers=profile.followers_count,
-                following=profile.follows_count,
-                posts_count=profile.posts_count,
-                source=source,
-            )
-        )
-    return records
+    account = Account(
+        id=ident,
+        platform=PLATFORM,
+        handle=profile.handle,
+        display_name=profile.display_name,
+        description=profile.description,
+        created_at_us=created,
+        followers=profile.followers_count,
+        following=profile.follows_count,
+        posts_count=profile.posts_count,
+    )
+    return with_snapshot(account, observed_us, source)
 
 
 def _post_view_records(view: PostView, observed_us: int, source: str) -> list[CanonicalRecord]:

@@ -18,7 +18,6 @@ import msgspec
 from reachwatch.errors import PayloadError
 from reachwatch.model import (
     Account,
-    AccountSnapshot,
     CanonicalRecord,
     Count,
     Deletion,
@@ -28,6 +27,7 @@ from reachwatch.model import (
     Post,
     derived_engagements,
     micros_from_datetime,
+    with_snapshot,
 )
 
 PLATFORM = "mastodon"
@@ -155,31 +155,18 @@ def status_id(instance: str, local_id: str) -> str:
 def account_records(account: MastodonAccount, instance: str, observed_us: int) -> list[CanonicalRecord]:
     ident = account_id(account.acct, instance)
     note = html_to_text(account.note)[0] if account.note else None
-    records: list[CanonicalRecord] = [
-        Account(
-            id=ident,
-            platform=PLATFORM,
-            handle=account.acct if "@" in account.acct else f"{account.acct}@{instance}",
-            display_name=account.display_name,
-            description=note,
-            created_at_us=_time(account.created_at) if account.created_at else None,
-            followers=account.followers_count,
-            following=account.following_count,
-            posts_count=account.statuses_count,
-        )
-    ]
-    if account.followers_count is not None:
-        records.append(
-            AccountSnapshot(
-                account_id=ident,
-                observed_at_us=observed_us,
-                followers=account.followers_count,
-                following=account.following_count,
-                posts_count=account.statuses_count,
-                source="mastodon",
-            )
-        )
-    return records
+    described = Account(
+        id=ident,
+        platform=PLATFORM,
+        handle=account.acct if "@" in account.acct else f"{account.acct}@{instance}",
+        display_name=account.display_name,
+        description=note,
+        created_at_us=_time(account.created_at) if account.created_at else None,
+        followers=account.followers_count,
+        following=account.following_count,
+        posts_count=account.statuses_count,
+    )
+    return with_snapshot(described, observed_us, "mastodon")
 
 
 def status_records(status: Status, instance: str, observed_us: int) -> list[CanonicalRecord]:

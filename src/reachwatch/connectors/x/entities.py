@@ -18,7 +18,6 @@ import msgspec
 from reachwatch.errors import PayloadError
 from reachwatch.model import (
     Account,
-    AccountSnapshot,
     CanonicalRecord,
     Count,
     Engagement,
@@ -27,6 +26,7 @@ from reachwatch.model import (
     Post,
     derived_engagements,
     micros_from_datetime,
+    with_snapshot,
 )
 
 PLATFORM = "x"
@@ -89,31 +89,18 @@ def _time(value: str | None, fallback: int) -> int:
 def user_records(user: User, observed_us: int) -> list[CanonicalRecord]:
     ident = f"{PLATFORM}:{user.id}"
     metrics = user.public_metrics or PublicMetrics()
-    records: list[CanonicalRecord] = [
-        Account(
-            id=ident,
-            platform=PLATFORM,
-            handle=user.username,
-            display_name=user.name,
-            description=user.description,
-            created_at_us=_time(user.created_at, observed_us) if user.created_at else None,
-            followers=metrics.followers_count,
-            following=metrics.following_count,
-            posts_count=metrics.tweet_count,
-        )
-    ]
-    if metrics.followers_count is not None:
-        records.append(
-            AccountSnapshot(
-                account_id=ident,
-                observed_at_us=observed_us,
-                followers=metrics.followers_count,
-                following=metrics.following_count,
-                posts_count=metrics.tweet_count,
-                source="x",
-            )
-        )
-    return records
+    account = Account(
+        id=ident,
+        platform=PLATFORM,
+        handle=user.username,
+        display_name=user.name,
+        description=user.description,
+        created_at_us=_time(user.created_at, observed_us) if user.created_at else None,
+        followers=metrics.followers_count,
+        following=metrics.following_count,
+        posts_count=metrics.tweet_count,
+    )
+    return with_snapshot(account, observed_us, "x")
 
 
 def _entity_values(entities: dict[str, Any] | None, key: str, field: str) -> list[str]:

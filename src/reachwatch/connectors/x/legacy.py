@@ -15,7 +15,6 @@ import msgspec
 from reachwatch.errors import PayloadError
 from reachwatch.model import (
     Account,
-    AccountSnapshot,
     CanonicalRecord,
     Count,
     Engagement,
@@ -24,6 +23,7 @@ from reachwatch.model import (
     Post,
     derived_engagements,
     micros_from_datetime,
+    with_snapshot,
 )
 
 PLATFORM = "x"
@@ -69,31 +69,18 @@ def _time(value: str) -> int:
 
 def _user_records(user: LegacyUser, observed_us: int) -> list[CanonicalRecord]:
     ident = f"{PLATFORM}:{user.id_str}"
-    records: list[CanonicalRecord] = [
-        Account(
-            id=ident,
-            platform=PLATFORM,
-            handle=user.screen_name,
-            display_name=user.name,
-            description=user.description,
-            created_at_us=_time(user.created_at) if user.created_at else None,
-            followers=user.followers_count,
-            following=user.friends_count,
-            posts_count=user.statuses_count,
-        )
-    ]
-    if user.followers_count is not None:
-        records.append(
-            AccountSnapshot(
-                account_id=ident,
-                observed_at_us=observed_us,
-                followers=user.followers_count,
-                following=user.friends_count,
-                posts_count=user.statuses_count,
-                source="x.v1",
-            )
-        )
-    return records
+    account = Account(
+        id=ident,
+        platform=PLATFORM,
+        handle=user.screen_name,
+        display_name=user.name,
+        description=user.description,
+        created_at_us=_time(user.created_at) if user.created_at else None,
+        followers=user.followers_count,
+        following=user.friends_count,
+        posts_count=user.statuses_count,
+    )
+    return with_snapshot(account, observed_us, "x.v1")
 
 
 def _entities(tweet: LegacyTweet) -> dict[str, Any]:
