@@ -153,3 +153,18 @@ def test_mastodon_stream_reconnects_and_keeps_every_whole_event(sqlite_store: St
     assert posts == 6
     assert deleted == 1
     assert quarantined == 0  # the half event was never passed on
+
+
+def test_a_stream_refused_for_good_stops_with_its_reason(sqlite_store: Store) -> None:
+    def refuse(_query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        return 401, {}, b'{"error":"The access token is invalid"}'
+
+    fake = FakeHTTP({"/api/v1/streaming/user": refuse})
+    with fake.running() as url:
+        source = MastodonStream(MastodonStreamOptions(base_url=url, stream="user", token="expired"))
+        reports = Pipeline(sqlite_store).run([source], Stopper(), duration_s=5)
+    report = reports[source.name]
+    assert report.error is not None
+    assert "token" in report.error
+    assert report.restarts == 0
+    assert len(fake.requests) == 1  # refused once, not hammered

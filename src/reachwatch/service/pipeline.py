@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 import msgspec
 
 from reachwatch.connectors.base import Backoff, Fetched, LiveSource, Stopper, now_us
+from reachwatch.errors import ConnectorError, UsageError
 from reachwatch.model import CanonicalRecord, Kept, Post, QuarantineItem
 from reachwatch.service.ingest import normalise_payload, write_resilient
 from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
@@ -39,6 +40,7 @@ class SourceReport(msgspec.Struct, kw_only=True):
     records: int = 0
     restarts: int = 0
     cursor: str | None = None
+    error: str | None = None  # why the source stopped for good
 
 
 ProgressCallback = Callable[[dict[str, SourceReport]], None]
@@ -134,15 +136,23 @@ class Pipeline:
         self.flush_all()
 
     def _supervise(self, source: LiveSource, stopper: Stopper) -> None:
-        """Run a source; if it fails unexpectedly, restart it from the last written cursor."""
+        """Run a source; if it fails unexpectedly, restart it from the last written cursor.
+
+        A source refused for good (bad settings, a rejected token) stops with its error reported:
+        retrying would only repeat the refusal.
+        """
         backoff = Backoff(base=1.0, cap=60.0)
         cursor = self.store.get_cursor(source.name)
+        report = self.report(source.name)
         while not stopper.stopped:
             try:
                 source.run(self.emit, stopper, cursor)
                 return
+            except (UsageError, ConnectorError) as exc:
+                report.error = str(exc)
+                log.error("%s stopped: %s", source.name, exc)
+                return
             except Exception:
-                report = self.report(source.name)
                 report.restarts += 1
                 delay = backoff.next_delay()
                 log.exception("%s failed; restarting it in %.1f s from its last cursor", source.name, delay)

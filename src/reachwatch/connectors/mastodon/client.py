@@ -136,12 +136,18 @@ class MastodonStream:
                     with client.stream(
                         "GET", f"/api/v1/streaming/{self.options.stream}", params=params, headers=headers
                     ) as response:
-                        if response.status_code in (401, 403):
+                        status = response.status_code
+                        if status in (401, 403):
                             raise ConnectorError(
-                                f"{self.instance} refused the {self.options.stream} stream "
-                                f"(HTTP {response.status_code}): since Mastodon 4.2 streams need a user "
-                                "token; set mastodon.token.",
-                                status=response.status_code,
+                                f"{self.instance} refused the {self.options.stream} stream (HTTP {status}): "
+                                "since Mastodon 4.2 streams need a user token; "
+                                "set REACHWATCH_MASTODON__TOKEN.",
+                                status=status,
+                            )
+                        if 400 <= status < 500 and status not in (408, 429):
+                            raise ConnectorError(
+                                f"{self.instance} has no {self.options.stream} stream (HTTP {status}).",
+                                status=status,
                             )
                         response.raise_for_status()
                         self.connects += 1
