@@ -27,7 +27,7 @@ class PipelineOptions(msgspec.Struct, kw_only=True):
     batch_size: int = 20_000
     flush_interval_s: float = 0.5  # latency bound: an event waits at most this long for its batch
     max_payload_bytes: int = 1_048_576
-    queue_size: int = 256  # items (payloads or lists of them); when full, sources wait
+    queue_size: int = 8  # items (payloads or lists of them); when full, sources wait
 
 
 class SourceReport(msgspec.Struct, kw_only=True):
@@ -198,6 +198,8 @@ class Pipeline:
             if isinstance(event, QuarantineItem):
                 batch.quarantine.append(event)
                 continue
+            if item.cursor is None and event.raw.cursor is not None:
+                cursor = event.raw.cursor  # the stream position the payload itself carries
             if event.raw.event_key in seen:
                 report.duplicates += 1
                 continue

@@ -1,20 +1,21 @@
 """The Jetstream v1 live client: subscribe with filters, resume from a cursor, reconnect with backoff.
 
-It emits every frame as received (decompressed when the server sent zstd) and never parses more
-than the frame's `time_us`, which it needs to resume: normalising is the collector's pure step.
+It emits every frame as received (decompressed when the server sent zstd), in batches, and parses
+only the newest frame's `time_us`, which it needs to resume: normalising is the pipeline's step.
 Wire facts: ../shared/PLATFORMS.md §1.3.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from urllib.parse import urlencode
 
 import msgspec
 import zstandard
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
-from websockets.sync.client import ClientConnection, connect
 
 from reachwatch.connectors.base import Backoff, Emit, Fetched, Stopper
 from reachwatch.connectors.bluesky.jetstream import FOLLOW, LIKE, POST, PROFILE, REPOST
@@ -37,7 +38,7 @@ class JetstreamOptions(msgspec.Struct, kw_only=True):
     compress: bool = False
     zstd_dictionary: str | None = None  # Jetstream compresses with a custom dictionary
     max_message_bytes: int = 1_048_576  # asked of the server, which then skips larger events
-    read_timeout_s: float = 30.0  # no frame for this long: the connection is presumed dead
+    read_timeout_s: float = 30.0  # no answer to a ping for this long: the connection is presumed dead
 
 
 class _TimeOnly(msgspec.Struct):
@@ -45,6 +46,20 @@ class _TimeOnly(msgspec.Struct):
 
 
 _TIME = msgspec.json.Decoder(_TimeOnly)
+
+
+async def _sleep(seconds: float, stopper: Stopper) -> None:
+    """Sleep, waking early when stopped."""
+    ends = asyncio.get_running_loop().time() + seconds
+    while not stopper.stopped and (left := ends - asyncio.get_running_loop().time()) > 0:
+        await asyncio.sleep(min(left, 0.1))
+
+
+def _time_us(payload: bytes) -> int | None:
+    try:
+        return _TIME.decode(payload).time_us
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None  # a malformed frame: the pipeline quarantines it
 
 
 class JetstreamStats(msgspec.Struct):
@@ -100,84 +115,91 @@ class JetstreamSource:
         return f"{self.options.url}{separator}{urlencode(params)}"
 
     def run(self, emit: Emit, stopper: Stopper, cursor: str | None) -> None:
+        """Read until stopped; asyncio lives inside this thread and nowhere else (STYLE.md)."""
         self.last_us = int(cursor) if cursor and cursor.isdigit() else None
+        asyncio.run(self._run(emit, stopper))
+
+    async def _run(self, emit: Emit, stopper: Stopper) -> None:
         while not stopper.stopped:
             last_us = self.last_us
             resume_us = None if last_us is None else max(0, last_us - int(self.options.rewind_s * 1e6))
             try:
-                with connect(
+                async with connect(
                     self.subscribe_url(resume_us),
                     max_size=max(self.options.max_message_bytes * 4, 4 << 20),
                     open_timeout=10,
                     close_timeout=2,
+                    ping_interval=20,
+                    # A link that answers no ping for this long is dead, even if no error said so.
+                    ping_timeout=self.options.read_timeout_s,
                     compression=None if self.options.compress else "deflate",
                 ) as socket:
                     self.stats.connects += 1
-                    self._read(socket, emit, stopper, resume_us)
+                    await self._read(socket, emit, stopper, resume_us)
+                if stopper.stopped:
+                    return
+                problem = "the server closed the stream"
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
-                self.stats.disconnects += 1
-                delay = self.backoff.next_delay()
-                log.warning(
-                    "Jetstream connection lost (%s); reconnecting in %.1f s (attempt %d). "
-                    "Check the network or bluesky.jetstream_url.",
-                    exc,
-                    delay,
-                    self.backoff.attempt,
-                )
-                stopper.sleep(delay)
+                problem = str(exc) or type(exc).__name__
             except InvalidURI as exc:
                 raise ConfigError(
                     f"The Jetstream URL {self.options.url!r} is not a WebSocket URL: {exc}"
                 ) from exc
+            self.stats.disconnects += 1
+            delay = self.backoff.next_delay()
+            log.warning(
+                "Jetstream connection lost (%s); reconnecting in %.1f s (attempt %d). "
+                "Check the network or bluesky.jetstream_url.",
+                problem,
+                delay,
+                self.backoff.attempt,
+            )
+            await _sleep(delay, stopper)
 
-    def _read(
+    async def _read(
         self,
         socket: ClientConnection,
         emit: Emit,
         stopper: Stopper,
         resume_us: int | None,
     ) -> None:
-        first = True
-        idle_s = 0.0
         buffer: list[Fetched] = []
+
+        async def tend() -> None:
+            """Hand over frames that would otherwise wait for a full buffer; close on stop."""
+            nonlocal buffer
+            while True:
+                await asyncio.sleep(0.05)
+                if buffer:
+                    self._hand_over(buffer, emit)
+                    buffer = []
+                if stopper.stopped:
+                    await socket.close()
+                    return
+
+        tender = asyncio.create_task(tend())
+        first = True
         try:
-            while not stopper.stopped:
-                try:
-                    # While frames are waiting to be handed over, do not sit on them for long.
-                    frame = socket.recv(timeout=0.05 if buffer else 1.0)
-                except TimeoutError:
-                    if buffer:
-                        emit(buffer)
-                        buffer = []
-                        continue
-                    idle_s += 1.0
-                    if idle_s >= self.options.read_timeout_s:
-                        raise
-                    continue
-                idle_s = 0.0
+            async for frame in socket:
                 self.stats.frames += 1
                 payload, error = self._payload(frame)
                 if error is not None:
                     buffer.append(Fetched(self.name, payload, error=error))
                     continue
-                try:
-                    time_us = _TIME.decode(payload).time_us
-                except (msgspec.DecodeError, msgspec.ValidationError):
-                    time_us = None  # a malformed frame: the collector quarantines it
-                if time_us is not None:
-                    if first:
+                if first:
+                    time_us = _time_us(payload)
+                    if time_us is not None:
                         self.backoff.reset()
                         self._check_gap(time_us, resume_us)
                         first = False
-                    # Kept on the instance, so a connection that dies mid-read still resumes from here.
-                    self.last_us = time_us if self.last_us is None else max(self.last_us, time_us)
-                buffer.append(Fetched(self.name, payload, cursor=None if time_us is None else str(time_us)))
+                buffer.append(Fetched(self.name, payload))
                 if len(buffer) >= EMIT_BATCH:
-                    emit(buffer)
+                    self._hand_over(buffer, emit)
                     buffer = []
         finally:
+            tender.cancel()
             if buffer:
-                emit(buffer)  # what was received before a drop is still handed over
+                self._hand_over(buffer, emit)  # what was received before a drop is still handed over
 
     def _check_gap(self, time_us: int, resume_us: int | None) -> None:
         if resume_us is not None and time_us > resume_us + int(self.options.rewind_s * 2e6):
@@ -188,6 +210,21 @@ class JetstreamSource:
                 time_us,
                 resume_us,
             )
+
+    def _hand_over(self, buffer: list[Fetched], emit: Emit) -> None:
+        """Emit the frames, noting the newest event time among them: where a reconnect resumes.
+
+        Only the last readable frame is parsed for its time (events arrive in time order, give or
+        take the rewind); normalising every frame is the pipeline's work, not the reader's.
+        """
+        for fetched in reversed(buffer):
+            if fetched.error is None:
+                time_us = _time_us(fetched.payload)
+                if time_us is not None:
+                    self.last_us = time_us if self.last_us is None else max(self.last_us, time_us)
+                    fetched.cursor = str(time_us)
+                    break
+        emit(buffer)
 
     def _payload(self, frame: str | bytes) -> tuple[bytes, str | None]:
         if isinstance(frame, str):
