@@ -3,6 +3,7 @@ with faults injected: every engagement is stored exactly once, however the reque
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,7 +16,7 @@ from reachwatch.config import BlueskySettings, MastodonSettings, Settings, XSett
 from reachwatch.errors import ConnectorError, UsageError
 from reachwatch.model import Person
 from reachwatch.service import watchlist
-from reachwatch.service.collect import CollectOptions, collect, poll_interval
+from reachwatch.service.collect import Backfiller, CollectOptions, collect, poll_interval
 from reachwatch.service.platforms import Platforms
 from reachwatch.store import queries
 from reachwatch.store.database import Store
@@ -203,3 +204,23 @@ def test_removing_a_watched_account_keeps_its_data(
     assert watchlist.list_watched(sqlite_store) == []
     assert queries.stats(sqlite_store).watched_accounts == 0
     assert count(sqlite_store, "SELECT count(*) FROM accounts WHERE id = :i", i=entry.account_id) == 1
+
+
+def test_the_schedule_forgets_posts_that_aged_out(worlds: Worlds, sqlite_store: Store) -> None:
+    settings = worlds.settings(sqlite_store.location)
+    platforms = Platforms(settings)
+    now = [time.time()]
+    try:
+        watchlist.add(sqlite_store, platforms, "bsky:watched.bsky.social")
+        backfiller = Backfiller(sqlite_store, platforms, settings, clock=lambda: now[0])
+        backfiller.round()
+        assert len(backfiller._metrics_at) == 3
+        polled = len(worlds.servers["bluesky"].requests)
+        backfiller.round()  # nothing is due a moment later: only the feed is asked for new posts
+        assert len(worlds.servers["bluesky"].requests) == polled + 1
+        now[0] += 8 * 24 * 3600
+        backfiller.round()
+        assert backfiller._metrics_at == {}
+        assert backfiller._engagers_at == {}
+    finally:
+        platforms.close()

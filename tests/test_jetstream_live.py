@@ -65,20 +65,20 @@ def fast_source(url: str, **options: object) -> JetstreamSource:
     )
 
 
-def test_disconnects_and_malformed_frames_lose_and_duplicate_nothing(sqlite_store: Store) -> None:
+def test_disconnects_and_malformed_frames_lose_and_duplicate_nothing(store: Store) -> None:
     events = filler(2_000)
     fake = FakeJetstream(events, Faults(disconnect_after=[300, 700], malformed_every=250))
     with fake.running() as url:
         source = fast_source(url)
-        reports = run_until(sqlite_store, source, 2_000)
-    assert raw_count(sqlite_store) == 2_000  # every event once, none twice
+        reports = run_until(store, source, 2_000)
+    assert raw_count(store) == 2_000  # every event once, none twice
     assert source.stats.connects == 3
     assert source.stats.disconnects == 2
     report = reports["bluesky.jetstream"]
     assert report["duplicates"] > 0  # the rewind replayed events, and they were absorbed
     assert fake.malformed_sent >= 5
     # every garbage frame was kept (replayed ones too: a quarantine is per frame received)
-    assert queries.stats(sqlite_store).quarantine_open == fake.malformed_sent
+    assert queries.stats(store).quarantine_open == fake.malformed_sent
     assert all("cursor=" in path for path in fake.connections[1:])
 
 

@@ -109,6 +109,11 @@ class Backfiller:
             self._engagers_at[post.id] = now
         for post in due_metrics:
             self._metrics_at[post.id] = now
+        # Weeks of running must not grow memory: forget posts that aged out of polling.
+        current = {post.id for post in posts}
+        for schedule in (self._metrics_at, self._engagers_at):
+            for gone in [ident for ident in schedule if ident not in current]:
+                del schedule[gone]
         for person in people(self.store):
             self._guarded(f"mentions of {person.id}", partial(self._mentions, person, entries))
         self.report.posts_polled += len(due_metrics)
