@@ -1,0 +1,76 @@
+"""Engagement counts of one post on a regular grid: cumulative per kind, velocity, acceleration and
+the time it took to reach half of its current total. Inputs are already bucketed (by SQL); the
+arithmetic is NumPy over the whole grid at once."""
+
+from __future__ import annotations
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+MINUTE_US = 60_000_000
+STEPS_US = tuple(m * MINUTE_US for m in (1, 5, 15, 60, 360, 1440, 10080))
+MAX_BINS = 240
+
+
+def grid_step(span_us: int) -> int:
+    """The finest step that keeps the grid at most MAX_BINS long."""
+    for step in STEPS_US:
+        if span_us <= step * MAX_BINS:
+            return step
+    return STEPS_US[-1] * (span_us // (STEPS_US[-1] * MAX_BINS) + 1)
+
+
+class Series(msgspec.Struct, kw_only=True):
+    """Cumulative counts at the end of each step after `start_us` (the post's creation)."""
+
+    start_us: int
+    step_us: int
+    kinds: dict[str, list[int]]
+    total: list[int]
+    velocity_per_hour: float  # engagements per hour over the last hour (or last step, if longer)
+    acceleration_per_hour2: float  # change of that rate against the hour before
+    time_to_half_s: float | None  # from posting until half of the current total
+
+
+def engagement_series(
+    start_us: int,
+    now_us: int,
+    kinds: list[str],
+    kind_codes: npt.NDArray[np.int64],
+    buckets: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+) -> Series:
+    """Series from (kind, bucket, count) triples, buckets counted in steps of grid_step(now - start)."""
+    step = grid_step(max(now_us - start_us, MINUTE_US))
+    bins = max(1, -(-(now_us - start_us) // step))
+    matrix = np.zeros((len(kinds), bins), dtype=np.int64)
+    if len(counts):
+        inside = (buckets >= 0) & (buckets < bins)
+        np.add.at(matrix, (kind_codes[inside], buckets[inside]), counts[inside])
+        matrix[:, 0] += np.bincount(
+            kind_codes[buckets < 0], weights=counts[buckets < 0], minlength=len(kinds)
+        ).astype(np.int64)  # engagements time-stamped before the post (client clocks): counted from the start
+        matrix[:, -1] += np.bincount(
+            kind_codes[buckets >= bins], weights=counts[buckets >= bins], minlength=len(kinds)
+        ).astype(np.int64)
+    cumulative = np.cumsum(matrix, axis=1)
+    total = cumulative.sum(axis=0)
+    per_bin = matrix.sum(axis=0).astype(np.float64)
+    window = max(1, round(3_600_000_000 / step))  # bins in an hour (at least one)
+    hours = window * step / 3_600_000_000
+    recent = per_bin[-window:].sum() / hours
+    before = per_bin[-2 * window : -window].sum() / hours if bins > window else 0.0
+    half_s = None
+    if total[-1] > 0:
+        first = int(np.searchsorted(total, total[-1] / 2, side="left"))
+        half_s = (first + 1) * step / 1e6
+    return Series(
+        start_us=start_us,
+        step_us=step,
+        kinds={kind: cumulative[index].tolist() for index, kind in enumerate(kinds)},
+        total=total.tolist(),
+        velocity_per_hour=float(recent),
+        acceleration_per_hour2=float((recent - before) / hours),
+        time_to_half_s=half_s,
+    )
