@@ -160,3 +160,37 @@ def test_generate_writes_jetstream_lines(tmp_path: Path) -> None:
     assert all(event["kind"] in ("commit", "identity") for event in jetstream if "kind" in event)
     times = [event["time_us"] for event in (json.loads(line) for line in lines) if "time_us" in event]
     assert times == sorted(times)
+
+
+def _top_post(db: Path) -> str:
+    result = cli("search", "jailed", "--db", str(db), "--json")
+    hits = json.loads(result.stdout)
+    return str(next(hit["id"] for hit in hits if "should be jailed" in hit["text"]))
+
+
+def test_post_dossier_of_the_trigger(demo_db: Path) -> None:
+    post_id = _top_post(demo_db)
+    result = cli("post", post_id, "--db", str(demo_db))
+    assert result.returncode == 0, result.stderr
+    assert "structural virality" in result.stdout
+    assert "robust z" in result.stdout
+    data = json.loads(cli("post", post_id, "--db", str(demo_db), "--json").stdout)
+    assert data["counts"]["repost"] > 1_000
+    assert data["baseline"]["robust_z"] > 10  # far outside the author's ordinary posts
+    assert data["audience"]["potential"] > 212_000_000
+    assert data["forecast"]["low"] <= data["forecast"]["predicted"] <= data["forecast"]["high"]
+    assert data["cascade"]["size"] == sum(data["counts"].get(k, 0) for k in ("repost", "quote", "reply")) + 1
+
+
+def test_post_that_does_not_exist(demo_db: Path) -> None:
+    result = cli("post", "bluesky:at://nobody/app.bsky.feed.post/x", "--db", str(demo_db))
+    assert result.returncode == 1
+    assert "No post" in result.stderr
+
+
+def test_eval_forecast_on_the_generated_cascades(demo_db: Path, tmp_path: Path) -> None:
+    result = cli("eval", "forecast", "--db", str(demo_db), "--data", str(tmp_path / "absent"), "--json")
+    assert result.returncode == 0, result.stderr
+    (generated,) = json.loads(result.stdout)
+    assert "store" in generated["source"]
+    assert [row["horizon_s"] for row in generated["rows"]] == [600.0, 3600.0, 21600.0]

@@ -13,6 +13,7 @@ import typer
 from reachwatch.cli import collect as collect_commands
 from reachwatch.cli import ingest as ingest_commands
 from reachwatch.cli import quarantine as quarantine_commands
+from reachwatch.cli import reach as reach_commands
 from reachwatch.cli import scenario as scenario_commands
 from reachwatch.cli.explore import search, stats
 from reachwatch.cli.render import errors
@@ -37,6 +38,8 @@ app.add_typer(collect_commands.watch_app, name="watch")
 app.add_typer(collect_commands.people_app, name="people")
 app.command("collect")(collect_commands.collect_command)
 eval_app.command("scenario")(scenario_commands.evaluate)
+eval_app.command("forecast")(reach_commands.evaluate_forecast)
+app.command("post")(reach_commands.post)
 app.add_typer(eval_app, name="eval")
 
 

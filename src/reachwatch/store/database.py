@@ -82,6 +82,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-131072")  # 128 MiB: big ingest batches dirty many pages
     cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute("PRAGMA mmap_size=1073741824")  # readers share the OS page cache instead of copying
     cursor.close()
 
 

@@ -55,6 +55,7 @@ accounts = Table(
     Column("status", Text),
     Column("watched", Boolean, nullable=False, server_default=false()),
     Index("ix_accounts_handle", "handle"),
+    sqlite_with_rowid=False,  # looked up by id only: one B-tree search instead of two
 )
 
 account_snapshots = Table(
@@ -106,7 +107,7 @@ posts = Table(
 engagements = Table(
     "engagements",
     metadata,
-    # Clustered by post then time (WITHOUT ROWID on SQLite): a post's engagements sit together,
+    # Clustered by post, kind, then time (WITHOUT ROWID on SQLite): a post's engagements sit together,
     # and an ingest batch sorted by this key writes runs of rows into the same pages. A separate
     # index on `id` would cost a random page write per event; deletions live in `deletions`.
     Column("post_id", Text, nullable=False),
@@ -117,7 +118,8 @@ engagements = Table(
     Column("via_id", Text),
     # The platform gave no time (reposted-by lists): created_at_us is when it was first seen.
     Column("time_observed", Boolean, nullable=False, server_default=false()),
-    PrimaryKeyConstraint("post_id", "created_at_us", "id"),
+    # Kind before time: a post's counts per kind and time step are range counts over this key.
+    PrimaryKeyConstraint("post_id", "kind", "created_at_us", "id"),
     Index("ix_engagements_created", "created_at_us"),
     sqlite_with_rowid=False,
 )

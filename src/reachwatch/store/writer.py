@@ -391,7 +391,7 @@ def _by_id(row: Row) -> Any:
 
 SORT_KEYS: dict[str, Any] = {
     **dict.fromkeys(WRITE_ORDER, _by_id),
-    "engagement": itemgetter("post_id", "created_at_us", "id"),
+    "engagement": itemgetter("post_id", "kind", "created_at_us", "id"),
     "account_snapshot": itemgetter("account_id", "observed_at_us"),
     "metric_snapshot": itemgetter("post_id", "observed_at_us"),
     "kept": itemgetter("record_id", "reason", "detail"),

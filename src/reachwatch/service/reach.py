@@ -1,0 +1,228 @@
+"""A post's reach dossier (counts over time, velocity, baseline, audience, cascade, forecast) and
+the forecast backtest behind `reachwatch eval forecast`."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from reachwatch.analysis.backtest import (
+    BacktestRow,
+    FinishedCascade,
+    backtest,
+    cascade_from_tree,
+    half_of,
+)
+from reachwatch.analysis.baseline import Baseline, compare
+from reachwatch.analysis.cascade import CascadeShape, shape
+from reachwatch.analysis.forecast import Calibration, Early, Forecast, forecast, load_calibration
+from reachwatch.analysis.timeseries import Series, engagement_series, grid_step
+from reachwatch.connectors.files.propagation_trees import read_trees
+from reachwatch.errors import NotFoundError, UsageError
+from reachwatch.store import reach as reads
+from reachwatch.store.database import Store
+
+DAY_US = 86_400_000_000
+BASELINE_DAYS = 90
+FINISHED_AFTER_US = 3 * DAY_US  # an earlier post this old counts as finished, for the author's median
+QUIET_AFTER_US = 7 * DAY_US  # a post with no engagement for this long is described as of its last one
+
+
+class Audience(msgspec.Struct, kw_only=True):
+    author_followers: int | None
+    amplifiers: int
+    amplifier_followers: int
+    potential: int  # the author's followers plus every amplifier's
+    top_share: float | None  # share of the amplifiers' audience added by the 10 largest
+    top: list[reads.AmplifierRow]
+
+
+class Dossier(msgspec.Struct, kw_only=True):
+    post: reads.PostHead
+    as_of_us: int
+    age_s: float
+    counts: dict[str, int]
+    platform_counts: list[reads.SnapshotRow]
+    series: Series
+    baseline: Baseline
+    audience: Audience
+    cascade: CascadeShape
+    forecast: Forecast
+    seconds: float
+
+
+def dossier(
+    store: Store, post_id: str, *, at_us: int | None = None, calibration: Calibration | None = None
+) -> Dossier:
+    started = time.perf_counter()
+    head = reads.post_head(store, post_id)
+    if head is None:
+        raise NotFoundError(f"No post {post_id!r} in the store. Find ids with `reachwatch search`.")
+    now = at_us if at_us is not None else time.time_ns() // 1000
+    last = head.last_engagement_us or head.created_at_us
+    if at_us is None and now - last > QUIET_AFTER_US:
+        now = max(last, head.created_at_us + 60_000_000)  # a finished post: as of its last engagement
+    if now <= head.created_at_us:
+        raise UsageError("The time asked for is before the post was made.")
+    age_us = now - head.created_at_us
+    step = grid_step(age_us)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # Independent reads on their own connections, alongside: SQLite works outside the GIL.
+        amplifiers = [
+            pool.submit(reads.amplifier_accounts, store, post_id, kind) for kind in reads.AMPLIFY_KINDS
+        ]
+        steps = {
+            kind: pool.submit(reads.kind_steps, store, post_id, kind, head.created_at_us, step, now)
+            for kind in reads.KINDS
+        }
+        links = reads.via_links(store, post_id)
+        at_age, finals = reads.earlier_posts(
+            store,
+            head.author_id,
+            head.created_at_us - BASELINE_DAYS * DAY_US,
+            min(head.created_at_us, now - age_us),
+            age_us,
+            now - FINISHED_AFTER_US,
+        )
+        platform_counts = reads.snapshots(store, post_id)
+        buckets = reads.buckets_of({kind: future.result() for kind, future in steps.items()})
+        audience = _audience(store, head.author_followers, [found.result() for found in amplifiers])
+    series = engagement_series(
+        head.created_at_us, now, buckets.kinds, buckets.kind_codes, buckets.buckets, buckets.counts
+    )
+    amplified = sum(series.kinds[kind][-1] for kind in ("repost", "quote"))
+    baseline = compare(amplified, at_age, age_us / 1e6, BASELINE_DAYS)
+    size = sum(buckets.totals.get(kind, 0) for kind in reads.SPREAD_KINDS)
+    cascade = _cascade(size, links)
+    spread = np.isin(buckets.kind_codes, [buckets.kinds.index(kind) for kind in reads.SPREAD_KINDS])
+    early = Early(
+        times_s=np.maximum((buckets.buckets[spread] + 0.5) * step / 1e6, 0.0),
+        counts=buckets.counts[spread].astype(np.float64),
+        indirect=buckets.through_others[spread].astype(np.float64),
+    )
+    finished = finals[finals >= 0]
+    prior = float(np.median(finished)) if len(finished) else None
+    predicted = forecast(early, age_us / 1e6, calibration or load_calibration(), prior)
+    return Dossier(
+        post=head,
+        as_of_us=now,
+        age_s=age_us / 1e6,
+        counts=buckets.totals,
+        platform_counts=platform_counts,
+        series=series,
+        baseline=baseline,
+        audience=audience,
+        cascade=cascade,
+        forecast=predicted,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _audience(
+    store: Store, author_followers: int | None, per_kind: list[list[tuple[str, int | None]]]
+) -> Audience:
+    """Distinct amplifiers across kinds, their followers summed, the ten largest (NumPy)."""
+    merged: dict[str, int | None] = {}
+    for rows in per_kind:
+        merged.update(rows)  # the same account in several kinds counts once
+    ids = list(merged)
+    followers = np.fromiter((value or 0 for value in merged.values()), dtype=np.int64, count=len(merged))
+    total = int(followers.sum())
+    order = [int(i) for i in np.argsort(-followers, kind="stable")[:10] if followers[int(i)] > 0]
+    names = reads.handles(store, [ids[i] for i in order]) if order else {}
+    top = [reads.AmplifierRow(ids[i], names.get(ids[i]), int(followers[i])) for i in order]
+    return Audience(
+        author_followers=author_followers,
+        amplifiers=len(ids),
+        amplifier_followers=total,
+        potential=(author_followers or 0) + total,
+        top_share=sum(row.followers or 0 for row in top) / total if total else None,
+        top=top,
+    )
+
+
+def _cascade(size: int, links: list[tuple[str, str]]) -> CascadeShape:
+    """The cascade tree from via links: node 0 the post; listed, the nodes in a via relation;
+    every other engagement a leaf under the post."""
+    children = [child for child, _ in links]
+    targets = [parent for _, parent in links]
+    index = {node: position for position, node in enumerate(dict.fromkeys(children + targets), start=1)}
+    parents = np.zeros(len(index) + 1, dtype=np.int64)
+    parents[np.fromiter(map(index.__getitem__, children), dtype=np.int64, count=len(children))] = np.fromiter(
+        map(index.__getitem__, targets), dtype=np.int64, count=len(targets)
+    )
+    # A via target deleted since still was a node the post passed through.
+    return shape(max(size + 1, len(index) + 1), parents)
+
+
+# -- backtest -----------------------------------------------------------------------------------
+class ForecastEvaluation(msgspec.Struct, kw_only=True):
+    source: str
+    rows: list[BacktestRow]
+    note: str = ""
+
+
+def twitter_cascades(folder: Path) -> list[FinishedCascade]:
+    found = []
+    for name in ("twitter15", "twitter16"):
+        if (folder / name / "tree").is_dir():
+            found += [
+                cascade_from_tree(tree.id, tree.author, tree.delays_s, tree.parents)
+                for tree in read_trees(folder / name)
+            ]
+    return found
+
+
+def store_cascades(store: Store, min_engagements: int, finished_before_us: int) -> list[FinishedCascade]:
+    """Cascades in the store (e.g. the generated scenario's) whose last engagement is old enough."""
+    found = []
+    for post_id, author, created, rows in reads.finished_cascades(store, min_engagements, finished_before_us):
+        index = {ident: position + 1 for position, (ident, _, _) in enumerate(rows)}
+        delays = [0.0] + [max(at - created, 0) / 1e6 for _, at, _ in rows]
+        parents = [0] + [index.get(via, 0) if via else 0 for _, _, via in rows]
+        found.append(cascade_from_tree(post_id, author, delays, parents))
+    return found
+
+
+def evaluate_forecast(
+    data: Path | None, store: Store | None = None, min_engagements: int = 50
+) -> list[ForecastEvaluation]:
+    """The backtest on the held-out half of Twitter15/16 (the calibration was fitted on the other
+    half) and on the finished cascades of the store (the generated scenario's, when it is there)."""
+    calibration = load_calibration()
+    kernel = calibration.kernel
+    note = f"calibration: {calibration.trained_on}; kernel s0={kernel.s0:g} s, θ={kernel.theta:g}"
+    results = []
+    if data is not None and data.is_dir():
+        cascades = [c for c in twitter_cascades(data) if c.final >= min_engagements]
+        fit = [c for c in cascades if half_of(c.id) == "fit"]
+        held_out = [c for c in cascades if half_of(c.id) == "eval"]
+        if held_out:
+            results.append(
+                ForecastEvaluation(
+                    source=f"Twitter15+16 held-out half: {len(held_out)} cascades",
+                    rows=backtest(held_out, calibration, fit),
+                    note=note,
+                )
+            )
+    if store is not None:
+        generated = store_cascades(store, min_engagements, time.time_ns() // 1000 - FINISHED_AFTER_US)
+        if generated:
+            results.append(
+                ForecastEvaluation(
+                    source=f"the store's finished cascades: {len(generated)} posts",
+                    rows=backtest(generated, calibration, generated),
+                    note="author medians from the other cascades in the store",
+                )
+            )
+    if not results:
+        raise UsageError(
+            f"Nothing to backtest: no Twitter15/16 trees at {data} (point --data at the "
+            "twitter15-16-propagation-trees folder) and no finished cascade in the store "
+            "(`reachwatch demo` builds one)."
+        )
+    return results

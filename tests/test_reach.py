@@ -1,0 +1,296 @@
+"""Reach analyses: hand-computed answers for every metric, invariants by property tests, the
+dossier on a small store, and the forecast backtest on real cascades when they are present."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reachwatch.analysis.baseline import compare
+from reachwatch.analysis.cascade import shape
+from reachwatch.analysis.forecast import Early, Kernel, forecast, load_calibration, raw_estimate
+from reachwatch.analysis.timeseries import engagement_series, grid_step
+from reachwatch.connectors.files.propagation_trees import parse_tree
+from reachwatch.errors import NotFoundError, PayloadError
+from reachwatch.model import Account, Deletion, Engagement, EngagementKind, Post
+from reachwatch.service import reach
+from reachwatch.store.database import Store
+from tests.conftest import shared_file
+
+MIN = 60_000_000
+HOUR = 60 * MIN
+
+
+def brute_force_virality(parents: list[int]) -> float:
+    """Mean shortest-path distance over all pairs, by breadth-first search from every node."""
+    n = len(parents)
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for child, parent in enumerate(parents):
+        if child:
+            neighbours[child].append(parent)
+            neighbours[parent].append(child)
+    total = 0
+    for start in range(n):
+        distance = {start: 0}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for other in neighbours[node]:
+                if other not in distance:
+                    distance[other] = distance[node] + 1
+                    queue.append(other)
+        total += sum(distance.values())
+    return total / (n * (n - 1))
+
+
+# -- cascade ------------------------------------------------------------------------------------
+def test_structural_virality_of_small_trees_by_hand() -> None:
+    star = shape(5, np.array([0]))  # the post and four direct reposts
+    assert star.structural_virality == pytest.approx(8 / 5)  # 2(n-1)/n
+    assert (star.depth, star.max_breadth) == (1, 4)
+    chain = shape(4, np.array([0, 0, 1, 2]))  # post → a → b → c
+    assert chain.structural_virality == pytest.approx(10 / 6)  # distances 1,2,3,1,2,1
+    assert (chain.depth, chain.max_breadth, chain.through_others) == (3, 1, 2)
+    mixed = shape(6, np.array([0, 0, 1]))  # post → a → b, and three more reposts of the post
+    assert mixed.structural_virality == pytest.approx(28 / 15)
+    assert (mixed.depth, mixed.max_breadth) == (2, 4)
+    assert shape(1, np.array([0])).structural_virality == 0.0
+
+
+def test_looping_via_links_are_cut_not_followed_forever() -> None:
+    looped = shape(3, np.array([0, 2, 1]))
+    assert looped.cycles_cut == 2
+    assert looped.structural_virality == pytest.approx(4 / 3)  # a star of three
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=40))
+def test_virality_equals_the_mean_pairwise_distance(choices: list[int]) -> None:
+    parents = [0] + [choice % (index + 1) for index, choice in enumerate(choices)]  # a random tree
+    found = shape(len(parents), np.array(parents))
+    assert found.structural_virality == pytest.approx(brute_force_virality(parents))
+
+
+@given(st.integers(min_value=2, max_value=5_000))
+def test_a_star_stays_below_two_and_a_chain_grows(n: int) -> None:
+    assert shape(n, np.array([0])).structural_virality < 2
+    chain = lambda m: shape(m, np.arange(-1, m - 1).clip(min=0)).structural_virality  # noqa: E731
+    assert chain(n + 1) > chain(n)
+    assert chain(n) == pytest.approx((n + 1) / 3)
+
+
+def test_a_million_node_cascade_is_exact_and_quick() -> None:
+    rng = np.random.default_rng(1)
+    size = 1_000_000
+    listed = 200_001  # the post and 200k nodes in via relations; 800k plain reposts of the post
+    parents = np.concatenate([[0], rng.integers(0, np.arange(1, listed))])
+    found = shape(size, parents)
+    assert found.size == size
+    # The same sum, the slow way: subtree sizes by one reverse pass (parents precede children here).
+    below = [1] * listed
+    for node in range(listed - 1, 0, -1):
+        below[int(parents[node])] += below[node]
+    leaves = size - listed
+    wiener = sum(s * (size - s) for s in below[1:]) + leaves * (size - 1)
+    assert found.structural_virality == pytest.approx(2 * wiener / (size * (size - 1)), rel=1e-12)
+
+
+# -- baseline -----------------------------------------------------------------------------------
+def test_robust_z_and_percentile_by_hand() -> None:
+    found = compare(10, np.array([1, 2, 3, 4, 100]), age_s=3600, window_days=90)
+    assert found.median == 3
+    assert found.mad == 1
+    assert found.robust_z == pytest.approx(7 / 1.4826)
+    assert found.percentile == pytest.approx(80.0)
+    assert found.note == "5 earlier posts"
+
+
+def test_baseline_with_few_posts_or_none_says_so() -> None:
+    assert "only 2" in compare(3, np.array([1, 5]), 60, 90).note
+    empty = compare(3, np.array([], dtype=np.int64), 60, 90)
+    assert (empty.robust_z, empty.sample_size) == (None, 0)
+    same = compare(3, np.array([4, 4, 4, 4, 4, 4]), 60, 90)
+    assert same.robust_z is None
+    assert "same count" in same.note
+
+
+# -- time series --------------------------------------------------------------------------------
+def test_series_by_hand() -> None:
+    start = 1_800_000_000_000_000
+    now = start + 2 * HOUR
+    step = grid_step(2 * HOUR)
+    assert step == MIN
+    # 10 reposts in minute 0, 5 likes in minute 30, 20 reposts in minute 119
+    series = engagement_series(
+        start, now, ["repost", "like"], np.array([0, 1, 0]), np.array([0, 30, 119]), np.array([10, 5, 20])
+    )
+    assert series.total[-1] == 35
+    assert series.kinds["repost"][0] == 10
+    assert series.kinds["like"][30] == 5
+    assert series.time_to_half_s == 120 * 60  # 17.5 is first reached in the last minute
+    assert series.velocity_per_hour == 20.0  # in the last hour: the 20 reposts
+    assert series.acceleration_per_hour2 == 5.0  # against 15 in the hour before
+
+
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(-5, 300), st.integers(0, 50)), max_size=60))
+def test_cumulative_counts_never_decrease(rows: list[tuple[int, int, int]]) -> None:
+    codes = np.array([r[0] for r in rows], dtype=np.int64)
+    buckets = np.array([r[1] for r in rows], dtype=np.int64)
+    counts = np.array([r[2] for r in rows], dtype=np.int64)
+    series = engagement_series(0, 5 * HOUR, ["repost", "like"], codes, buckets, counts)
+    for values in [series.total, *series.kinds.values()]:
+        assert all(b >= a for a, b in itertools.pairwise(values))
+    assert series.total[-1] == int(counts.sum())  # nothing lost at the edges
+
+
+# -- forecast -----------------------------------------------------------------------------------
+def test_kernel_is_a_distribution() -> None:
+    kernel = Kernel()
+    values = kernel.cdf(np.array([0.0, 60.0, 300.0, 3_600.0, 1e7, 1e30]))  # a heavy tail
+    assert values[0] == 0
+    assert all(b >= a for a, b in itertools.pairwise(values))
+    assert values[-1] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_raw_estimate_by_hand() -> None:
+    kernel = Kernel(s0=300.0, theta=0.242)
+    # 30 direct engagements in the first 5 minutes, seen at 5 minutes: Φ(300 s) = 1/(1+1/θ)
+    early = Early(times_s=np.full(30, 150.0), counts=np.ones(30), indirect=np.zeros(30))
+    final, branching = raw_estimate(early, 300.0, kernel)
+    assert branching == 0
+    assert final == pytest.approx(30 * (1 + 1 / 0.242))
+    # half of them came through others: a branching ratio, and a larger total
+    through = Early(times_s=np.full(30, 150.0), counts=np.ones(30), indirect=np.r_[np.zeros(15), np.ones(15)])
+    more, ratio = raw_estimate(through, 300.0, kernel)
+    assert 0 < ratio <= 0.95
+    assert more > 30
+
+
+def test_calibrated_forecast_never_below_what_was_seen() -> None:
+    calibration = load_calibration()
+    early = Early(times_s=np.linspace(0, 3_000, 80), counts=np.ones(80), indirect=np.zeros(80))
+    found = forecast(early, 3_600.0, calibration)
+    assert found.calibrated
+    assert found.observed == 80
+    assert found.low >= 80
+    assert found.low <= found.predicted <= found.high
+
+
+# -- Twitter15/16 trees -------------------------------------------------------------------------
+def test_tree_files_parse_with_their_quirks() -> None:
+    text = (
+        "['1', '10', '0.0']->['2', '11', '-3.0']\n"  # before the source, and before the ROOT line
+        "['ROOT', 'ROOT', '0.0']->['1', '10', '0.0']\n"
+        "['1', '10', '0.0']->['3', '10', '2.5']\n"
+        "['3', '10', '2.5']->['4', '10', '7.0']\n"
+        "['3', '10', '2.5']->['4', '10', '7.0']\n"  # listed twice
+    )
+    tree = parse_tree("10", text, "false")
+    assert tree.author == "1"
+    assert tree.delays_s == [0.0, 0.0, 150.0, 420.0]
+    assert tree.parents == [0, 0, 0, 2]
+    with pytest.raises(PayloadError):
+        parse_tree("x", "not a tree line")
+    with pytest.raises(PayloadError, match="ROOT"):
+        parse_tree("x", "['1', '10', '0.0']->['2', '11', '1.0']")
+
+
+def test_forecast_backtest_on_real_cascades() -> None:
+    folder = shared_file("cascades", "twitter15-16-propagation-trees")
+    (result,) = reach.evaluate_forecast(folder)
+    by_age = {row.horizon_s: row for row in result.rows}
+    assert by_age[3_600].cascades > 1_000
+    for age in (3_600, 21_600):
+        assert by_age[age].model_mape < by_age[age].current_mape  # better than the count so far
+        assert by_age[age].model_mape < by_age[age].author_median_mape
+    assert all(0.8 <= row.model_coverage <= 0.97 for row in result.rows)  # the 90% interval holds roughly
+
+
+# -- the dossier on a small store ---------------------------------------------------------------
+def test_dossier_sums_and_shapes(store: Store) -> None:
+    t0 = 1_790_000_000_000_000
+    author = "bluesky:did:plc:author"
+    post_id = "bluesky:at://did:plc:author/app.bsky.feed.post/p1"
+    records: list[object] = [
+        Account(id=author, platform="bluesky", handle="author.bsky.social", followers=1_000),
+        Post(id=post_id, platform="bluesky", author_id=author, created_at_us=t0, text="hello"),
+    ]
+    for n, followers in enumerate([500, 300, 200, 0]):
+        actor = f"bluesky:did:plc:fan{n}"
+        records.append(Account(id=actor, platform="bluesky", followers=followers))
+        records.append(
+            Engagement(
+                id=f"bluesky:at://did:plc:fan{n}/app.bsky.feed.repost/r{n}",
+                kind=EngagementKind.REPOST,
+                actor_id=actor,
+                post_id=post_id,
+                created_at_us=t0 + (n + 1) * MIN,
+                via_id=None if n < 2 else "bluesky:at://did:plc:fan0/app.bsky.feed.repost/r0",
+            )
+        )
+    records.append(
+        Engagement(
+            id="bluesky:at://did:plc:fan0/app.bsky.feed.like/l0",
+            kind=EngagementKind.LIKE,
+            actor_id="bluesky:did:plc:fan0",
+            post_id=post_id,
+            created_at_us=t0 + 2 * MIN,
+        )
+    )
+    for day in range(1, 6):  # five earlier posts with 0..4 reposts in their first 10 minutes
+        earlier = f"bluesky:at://did:plc:author/app.bsky.feed.post/e{day}"
+        records.append(
+            Post(id=earlier, platform="bluesky", author_id=author, created_at_us=t0 - day * 24 * HOUR)
+        )
+        for k in range(day - 1):
+            records.append(
+                Engagement(
+                    id=f"{earlier}/repost{k}",
+                    kind=EngagementKind.REPOST,
+                    actor_id=f"bluesky:did:plc:other{k}",
+                    post_id=earlier,
+                    created_at_us=t0 - day * 24 * HOUR + MIN,
+                )
+            )
+    # fan3 (no followers) unreposted, a fifth account's like was taken back
+    records.append(
+        Engagement(
+            id="bluesky:at://did:plc:gone/app.bsky.feed.like/l9",
+            kind=EngagementKind.LIKE,
+            actor_id="bluesky:did:plc:gone",
+            post_id=post_id,
+            created_at_us=t0 + 3 * MIN,
+        )
+    )
+    records.append(
+        Deletion(
+            target="engagement",
+            id="bluesky:at://did:plc:gone/app.bsky.feed.like/l9",
+            deleted_at_us=t0 + 4 * MIN,
+            kind=EngagementKind.LIKE,
+            actor_id="bluesky:did:plc:gone",
+        )
+    )
+    store.write_records(records)  # type: ignore[arg-type]
+    found = reach.dossier(store, post_id, at_us=t0 + 10 * MIN)
+    assert found.counts == {"repost": 4, "like": 1}  # the deleted like is not counted
+    assert found.audience.amplifiers == 4
+    assert found.audience.amplifier_followers == 1_000
+    assert found.audience.potential == 2_000
+    assert found.audience.top_share == 1.0
+    assert [row.followers for row in found.audience.top] == [500, 300, 200]  # largest first, zero left out
+    assert found.cascade.size == 5
+    assert found.cascade.depth == 2  # two reposts came via fan0's
+    assert found.cascade.structural_virality == pytest.approx(brute_force_virality([0, 0, 0, 1, 1]))
+    assert found.baseline.sample_size == 5
+    assert found.baseline.median == 2
+    assert found.baseline.value == 4
+    assert found.series.total[-1] == 5
+    assert found.forecast.observed == 4
+    with pytest.raises(NotFoundError):
+        reach.dossier(store, "bluesky:at://nobody/app.bsky.feed.post/none")
