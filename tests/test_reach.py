@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from reachwatch.analysis.baseline import compare
 from reachwatch.analysis.cascade import shape
 from reachwatch.analysis.forecast import Early, Kernel, forecast, load_calibration, raw_estimate
-from reachwatch.analysis.timeseries import engagement_series, grid_step
+from reachwatch.analysis.timeseries import engagement_series, grid_step, snapshot_series
 from reachwatch.connectors.files.propagation_trees import parse_tree
 from reachwatch.errors import NotFoundError, PayloadError
 from reachwatch.model import Account, Deletion, Engagement, EngagementKind, Post
@@ -135,6 +135,13 @@ def test_series_by_hand() -> None:
     assert series.time_to_half_s == 120 * 60  # 17.5 is first reached in the last minute
     assert series.velocity_per_hour == 20.0  # in the last hour: the 20 reposts
     assert series.acceleration_per_hour2 == 5.0  # against 15 in the hour before
+
+
+def test_platform_counts_on_the_grid() -> None:
+    observed = np.array([90, 250, 260], dtype=np.int64)
+    gridded = snapshot_series(0, 100, 4, observed, {"likes": [5, 9, 12], "views": [None, 100, 150]})
+    assert gridded["likes"] == [5, 5, 12, 12]  # the latest report by the end of each step
+    assert gridded["views"] == [None, None, 150, 150]
 
 
 @given(st.lists(st.tuples(st.integers(0, 1), st.integers(-5, 300), st.integers(0, 50)), max_size=60))

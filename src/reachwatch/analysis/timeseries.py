@@ -74,3 +74,20 @@ def engagement_series(
         acceleration_per_hour2=float((recent - before) / hours),
         time_to_half_s=half_s,
     )
+
+
+def snapshot_series(
+    start_us: int,
+    step_us: int,
+    bins: int,
+    observed_us: npt.NDArray[np.int64],
+    values: dict[str, list[int | None]],
+) -> dict[str, list[int | None]]:
+    """The platform's reported counts on the same grid: at the end of each step, the latest
+    snapshot taken by then (None before the first, or where the platform gives no such count)."""
+    ends = start_us + step_us * (np.arange(bins) + 1)
+    latest = np.searchsorted(observed_us, ends, side="right") - 1
+    gridded: dict[str, list[int | None]] = {}
+    for name, column in values.items():
+        gridded[name] = [None if index < 0 else column[index] for index in latest.tolist()]
+    return gridded

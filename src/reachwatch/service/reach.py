@@ -20,7 +20,7 @@ from reachwatch.analysis.backtest import (
 from reachwatch.analysis.baseline import Baseline, compare
 from reachwatch.analysis.cascade import CascadeShape, shape
 from reachwatch.analysis.forecast import Calibration, Early, Forecast, forecast, load_calibration
-from reachwatch.analysis.timeseries import Series, engagement_series, grid_step
+from reachwatch.analysis.timeseries import Series, engagement_series, grid_step, snapshot_series
 from reachwatch.connectors.files.propagation_trees import read_trees
 from reachwatch.errors import NotFoundError, UsageError
 from reachwatch.store import reach as reads
@@ -48,6 +48,7 @@ class Dossier(msgspec.Struct, kw_only=True):
     counts: dict[str, int]
     platform_counts: list[reads.SnapshotRow]
     series: Series
+    platform_series: dict[str, list[int | None]]  # the reported counts on the series' grid
     baseline: Baseline
     audience: Audience
     cascade: CascadeShape
@@ -94,6 +95,16 @@ def dossier(
     series = engagement_series(
         head.created_at_us, now, buckets.kinds, buckets.kind_codes, buckets.buckets, buckets.counts
     )
+    platform_series = snapshot_series(
+        series.start_us,
+        series.step_us,
+        len(series.total),
+        np.array([row.observed_at_us for row in platform_counts], dtype=np.int64),
+        {
+            name: [getattr(row, name) for row in platform_counts]
+            for name in ("reposts", "quotes", "replies", "likes", "views")
+        },
+    )
     amplified = sum(series.kinds[kind][-1] for kind in ("repost", "quote"))
     baseline = compare(amplified, at_age, age_us / 1e6, BASELINE_DAYS)
     size = sum(buckets.totals.get(kind, 0) for kind in reads.SPREAD_KINDS)
@@ -114,6 +125,7 @@ def dossier(
         counts=buckets.totals,
         platform_counts=platform_counts,
         series=series,
+        platform_series=platform_series,
         baseline=baseline,
         audience=audience,
         cascade=cascade,
