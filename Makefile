@@ -20,8 +20,8 @@ demo: setup
 	$(BIN)/reachwatch demo
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks training
+	$(BIN)/ruff format --check src tests benchmarks training
 	$(BIN)/mypy
 
 test: lint
@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python benchmarks/ingest_memory.py --events 5000000
 	$(BIN)/python benchmarks/sqlite_layouts.py --events $(BENCH_EVENTS)
 	$(BIN)/python benchmarks/jetstream_live.py --events 500000
+	$(BIN)/python benchmarks/dossier_latency.py --engagements 1000000
 
 clean:
 	rm -rf $(VENV) build *.egg-info reachwatch-demo.db* bench-data
