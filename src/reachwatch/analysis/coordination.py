@@ -40,18 +40,26 @@ def co_action_edges(
     window_ms: int,
     min_weight: int = 2,
     *,
+    messages: Ints | None = None,
     self_loops: bool = False,
     max_pairs: int = DEFAULT_MAX_PAIRS,
 ) -> Edges:
     """Edges among accounts whose actions hit the same item within ±window_ms milliseconds.
 
     accounts, items: non-negative integer codes (factorised ids), one per action; times in
-    integer milliseconds, so window boundaries are exact (the toolkit's `between`).
+    integer milliseconds, so window boundaries are exact (the toolkit's `between`). `messages`
+    (codes) groups actions of one message — a post with two links is two actions, one message,
+    and weights count messages — by default every action is its own message.
     """
     n = len(accounts)
     if n == 0:
         return Edges(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if messages is None:
+        messages = np.arange(n, dtype=np.int64)
+    message_account = np.zeros(int(messages.max()) + 1, dtype=np.int64)
+    message_account[messages] = accounts
     order = np.lexsort((times_ms, items))
+    message_sorted = messages[order].astype(np.int64)
     item_sorted = items[order].astype(np.int64)
     time_sorted = np.asarray(times_ms, dtype=np.int64)[order]
     account_sorted = accounts[order].astype(np.int64)
@@ -76,10 +84,11 @@ def co_action_edges(
         # The largest run of actions whose pairs fit in max_pairs (at least one action).
         budget = (cumulative[start - 1] if start else 0) + max_pairs
         stop = max(int(np.searchsorted(cumulative, budget, side="right")), start + 1)
-        keys.append(_pair_keys(start, stop, low, lengths, account_sorted, n_accounts))
+        keys.append(_pair_keys(start, stop, low, lengths, message_sorted, account_sorted, n_accounts))
         start = stop
-    # Each action counted once per other account: deduplicated (action, account) pairs.
-    counted = np.concatenate(keys) if len(keys) > 1 else keys[0]
+    # Each message counted once per other account: (message, account) pairs, unique across chunks.
+    pairs = np.unique(np.concatenate(keys)) if len(keys) > 1 else keys[0]
+    counted = message_account[pairs // n_accounts] * n_accounts + pairs % n_accounts
     edge_keys, weights = np.unique(counted, return_counts=True)
     keep = weights >= min_weight
     edge_keys, weights = edge_keys[keep], weights[keep]
@@ -90,14 +99,14 @@ def co_action_edges(
     return Edges(source.astype(np.int64), target.astype(np.int64), weights.astype(np.int64))
 
 
-def _pair_keys(start: int, stop: int, low: Ints, lengths: Ints, accounts: Ints, n_accounts: int) -> Ints:
-    """Edge keys (source account × n + target account), one per distinct (action, other account)."""
+def _pair_keys(
+    start: int, stop: int, low: Ints, lengths: Ints, messages: Ints, accounts: Ints, n_accounts: int
+) -> Ints:
+    """Distinct (message × n + other account) keys of the actions in [start, stop)."""
     counts = lengths[start:stop]
     total = int(counts.sum())
     actions = np.repeat(np.arange(start, stop, dtype=np.int64), counts)
     offsets = np.repeat(np.cumsum(counts) - counts, counts)
     partners = np.repeat(low[start:stop], counts) + (np.arange(total, dtype=np.int64) - offsets)
-    per_action = np.unique(actions * n_accounts + accounts[partners])  # distinct others per action
-    acting = per_action // n_accounts
-    keys: Ints = accounts[acting] * n_accounts + per_action % n_accounts
+    keys: Ints = np.unique(messages[actions] * n_accounts + accounts[partners])
     return keys

@@ -1,0 +1,57 @@
+"""Generated repost/link actions in the coordination-network-toolkit's CSV format, with a planted
+ring of accounts that repost the same posts within seconds of each other: the input of the
+coordination tests and of the side-by-side benchmark."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+TOOLKIT_COLUMNS = [
+    "message_id",
+    "user_id",
+    "username",
+    "repost_id",
+    "reply_id",
+    "message",
+    "timestamp",
+    "urls",
+]
+
+
+def write_actions(
+    path: Path, events: int, *, seed: int = 11, users: int = 50_000, ring: int = 50, links: float = 0.0
+) -> list[str]:
+    """Write `events` actions (reposts, and posts with links at rate `links`) over about a month;
+    returns the planted ring's user ids."""
+    rng = random.Random(seed)
+    originals = max(events // 40, 10)
+    start = 1_700_000_000
+    span = 30 * 86_400
+    ring_users = [f"ring{n:03d}" for n in range(ring)]
+    ring_targets = rng.sample(range(originals), min(60, originals))
+    domains = [f"https://news{n}.example/story/{k}" for n in range(40) for k in range(25)]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TOOLKIT_COLUMNS)
+        written = 0
+        for target in ring_targets:  # the ring: everyone within ~20 s of the first
+            at = start + rng.randrange(span)
+            for user in ring_users:
+                writer.writerow([f"m{written}", user, user, f"p{target}", "", "", at + rng.randrange(20), ""])
+                written += 1
+        while written < events:
+            user = f"u{int(rng.paretovariate(1.1) * 7) % users}"
+            at = start + rng.randrange(span)
+            if rng.random() < links:
+                url = rng.choice(domains)
+                extra = f" {rng.choice(domains)}" if rng.random() < 0.2 else ""
+                writer.writerow([f"m{written}", user, user, "", "", "see this", at, url + extra])
+            else:
+                # Popular posts draw reposts in bursts: a post's reposts cluster in time.
+                post = int(rng.paretovariate(1.3)) % originals
+                at = start + (post * 7_919) % span + int(rng.expovariate(1 / 3_600))
+                writer.writerow([f"m{written}", user, user, f"p{post}", "", "", at, ""])
+            written += 1
+    return ring_users
