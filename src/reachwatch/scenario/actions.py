@@ -49,9 +49,10 @@ def write_actions(
                 extra = f" {rng.choice(domains)}" if rng.random() < 0.2 else ""
                 writer.writerow([f"m{written}", user, user, "", "", "see this", at, url + extra])
             else:
-                # Popular posts draw reposts in bursts: a post's reposts cluster in time.
-                post = int(rng.paretovariate(1.3)) % originals
-                at = start + (post * 7_919) % span + int(rng.expovariate(1 / 3_600))
+                # A few posts draw many reposts (the most popular about 3% of all), each post's
+                # reposts spread over hours after it is made.
+                post = int(originals * rng.random() ** 3)
+                at = start + (post * 7_919) % span + int(rng.expovariate(1 / 43_200))
                 writer.writerow([f"m{written}", user, user, f"p{post}", "", "", at, ""])
             written += 1
     return ring_users

@@ -66,11 +66,13 @@ def read_toolkit_csv(path: Path) -> pa.Table:
 
 
 def reposts(table: pa.Table) -> ActionTable:
-    """Each repost: its author, the reposted message, its time."""
-    rows = table.filter(pc.not_equal(table["repost_id"], ""))
+    """Each repost: its author, the reposted message, its time (one message each: a repost has
+    no links, so its row is its only action)."""
+    needed = table.select(["user_id", "repost_id", "timestamp"])  # filter three columns, not eight
+    rows = needed.filter(pc.not_equal(needed["repost_id"], ""))
     accounts, account_ids = _codes(rows["user_id"])
     items, item_ids = _codes(rows["repost_id"])
-    messages, _ = _codes(rows["message_id"])
+    messages = np.arange(len(rows), dtype=np.int64)
     times = np.round(rows["timestamp"].to_numpy() * 1000).astype(np.int64)
     return ActionTable(
         account_ids=account_ids,
