@@ -15,6 +15,7 @@ from reachwatch.errors import NotFoundError, UsageError
 from reachwatch.scenario.filler import iter_filler
 from reachwatch.scenario.generator import ScenarioConfig, build_scenario, build_timed_scenario
 from reachwatch.scenario.truth import Truth
+from reachwatch.service import coordination
 from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
 from reachwatch.store import queries, scenarios
 from reachwatch.store.database import Store
@@ -124,13 +125,31 @@ def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]
             passed=stats.quarantine_open == 0,
         )
     )
+    checks.append(_ring_check(store, truth))
     for pending in (
-        "coordinated ring recovered (engagers, issue 5)",
         "abusive and threatening replies found (harm, issue 6)",
         "rise in abuse toward the person measured (spillover, issue 6)",
     ):
         checks.append(Check(name=pending, expected="-", found="not measured yet", passed=None))
     return truth, checks
+
+
+def _ring_check(store: Store, truth: Truth) -> Check:
+    """Precision and recall of the accounts in coordinated clusters against the planted ring."""
+    report, _ = coordination.detect(
+        store, coordination.CoordinationOptions(since_us=truth.start_us, until_us=truth.end_us + 1)
+    )
+    flagged = {account for cluster in report.clusters for account in cluster.accounts}
+    ring = set(truth.coordinated_account_ids)
+    found = len(flagged & ring)
+    precision = found / len(flagged) if flagged else 0.0
+    recall = found / len(ring) if ring else 1.0
+    return Check(
+        name="coordinated ring recovered (co-repost within 60 s)",
+        expected=f"{len(ring)} accounts, precision 1.00, recall 1.00",
+        found=f"{len(flagged)} flagged, precision {precision:.2f}, recall {recall:.2f}",
+        passed=precision >= 0.95 and recall >= 0.95,
+    )
 
 
 def _fmt(counts: dict[str, int]) -> str:

@@ -1,0 +1,93 @@
+"""`reachwatch coordination`: accounts acting in concert, with the evidence, and an export."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.table import Table
+
+from reachwatch.cli.options import AsJson, Db
+from reachwatch.cli.render import console, safe
+from reachwatch.config import load_settings
+from reachwatch.errors import UsageError
+from reachwatch.model import micros_from_datetime
+from reachwatch.service.coordination import SIGNALS, CoordinationOptions, detect
+from reachwatch.service.exports import export_network
+from reachwatch.service.store_access import open_store
+
+UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def parse_window(text: str) -> float:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*", text)
+    if match is None:
+        raise UsageError(f"--window {text!r}: write seconds, or a number with s, m or h (60s, 5m).")
+    return float(match.group(1)) * UNITS[match.group(2) or "s"]
+
+
+def parse_time(text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        return micros_from_datetime(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise UsageError(f"{text!r} is not an ISO time (e.g. 2026-10-13 or 2026-10-13T18:00:00Z).") from exc
+
+
+def coordination(
+    db: Db = None,
+    window: Annotated[str, typer.Option(help="How close in time co-actions must be: 60s, 5m, 1h.")] = "60s",
+    since: Annotated[str | None, typer.Option(help="From this ISO time (default: everything).")] = None,
+    until: Annotated[str | None, typer.Option(help="Until this ISO time (default: now).")] = None,
+    signal: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Signals to use (repeatable): {', '.join(SIGNALS)}. Default: all."),
+    ] = None,
+    min_weight: Annotated[int, typer.Option(help="Co-actions for an edge between two accounts.")] = 2,
+    min_repeats: Annotated[int, typer.Option(help="Items a cluster must have acted on together.")] = 3,
+    export: Annotated[
+        Path | None, typer.Option(help="Write the network: .gexf, .graphml, .csv or .parquet.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Accounts that repost, link or tag the same things within seconds, again and again."""
+    options = CoordinationOptions(
+        since_us=parse_time(since, 0),
+        until_us=parse_time(until, 2**62),
+        window_s=parse_window(window),
+        min_weight=min_weight,
+        min_repeats=min_repeats,
+        signals=signal or list(SIGNALS),
+    )
+    store = open_store(load_settings(db=db))
+    try:
+        report, network = detect(store, options)
+    finally:
+        store.close()
+    written = export_network(network, export) if export is not None else []
+    if as_json:
+        print(msgspec.json.encode(report).decode())
+        return
+    edges = ", ".join(f"{name} {count:,} edges" for name, count in report.edges.items())
+    console.print(
+        f"{report.accounts:,} accounts in the co-action network ({edges}); "
+        f"{len(report.clusters)} coordinated cluster(s); {report.seconds:.2f} s",
+        markup=False,
+    )
+    for cluster in report.clusters:
+        table = Table(title=f"cluster {cluster.label}: {cluster.size} accounts, score {cluster.score:.1f}")
+        for column in ("signal", "item", "members", "spread (s)"):
+            table.add_column(column)
+        for item in cluster.evidence:
+            table.add_row(item.signal, safe(item.item, 70), str(item.members), f"{item.spread_s:.1f}")
+        console.print(table)
+        console.print(
+            safe("accounts: " + ", ".join(cluster.accounts[:12]) + (" …" if cluster.size > 12 else ""))
+        )
+    for path in written:
+        console.print(f"wrote {path}", markup=False)

@@ -1,0 +1,245 @@
+"""`reachwatch coordination`: accounts acting in concert — the same reposts, links or hashtags
+within seconds of each other, again and again — found, clustered and shown with their evidence."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from reachwatch.analysis.communities import leiden
+from reachwatch.analysis.coordination import Edges, co_action_edges, sorted_unique
+from reachwatch.errors import UsageError
+from reachwatch.store import coordination as reads
+from reachwatch.store.database import Store
+
+SIGNALS = ("co-repost", "co-link", "co-hashtag")
+NO_EDGES = Edges(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+MIN_CLUSTER = 3
+
+Ints = npt.NDArray[np.int64]
+
+
+class CoordinationOptions(msgspec.Struct, kw_only=True):
+    since_us: int
+    until_us: int
+    window_s: float = 60.0
+    min_weight: int = 2
+    min_repeats: int = 3  # items on which at least three members acted, for a cluster to be shown
+    signals: list[str] = msgspec.field(default_factory=lambda: list(SIGNALS))
+
+
+class ItemEvidence(msgspec.Struct, kw_only=True):
+    signal: str
+    item: str
+    members: int  # cluster members who acted on it
+    spread_s: float  # from the first member's action to the last
+
+
+class Cluster(msgspec.Struct, kw_only=True):
+    label: int
+    accounts: list[str]
+    size: int
+    internal_weight: int
+    score: float  # mean co-actions per ordered pair of members
+    signals: dict[str, int]  # internal weight per signal
+    evidence: list[ItemEvidence]
+
+
+class Network(msgspec.Struct, kw_only=True):
+    """The merged account network: nodes, directed weighted edges, each node's cluster."""
+
+    accounts: list[str]
+    source: list[int]
+    target: list[int]
+    weight: list[int]
+    signal_weights: dict[str, list[int]]
+    cluster: list[int]
+    flagged: list[bool]
+
+
+class CoordinationReport(msgspec.Struct, kw_only=True):
+    options: CoordinationOptions
+    actions: dict[str, int]
+    edges: dict[str, int]
+    accounts: int
+    clusters: list[Cluster]
+    seconds: float
+
+
+class SignalData(msgspec.Struct, kw_only=True):
+    """One signal's actions as codes, the names of its items, and the edges they make."""
+
+    actions: int
+    accounts: Ints
+    items: Ints
+    times_ms: Ints
+    item_names: list[str]
+    edges: Edges
+
+
+def _codes(values: list[str], index: dict[str, int]) -> Ints:
+    return np.fromiter(
+        (index.setdefault(value, len(index)) for value in values), dtype=np.int64, count=len(values)
+    )
+
+
+def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationReport, Network]:
+    unknown = sorted(set(options.signals) - set(SIGNALS))
+    if unknown:
+        raise UsageError(f"Unknown signal(s) {', '.join(unknown)}: choose from {', '.join(SIGNALS)}.")
+    if options.until_us <= options.since_us:
+        raise UsageError("--until must be after --since.")
+    started = time.perf_counter()
+    accounts: dict[str, int] = {}
+    per_signal: dict[str, SignalData] = {}
+    for signal in options.signals:
+        if signal == "co-repost":
+            actions = reads.reposts(store, options.since_us, options.until_us)
+        else:
+            column = "urls" if signal == "co-link" else "hashtags"
+            actions = reads.post_entities(store, options.since_us, options.until_us, column)
+            if signal == "co-hashtag":
+                actions.items = [item.casefold() for item in actions.items]
+        item_index: dict[str, int] = {}
+        account_codes = _codes(actions.accounts, accounts)
+        item_codes = _codes(actions.items, item_index)
+        message_codes = _codes(actions.messages, {})
+        times_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
+        edges = NO_EDGES
+        if len(account_codes):
+            window_ms = int(options.window_s * 1000)
+            edges = co_action_edges(
+                account_codes, item_codes, times_ms, window_ms, options.min_weight, messages=message_codes
+            )
+        per_signal[signal] = SignalData(
+            actions=len(account_codes), accounts=account_codes, items=item_codes, times_ms=times_ms,
+            item_names=list(item_index), edges=edges,
+        )  # fmt: skip
+    n = len(accounts)
+    every = [data.edges for data in per_signal.values()] or [NO_EDGES]
+    merged_keys = np.concatenate([e.source * n + e.target for e in every])
+    merged_weights = np.concatenate([e.weight for e in every])
+    order = np.argsort(merged_keys)
+    keys = sorted_unique(merged_keys)[0]
+    weights = (
+        np.add.reduceat(merged_weights[order], np.searchsorted(merged_keys[order], keys))
+        if len(keys)
+        else keys
+    )
+    source, target = np.divmod(keys, max(n, 1))
+    nodes = np.unique(np.concatenate([source, target])) if len(keys) else np.zeros(0, np.int64)
+    node_index = np.full(max(n, 1), -1, dtype=np.int64)
+    node_index[nodes] = np.arange(len(nodes))
+    labels = (
+        leiden(len(nodes), node_index[source], node_index[target], weights.astype(np.float64))
+        if len(nodes)
+        else nodes
+    )
+    names = list(accounts)
+    clusters = _clusters(labels, nodes, node_index, source, target, weights, per_signal, names, n, options)
+    flagged_labels = {cluster.label for cluster in clusters}
+    network = Network(
+        accounts=[names[i] for i in nodes.tolist()],
+        source=node_index[source].tolist(),
+        target=node_index[target].tolist(),
+        weight=weights.tolist(),
+        signal_weights={
+            signal: _weights_on(keys, data.edges.source * n + data.edges.target, data.edges.weight).tolist()
+            for signal, data in per_signal.items()
+        },
+        cluster=labels.tolist(),
+        flagged=[int(label) in flagged_labels for label in labels.tolist()],
+    )
+    report = CoordinationReport(
+        options=options,
+        actions={signal: data.actions for signal, data in per_signal.items()},
+        edges={signal: len(data.edges) for signal, data in per_signal.items()},
+        accounts=len(nodes),
+        clusters=clusters,
+        seconds=time.perf_counter() - started,
+    )
+    return report, network
+
+
+def _weights_on(keys: Ints, signal_keys: Ints, signal_weights: Ints) -> Ints:
+    """A signal's weight on each merged edge (0 where the signal has no such edge)."""
+    found = np.zeros(len(keys), dtype=np.int64)
+    if len(signal_keys):
+        at = np.searchsorted(keys, signal_keys)
+        found[at] = signal_weights
+    return found
+
+
+def _clusters(
+    labels: Ints,
+    nodes: Ints,
+    node_index: Ints,
+    source: Ints,
+    target: Ints,
+    weights: Ints,
+    per_signal: dict[str, SignalData],
+    names: list[str],
+    n: int,
+    options: CoordinationOptions,
+) -> list[Cluster]:
+    """Clusters of at least three accounts that acted together again and again: on at least
+    `min_repeats` items, at least three members each, shown with those items. Fans of a popular
+    account who happen to repost two of its posts in the same minute are not such a cluster."""
+    found = []
+    edge_label_s, edge_label_t = labels[node_index[source]], labels[node_index[target]]
+    for label in np.unique(labels).tolist():
+        members = nodes[labels == label]
+        size = len(members)
+        if size < MIN_CLUSTER:
+            continue
+        inside = (edge_label_s == label) & (edge_label_t == label)
+        internal = int(weights[inside].sum())
+        score = internal / (size * (size - 1))
+        if score < options.min_weight:
+            continue
+        member_set = np.zeros(max(n, 1), dtype=bool)
+        member_set[members] = True
+        signals: dict[str, int] = {}
+        evidence: list[ItemEvidence] = []
+        for signal, data in per_signal.items():
+            edge_inside = member_set[data.edges.source] & member_set[data.edges.target]
+            if edge_inside.any():
+                signals[signal] = int(data.edges.weight[edge_inside].sum())
+            evidence += _evidence(signal, data, member_set)
+        if len(evidence) < options.min_repeats:
+            continue
+        evidence.sort(key=lambda item: (-item.members, item.spread_s))
+        found.append(
+            Cluster(
+                label=int(label), accounts=sorted(names[i] for i in members.tolist()), size=size,
+                internal_weight=internal, score=score, signals=signals, evidence=evidence[:10],
+            )
+        )  # fmt: skip
+    found.sort(key=lambda cluster: -cluster.score * cluster.size)
+    return found
+
+
+def _evidence(signal: str, data: SignalData, members: npt.NDArray[np.bool_]) -> list[ItemEvidence]:
+    """The items at least three members acted on, and how far apart in time their actions were."""
+    mine = members[data.accounts]
+    if not mine.any():
+        return []
+    order = np.argsort(data.items[mine], kind="stable")
+    item, moment = data.items[mine][order], data.times_ms[mine][order]
+    unique_items = sorted_unique(item)[0]
+    bounds = np.searchsorted(item, unique_items)
+    counts = np.diff(np.append(bounds, len(item)))
+    earliest = np.minimum.reduceat(moment, bounds)
+    latest = np.maximum.reduceat(moment, bounds)
+    return [
+        ItemEvidence(
+            signal=signal,
+            item=data.item_names[int(unique_items[i])],
+            members=int(counts[i]),
+            spread_s=(int(latest[i]) - int(earliest[i])) / 1000,
+        )
+        for i in np.flatnonzero(counts >= MIN_CLUSTER).tolist()
+    ]

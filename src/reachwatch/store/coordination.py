@@ -1,0 +1,62 @@
+"""Store reads behind coordination detection: who did what to which item, when, in a time range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, false, select
+
+from reachwatch.store import schema
+from reachwatch.store.database import Store
+
+
+class Actions(msgspec.Struct, kw_only=True):
+    """Parallel lists: action i is `accounts[i]` acting on `items[i]` at `times_us[i]` in `messages[i]`."""
+
+    accounts: list[str]
+    items: list[str]
+    times_us: list[int]
+    messages: list[str]
+
+
+def reposts(store: Store, since_us: int, until_us: int) -> Actions:
+    """Live reposts with a known time in [since, until)."""
+    e, d = schema.engagements, schema.deletions
+    stmt: Any = (
+        select(e.c.actor_id, e.c.post_id, e.c.created_at_us, e.c.id)
+        .select_from(e.outerjoin(d, d.c.id == e.c.id))
+        .where(
+            e.c.kind == "repost",
+            e.c.created_at_us >= since_us,
+            e.c.created_at_us < until_us,
+            e.c.time_observed == false(),
+            d.c.id.is_(None),
+        )
+    )
+    with store.connect() as conn:
+        rows = conn.execute(stmt).cursor.fetchall()
+    return Actions(
+        accounts=[r[0] for r in rows], items=[r[1] for r in rows], times_us=[r[2] for r in rows],
+        messages=[r[3] for r in rows],
+    )  # fmt: skip
+
+
+def post_entities(store: Store, since_us: int, until_us: int, column: str) -> Actions:
+    """One action per (live post, entity) for the posts' `urls` or `hashtags` in [since, until)."""
+    p = schema.posts
+    stmt: Any = select(p.c.author_id, p.c[column], p.c.created_at_us, p.c.id).where(
+        and_(p.c.created_at_us >= since_us, p.c.created_at_us < until_us, p.c.deleted_at_us.is_(None))
+    )
+    accounts: list[str] = []
+    items: list[str] = []
+    times: list[int] = []
+    messages: list[str] = []
+    with store.connect() as conn:
+        for author, values, created, ident in conn.execute(stmt):
+            for value in dict.fromkeys(values or ()):  # an entity once per post
+                accounts.append(author)
+                items.append(value)
+                times.append(created)
+                messages.append(ident)
+    return Actions(accounts=accounts, items=items, times_us=times, messages=messages)
