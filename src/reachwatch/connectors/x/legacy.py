@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from reachwatch.connectors.x.entities import PLATFORM, V1_TIME
 from reachwatch.errors import PayloadError
 from reachwatch.model import (
     Account,
@@ -25,9 +26,6 @@ from reachwatch.model import (
     micros_from_datetime,
     with_snapshot,
 )
-
-PLATFORM = "x"
-V1_TIME = "%a %b %d %H:%M:%S %z %Y"
 
 
 class LegacyUser(msgspec.Struct):
