@@ -12,6 +12,7 @@ import typer
 
 from reachwatch.cli import collect as collect_commands
 from reachwatch.cli import coordination as coordination_commands
+from reachwatch.cli import engagers as engager_commands
 from reachwatch.cli import ingest as ingest_commands
 from reachwatch.cli import quarantine as quarantine_commands
 from reachwatch.cli import reach as reach_commands
@@ -42,6 +43,7 @@ eval_app.command("scenario")(scenario_commands.evaluate)
 eval_app.command("forecast")(reach_commands.evaluate_forecast)
 app.command("post")(reach_commands.post)
 app.command("coordination")(coordination_commands.coordination)
+app.command("engagers")(engager_commands.engagers)
 app.add_typer(eval_app, name="eval")
 
 
