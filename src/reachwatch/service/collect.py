@@ -131,7 +131,7 @@ class Backfiller:
             log.warning("Backfill of %s failed: %s", what, exc)
 
     def _new_posts(self, entry: WatchEntry) -> None:
-        latest = recent_posts(self.store, [entry.account_id], 0)[:1]
+        latest = recent_posts(self.store, [entry.account_id], 0, limit=1)
         max_age_us = int(self.settings.collect.max_post_age_days * 24 * HOUR * 1e6)
         if entry.platform == "bluesky":
             since = latest[0].created_at_us if latest else int(self.clock() * 1e6) - max_age_us

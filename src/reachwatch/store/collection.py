@@ -67,8 +67,10 @@ class RecentPost(msgspec.Struct, array_like=True):
     created_at_us: int
 
 
-def recent_posts(store: Store, author_ids: list[str], since_us: int) -> list[RecentPost]:
-    """Live posts (not reposts) of these authors made since `since_us`, newest first."""
+def recent_posts(
+    store: Store, author_ids: list[str], since_us: int, limit: int | None = None
+) -> list[RecentPost]:
+    """Live posts (not reposts) of these authors made since `since_us`, newest first (at most `limit`)."""
     if not author_ids:
         return []
     p = schema.posts
@@ -76,6 +78,7 @@ def recent_posts(store: Store, author_ids: list[str], since_us: int) -> list[Rec
         select(p.c.id, p.c.author_id, p.c.created_at_us)
         .where(p.c.author_id.in_(author_ids), p.c.created_at_us >= since_us, p.c.deleted_at_us.is_(None))
         .order_by(p.c.created_at_us.desc())
+        .limit(limit)
     )
     with store.connect() as conn:
         return [RecentPost(*row) for row in conn.execute(query)]

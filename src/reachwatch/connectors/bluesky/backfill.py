@@ -17,7 +17,6 @@ from reachwatch.connectors.http import RateLimitedClient
 from reachwatch.errors import ConnectorError
 from reachwatch.model import micros_from_iso
 
-APPVIEW_URL = "https://public.api.bsky.app"
 SOURCE = "bluesky.appview"
 PAGE_LIMIT = 100
 BATCH_LIMIT = 25  # getPosts and getProfiles take at most 25 at a time
@@ -49,7 +48,6 @@ def _micros(value: str | None) -> int | None:
 class Profile(msgspec.Struct):
     did: str
     handle: str
-    followersCount: int | None = None  # noqa: N815 (the wire's name)
 
 
 class AppViewClient:

@@ -16,7 +16,6 @@ from reachwatch.connectors.base import Fetched, provenance, wrap
 from reachwatch.connectors.http import RateLimitedClient
 from reachwatch.errors import ConnectorError
 
-API_URL = "https://api.x.com"
 SOURCE = "x.api2"
 TWEET_FIELDS = (
     "author_id,created_at,conversation_id,lang,referenced_tweets,public_metrics,entities,note_tweet"

@@ -74,7 +74,8 @@ class Tweet(msgspec.Struct):
     author: User | None = None  # twarc2 flatten puts the author inline
 
 
-def _time(value: str | None, fallback: int) -> int:
+def parse_tweet_time(value: str | None, fallback: int) -> int:
+    """µs of a v2 (ISO) or v1.1 ("Wed Oct 10 20:19:24 +0000 2018") tweet time; `fallback` if absent."""
     if not value:
         return fallback
     try:
@@ -95,7 +96,7 @@ def user_records(user: User, observed_us: int) -> list[CanonicalRecord]:
         handle=user.username,
         display_name=user.name,
         description=user.description,
-        created_at_us=_time(user.created_at, observed_us) if user.created_at else None,
+        created_at_us=parse_tweet_time(user.created_at, observed_us) if user.created_at else None,
         followers=metrics.followers_count,
         following=metrics.following_count,
         posts_count=metrics.tweet_count,
@@ -117,7 +118,7 @@ def tweet_records(tweet: Tweet, observed_us: int, usernames: dict[str, str]) -> 
         raise PayloadError("missing-field", f"tweet {tweet.id[:40]} has no author_id (ask for tweet.fields)")
     author_id = tweet.author_id or (tweet.author.id if tweet.author else "")
     ident, author = f"{PLATFORM}:{tweet.id}", f"{PLATFORM}:{author_id}"
-    created = min(_time(tweet.created_at, observed_us), observed_us)
+    created = min(parse_tweet_time(tweet.created_at, observed_us), observed_us)
     records: list[CanonicalRecord] = user_records(tweet.author, observed_us) if tweet.author else []
     references = {ref.type: ref.id for ref in (tweet.referenced_tweets or tweet.referenced_posts or ())}
     retweeted = references.get("retweeted") or references.get("reposted")

@@ -7,12 +7,11 @@ say nothing of when they were collected). Long tweets keep their text in `extend
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from reachwatch.connectors.x.entities import PLATFORM, V1_TIME
+from reachwatch.connectors.x.entities import PLATFORM, parse_tweet_time
 from reachwatch.errors import PayloadError
 from reachwatch.model import (
     Account,
@@ -23,7 +22,6 @@ from reachwatch.model import (
     MetricSnapshot,
     Post,
     derived_engagements,
-    micros_from_datetime,
     with_snapshot,
 )
 
@@ -58,13 +56,6 @@ class LegacyTweet(msgspec.Struct):
     reply_count: Count | None = None
 
 
-def _time(value: str) -> int:
-    try:
-        return micros_from_datetime(datetime.strptime(value, V1_TIME))
-    except ValueError as exc:
-        raise PayloadError("invalid-value", f"not a v1.1 tweet time: {value[:60]!r}") from exc
-
-
 def _user_records(user: LegacyUser, observed_us: int) -> list[CanonicalRecord]:
     ident = f"{PLATFORM}:{user.id_str}"
     account = Account(
@@ -73,7 +64,7 @@ def _user_records(user: LegacyUser, observed_us: int) -> list[CanonicalRecord]:
         handle=user.screen_name,
         display_name=user.name,
         description=user.description,
-        created_at_us=_time(user.created_at) if user.created_at else None,
+        created_at_us=parse_tweet_time(user.created_at, 0) if user.created_at else None,
         followers=user.followers_count,
         following=user.friends_count,
         posts_count=user.statuses_count,
@@ -99,7 +90,9 @@ def normalise_tweet(body: Any, observed_us: int | None = None, depth: int = 0) -
         tweet = msgspec.convert(body, LegacyTweet)
     except msgspec.ValidationError as exc:
         raise PayloadError("wrong-type", f"v1.1 tweet: {exc}") from exc
-    created = _time(tweet.created_at)
+    if not tweet.created_at:
+        raise PayloadError("missing-field", f"v1.1 tweet {tweet.id_str[:40]} has no created_at")
+    created = parse_tweet_time(tweet.created_at, 0)
     seen = created if observed_us is None else observed_us
     ident, author = f"{PLATFORM}:{tweet.id_str}", f"{PLATFORM}:{tweet.user.id_str}"
     records = _user_records(tweet.user, seen)
