@@ -119,6 +119,15 @@ def test_mastodon_reply_mentions_and_counts() -> None:
     assert of_type(records, MetricSnapshot)[0].likes == 0
 
 
+def test_mastodon_followers_only_statuses_are_never_kept() -> None:
+    """A real followers-only status and its self-boost: not public, so nothing of them is kept."""
+    folder = "test_status_reblogged_by"
+    assert mastodon(f"{folder}/03_POST_v1_statuses.json", "status") == []
+    assert mastodon(f"{folder}/04_POST_v1_statuses_ID_reblog.json", "status") == []
+    public = mastodon("test_status_reply/02_POST_v1_statuses.json", "status")
+    assert of_type(public, Post)
+
+
 def test_mastodon_reblogged_by_needs_and_uses_the_status_it_is_about() -> None:
     path = "test_status_reblogged_by/02_GET_v1_statuses_ID_reblogged_by.json"
     records = mastodon(path, "reblogged_by", status="42")

@@ -33,6 +33,9 @@ from reachwatch.model import (
 PLATFORM = "mastodon"
 
 
+NOT_PUBLIC = frozenset({"private", "direct", "limited"})
+
+
 class MastodonAccount(msgspec.Struct):
     id: str
     username: str
@@ -170,7 +173,10 @@ def account_records(account: MastodonAccount, instance: str, observed_us: int) -
 
 
 def status_records(status: Status, instance: str, observed_us: int) -> list[CanonicalRecord]:
-    """A status: its author, and a post (with reply/quote engagements) or, for a boost, a repost."""
+    """A status: its author, and a post (with reply/quote engagements) or, for a boost, a repost.
+    Followers-only and direct statuses are not public and are never kept (unlisted ones are)."""
+    if status.visibility in NOT_PUBLIC:
+        return []
     records = account_records(status.account, instance, observed_us)
     ident = status_id(instance, status.id)
     author = account_id(status.account.acct, instance)
