@@ -14,7 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from reachwatch.analysis.coordination import co_action_edges
-from reachwatch.connectors.files.toolkit_csv import ActionTable, links, read_toolkit_csv, reposts
+from reachwatch.analysis.links import normalise_url
+from reachwatch.analysis.near_duplicates import co_similar_edges, tokens
+from reachwatch.connectors.files.toolkit_csv import ActionTable, links, messages, read_toolkit_csv, reposts
 from reachwatch.errors import UsageError
 from reachwatch.model import Engagement, EngagementKind, Post
 from reachwatch.scenario.actions import write_actions
@@ -97,6 +99,63 @@ def test_equal_to_the_toolkit_edge_for_edge(
     assert ours == theirs
 
 
+def test_near_duplicates_by_hand() -> None:
+    texts = [
+        "They are hiding the real figures from us, share it now",  # a, t=0
+        "they are hiding the real figures from us share it now!!",  # b, 5 s later: same words
+        "@someone They are hiding the real figures from us share it now",  # c: mention dropped
+        "lovely weather in the park today",  # a: unrelated
+        "They are hiding the real figures from us share it now",  # b, 10 minutes later
+    ]
+    edges = co_similar_edges(
+        np.array([0, 1, 2, 0, 1]), texts, np.array([0, 5_000, 30_000, 1_000, 600_000]), 60_000, 1
+    )
+    found = set(zip(edges.source.tolist(), edges.target.tolist(), edges.weight.tolist(), strict=True))
+    assert found == {(0, 1, 1), (1, 0, 1), (0, 2, 1), (2, 0, 1), (1, 2, 1), (2, 1, 1)}
+    assert tokens("Don't @you SHOUT") == frozenset({"don't", "shout"})
+
+
+def test_near_duplicates_respect_the_threshold_and_minimum_size() -> None:
+    texts = ["one two three four five six seven eight nine ten", "one two three four five six seven eight"]
+    accounts, times = np.array([0, 1]), np.array([0, 1_000])
+    assert len(co_similar_edges(accounts, texts, times, 60_000, 1, threshold=0.8)) == 2  # J = 0.8
+    assert len(co_similar_edges(accounts, texts, times, 60_000, 1, threshold=0.81)) == 0
+    assert len(co_similar_edges(accounts, texts, times, 60_000, 1, threshold=0.5, min_tokens=9)) == 0
+
+
+@pytest.mark.parametrize("threshold", [0.9, 0.7])
+def test_near_duplicates_equal_the_toolkit_edge_for_edge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: float
+) -> None:
+    """Same tokens in, same co-similar-tweet edges and weights out (the toolkit's own tokenizer
+    splits punctuation differently, so both are given ours: what is compared is the network)."""
+    toolkit = pytest.importorskip("coordination_network_toolkit.compute_networks")
+    preprocess = pytest.importorskip("coordination_network_toolkit.preprocess")
+    data, db = tmp_path / "actions.csv", tmp_path / "toolkit.db"
+    ring = write_actions(data, 3_000, users=300, ring=10, texts=0.5)
+    preprocess.preprocess_csv_files(str(db), [str(data)])
+    monkeypatch.setattr(toolkit, "tokenize", lambda text: " ".join(sorted(tokens(text))))
+    toolkit.compute_co_similar_tweet(
+        str(db), 60, n_threads=1, similarity_threshold=threshold, min_edge_weight=2
+    )
+    with sqlite3.connect(db) as conn:
+        theirs = {
+            (str(u), str(v), int(w))
+            for u, v, w in conn.execute("select user_1, user_2, weight from co_similar_tweet_network")
+        }
+    table = messages(read_toolkit_csv(data))
+    edges = co_similar_edges(
+        table.accounts, table.texts, table.times_ms, 60_000, 2, threshold=threshold, self_loops=True
+    )
+    names = table.account_ids
+    ours = {
+        (names[s], names[t], int(w)) for s, t, w in zip(edges.source, edges.target, edges.weight, strict=True)
+    }
+    assert ours == theirs
+    between = {(u, v) for u, v, _ in ours if u != v}
+    assert len(between) >= len(ring) * (len(ring) - 1)  # the ring is in it, and more
+
+
 # -- over the store -----------------------------------------------------------------------------
 def _ring_store(store: Store) -> None:
     """Six accounts repost the same four posts within 20 s of each other; twenty fans repost
@@ -168,3 +227,17 @@ def test_bad_options_say_what_to_do(sqlite_store: Store, tmp_path: Path) -> None
     _, network = detect(sqlite_store, CoordinationOptions(since_us=0, until_us=1))
     with pytest.raises(UsageError, match="gexf"):
         export_network(network, tmp_path / "network.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("url", "normal"),
+    [
+        ("HTTP://WWW.Example.com/Story/?utm_source=x&b=2&a=1#top", "https://example.com/Story?a=1&b=2"),
+        ("https://example.com:443/story/", "https://example.com/story"),
+        ("https://example.com:8080/s?fbclid=abc", "https://example.com:8080/s"),
+        ("not a url", "not a url"),
+        ("http://[::1", "http://[::1"),
+    ],
+)
+def test_links_are_compared_in_one_spelling(url: str, normal: str) -> None:
+    assert normalise_url(url) == normal

@@ -50,6 +50,9 @@ def coordination(
     ] = None,
     min_weight: Annotated[int, typer.Option(help="Co-actions for an edge between two accounts.")] = 2,
     min_repeats: Annotated[int, typer.Option(help="Items a cluster must have acted on together.")] = 3,
+    similarity: Annotated[
+        float, typer.Option(min=0.05, max=1.0, help="Word-set Jaccard for near-duplicate texts.")
+    ] = 0.9,
     export: Annotated[
         Path | None, typer.Option(help="Write the network: .gexf, .graphml, .csv or .parquet.")
     ] = None,
@@ -62,6 +65,7 @@ def coordination(
         window_s=parse_window(window),
         min_weight=min_weight,
         min_repeats=min_repeats,
+        similarity=similarity,
         signals=signal or list(SIGNALS),
     )
     store = open_store(load_settings(db=db))

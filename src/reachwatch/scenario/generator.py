@@ -339,6 +339,11 @@ class ScenarioBuilder:
             at = self.trigger_us + 15 * MINUTE + rng.randint(0, 120_000_000)
             text, _ = texts.fill(rng.choice(texts.COORDINATED), rng, self.person)
             self.post(actor, at, text + " " + texts.LINKS[1], [texts.LINKS[1]])
+        for burst in range(3):  # the same claim, reworded, from every ring account within a minute
+            base = self.trigger_us + (burst * 5 + 2) * HOUR
+            for actor in ring:
+                text, _ = texts.fill(rng.choice(texts.COORDINATED_CLAIM), rng, self.person)
+                self.post(actor, base + rng.randint(0, 40_000_000), text, [])
 
     def _mentions(self, population: list[Actor], engagers: list[Actor]) -> list[LabelledPost]:
         """Posts naming the minister: a steady baseline, then a rise that decays after the trigger."""

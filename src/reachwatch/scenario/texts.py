@@ -83,6 +83,14 @@ COORDINATED = [
     "Resign now {surname} {tag}",
 ]
 
+# The ring's copy-paste claim, reworded a little by each account.
+COORDINATED_CLAIM = [
+    "{surname} has lied to the whole country and must resign now before more damage is done {tag}",
+    "{surname} lied to the whole country and must resign now before more damage is done {tag}",
+    "{surname} has lied to the whole country and must resign NOW before more damage is done! {tag}",
+    "{surname} has lied to the country and must resign now before more damage is done {tag}",
+]
+
 CHATTER = [
     "Lovely morning for a walk",
     "Anyone watching the match?",

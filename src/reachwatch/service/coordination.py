@@ -11,11 +11,13 @@ import numpy.typing as npt
 
 from reachwatch.analysis.communities import leiden
 from reachwatch.analysis.coordination import Edges, co_action_edges, sorted_unique
+from reachwatch.analysis.links import normalise_url
+from reachwatch.analysis.near_duplicates import claim_groups, match_texts, matched_edges
 from reachwatch.errors import UsageError
 from reachwatch.store import coordination as reads
 from reachwatch.store.database import Store
 
-SIGNALS = ("co-repost", "co-link", "co-hashtag")
+SIGNALS = ("co-repost", "co-link", "co-hashtag", "near-duplicate")
 NO_EDGES = Edges(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
 MIN_CLUSTER = 3
 
@@ -28,6 +30,8 @@ class CoordinationOptions(msgspec.Struct, kw_only=True):
     window_s: float = 60.0
     min_weight: int = 2
     min_repeats: int = 3  # items on which at least three members acted, for a cluster to be shown
+    similarity: float = 0.9  # Jaccard of word sets for two texts to be near-duplicates
+    min_tokens: int = 5  # shorter texts are never near-duplicates ("thank you", "lol")
     signals: list[str] = msgspec.field(default_factory=lambda: list(SIGNALS))
 
 
@@ -96,6 +100,9 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
     accounts: dict[str, int] = {}
     per_signal: dict[str, SignalData] = {}
     for signal in options.signals:
+        if signal == "near-duplicate":
+            per_signal[signal] = _near_duplicates(store, options, accounts)
+            continue
         if signal == "co-repost":
             actions = reads.reposts(store, options.since_us, options.until_us)
         else:
@@ -103,6 +110,8 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
             actions = reads.post_entities(store, options.since_us, options.until_us, column)
             if signal == "co-hashtag":
                 actions.items = [item.casefold() for item in actions.items]
+            else:
+                actions.items = [normalise_url(item) for item in actions.items]
         item_index: dict[str, int] = {}
         account_codes = _codes(actions.accounts, accounts)
         item_codes = _codes(actions.items, item_index)
@@ -164,6 +173,27 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
     return report, network
 
 
+def _near_duplicates(store: Store, options: CoordinationOptions, accounts: dict[str, int]) -> SignalData:
+    """Posts whose words nearly match another's within the window. The evidence items are
+    claims: groups of texts joined by near-duplicate links, named by their first text."""
+    actions = reads.post_texts(store, options.since_us, options.until_us)
+    account_codes = _codes(actions.accounts, accounts)
+    times_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
+    matches = match_texts(actions.items, options.similarity, options.min_tokens)
+    edges = matched_edges(
+        matches, account_codes, times_ms, int(options.window_s * 1000), options.min_weight
+    ) if len(matches.kept) else NO_EDGES  # fmt: skip
+    claim_of_set = claim_groups(matches)
+    claims = claim_of_set[matches.message_set]
+    names: dict[int, str] = {}
+    for position, claim in zip(matches.kept.tolist(), claims.tolist(), strict=True):
+        names.setdefault(claim, " ".join(actions.items[position].split())[:140])
+    return SignalData(
+        actions=len(matches.kept), accounts=account_codes[matches.kept], items=claims,
+        times_ms=times_ms[matches.kept], item_names=[names[c] for c in range(len(names))], edges=edges,
+    )  # fmt: skip
+
+
 def _weights_on(keys: Ints, signal_keys: Ints, signal_weights: Ints) -> Ints:
     """A signal's weight on each merged edge (0 where the signal has no such edge)."""
     found = np.zeros(len(keys), dtype=np.int64)
@@ -208,7 +238,7 @@ def _clusters(
             edge_inside = member_set[data.edges.source] & member_set[data.edges.target]
             if edge_inside.any():
                 signals[signal] = int(data.edges.weight[edge_inside].sum())
-            evidence += _evidence(signal, data, member_set)
+            evidence += _evidence(signal, data, member_set, int(options.window_s * 1000))
         if len(evidence) < options.min_repeats:
             continue
         evidence.sort(key=lambda item: (-item.members, item.spread_s))
@@ -222,24 +252,31 @@ def _clusters(
     return found
 
 
-def _evidence(signal: str, data: SignalData, members: npt.NDArray[np.bool_]) -> list[ItemEvidence]:
-    """The items at least three members acted on, and how far apart in time their actions were."""
+def _evidence(
+    signal: str, data: SignalData, members: npt.NDArray[np.bool_], window_ms: int
+) -> list[ItemEvidence]:
+    """Bursts in which at least three members acted on one item, each action within the window
+    of the one before, with how far apart the first and last were. An item acted on in three
+    separate bursts is three pieces of evidence."""
     mine = members[data.accounts]
     if not mine.any():
         return []
-    order = np.argsort(data.items[mine], kind="stable")
-    item, moment = data.items[mine][order], data.times_ms[mine][order]
-    unique_items = sorted_unique(item)[0]
-    bounds = np.searchsorted(item, unique_items)
-    counts = np.diff(np.append(bounds, len(item)))
-    earliest = np.minimum.reduceat(moment, bounds)
-    latest = np.maximum.reduceat(moment, bounds)
+    item, moment, account = data.items[mine], data.times_ms[mine], data.accounts[mine]
+    order = np.lexsort((moment, item))
+    item, moment, account = item[order], moment[order], account[order]
+    new_burst = np.concatenate([[True], (item[1:] != item[:-1]) | (np.diff(moment) > window_ms)])
+    burst = np.cumsum(new_burst) - 1
+    starts = np.flatnonzero(new_burst)
+    earliest = moment[starts]
+    latest = np.maximum.reduceat(moment, starts)
+    distinct = sorted_unique(burst * (int(account.max()) + 1) + account)[0] // (int(account.max()) + 1)
+    member_counts = np.bincount(distinct, minlength=len(starts))
     return [
         ItemEvidence(
             signal=signal,
-            item=data.item_names[int(unique_items[i])],
-            members=int(counts[i]),
-            spread_s=(int(latest[i]) - int(earliest[i])) / 1000,
+            item=data.item_names[int(item[starts[b]])],
+            members=int(member_counts[b]),
+            spread_s=(int(latest[b]) - int(earliest[b])) / 1000,
         )
-        for i in np.flatnonzero(counts >= MIN_CLUSTER).tolist()
+        for b in np.flatnonzero(member_counts >= MIN_CLUSTER).tolist()
     ]

@@ -126,6 +126,7 @@ def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]
         )
     )
     checks.append(_ring_check(store, truth))
+    checks.append(_ring_check(store, truth, ["near-duplicate"]))
     for pending in (
         "abusive and threatening replies found (harm, issue 6)",
         "rise in abuse toward the person measured (spillover, issue 6)",
@@ -134,18 +135,19 @@ def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]
     return truth, checks
 
 
-def _ring_check(store: Store, truth: Truth) -> Check:
+def _ring_check(store: Store, truth: Truth, signals: list[str] | None = None) -> Check:
     """Precision and recall of the accounts in coordinated clusters against the planted ring."""
-    report, _ = coordination.detect(
-        store, coordination.CoordinationOptions(since_us=truth.start_us, until_us=truth.end_us + 1)
-    )
+    options = coordination.CoordinationOptions(since_us=truth.start_us, until_us=truth.end_us + 1)
+    if signals:
+        options.signals = signals
+    report, _ = coordination.detect(store, options)
     flagged = {account for cluster in report.clusters for account in cluster.accounts}
     ring = set(truth.coordinated_account_ids)
     found = len(flagged & ring)
     precision = found / len(flagged) if flagged else 0.0
     recall = found / len(ring) if ring else 1.0
     return Check(
-        name="coordinated ring recovered (co-repost within 60 s)",
+        name=f"coordinated ring recovered ({', '.join(options.signals)} within 60 s)",
         expected=f"{len(ring)} accounts, precision 1.00, recall 1.00",
         found=f"{len(flagged)} flagged, precision {precision:.2f}, recall {recall:.2f}",
         passed=precision >= 0.95 and recall >= 0.95,

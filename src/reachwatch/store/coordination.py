@@ -60,3 +60,22 @@ def post_entities(store: Store, since_us: int, until_us: int, column: str) -> Ac
                 times.append(created)
                 messages.append(ident)
     return Actions(accounts=accounts, items=items, times_us=times, messages=messages)
+
+
+def post_texts(store: Store, since_us: int, until_us: int) -> Actions:
+    """Live posts with text in [since, until): the `items` are the texts (near-duplicate input)."""
+    p = schema.posts
+    stmt: Any = select(p.c.author_id, p.c.text, p.c.created_at_us, p.c.id).where(
+        and_(
+            p.c.created_at_us >= since_us,
+            p.c.created_at_us < until_us,
+            p.c.deleted_at_us.is_(None),
+            p.c.text != "",
+        )
+    )
+    with store.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return Actions(
+        accounts=[r[0] for r in rows], items=[r[1] or "" for r in rows], times_us=[r[2] for r in rows],
+        messages=[r[3] for r in rows],
+    )  # fmt: skip

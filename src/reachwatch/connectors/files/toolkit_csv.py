@@ -107,3 +107,25 @@ def links(table: pa.Table) -> ActionTable:
         messages=messages,
         item_ids=item_ids,
     )
+
+
+class MessageTable(msgspec.Struct, kw_only=True):
+    """Messages that are not reposts, with their text: the input of near-duplicate networks."""
+
+    account_ids: list[str]
+    accounts: Ints
+    texts: list[str]
+    times_ms: Ints
+
+
+def messages(table: pa.Table) -> MessageTable:
+    """Each message that is not a repost (the toolkit's co-similar-tweet input)."""
+    needed = table.select(["user_id", "repost_id", "message", "timestamp"])
+    rows = needed.filter(pc.and_(pc.equal(needed["repost_id"], ""), pc.not_equal(needed["message"], "")))
+    accounts, account_ids = _codes(rows["user_id"])
+    return MessageTable(
+        account_ids=account_ids,
+        accounts=accounts,
+        texts=rows["message"].to_pylist(),
+        times_ms=np.round(rows["timestamp"].to_numpy() * 1000).astype(np.int64),
+    )
