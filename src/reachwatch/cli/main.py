@@ -14,6 +14,7 @@ from reachwatch.cli import collect as collect_commands
 from reachwatch.cli import coordination as coordination_commands
 from reachwatch.cli import engagers as engager_commands
 from reachwatch.cli import ingest as ingest_commands
+from reachwatch.cli import networks as network_commands
 from reachwatch.cli import quarantine as quarantine_commands
 from reachwatch.cli import reach as reach_commands
 from reachwatch.cli import scenario as scenario_commands
@@ -44,6 +45,8 @@ eval_app.command("forecast")(reach_commands.evaluate_forecast)
 app.command("post")(reach_commands.post)
 app.command("coordination")(coordination_commands.coordination)
 app.command("engagers")(engager_commands.engagers)
+app.command("network")(network_commands.network)
+app.add_typer(network_commands.export_app, name="export")
 app.add_typer(eval_app, name="eval")
 
 

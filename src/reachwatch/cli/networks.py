@@ -1,0 +1,141 @@
+"""`reachwatch network` and `reachwatch export network`: who engages with whom, their
+communities and bridges, written for Gephi, R or pandas."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.table import Table
+
+from reachwatch.cli.coordination import parse_time, parse_window
+from reachwatch.cli.options import AsJson, Db
+from reachwatch.cli.render import console, safe
+from reachwatch.config import load_settings
+from reachwatch.service.coordination import CoordinationOptions, detect
+from reachwatch.service.exports import FORMATS, export_network
+from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
+from reachwatch.service.store_access import open_store
+
+export_app = typer.Typer(help="Write data out for other tools.", no_args_is_help=True)
+
+Post = Annotated[str | None, typer.Option(help="A post id: the post, its thread and its quotes.")]
+Account = Annotated[str | None, typer.Option(help="An account id: its posts and the threads under them.")]
+Since = Annotated[str | None, typer.Option(help="Posts from this ISO time.")]
+Until = Annotated[str | None, typer.Option(help="Posts until this ISO time.")]
+MinWeight = Annotated[int, typer.Option(help="Interactions or shared posts for an edge.")]
+
+
+class ExportKind(StrEnum):
+    INTERACTION = "interaction"
+    CO_ENGAGEMENT = "co-engagement"
+    COORDINATION = "coordination"
+
+
+def _options(
+    kind: NetworkKind,
+    post: str | None,
+    account: str | None,
+    since: str | None,
+    until: str | None,
+    weight: int,
+) -> NetworkOptions:
+    return NetworkOptions(
+        kind=kind, post_id=post, author_id=account, since_us=parse_time(since, 0),
+        until_us=parse_time(until, 2**62), min_weight=weight,
+    )  # fmt: skip
+
+
+def network(
+    db: Db = None,
+    kind: Annotated[NetworkKind, typer.Option(help="Which network.")] = NetworkKind.INTERACTION,
+    post: Post = None,
+    account: Account = None,
+    since: Since = None,
+    until: Until = None,
+    min_weight: MinWeight = 1,
+    export: Annotated[Path | None, typer.Option(help=f"Also write it: {', '.join(FORMATS)}.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Communities of engaging accounts (Leiden), what each talks about, and the bridges between."""
+    store = open_store(load_settings(db=db))
+    try:
+        report, graph = build(store, _options(kind, post, account, since, until, min_weight))
+    finally:
+        store.close()
+    written = export_network(graph, export) if export is not None else []
+    if as_json:
+        print(msgspec.json.encode(report).decode())
+        return
+    _print(report)
+    for path in written:
+        console.print(f"wrote {path}", markup=False)
+
+
+def _print(report: NetworkReport) -> None:
+    console.print(
+        f"{report.options.kind} network: {report.accounts:,} accounts, {report.edges:,} edges from "
+        f"{report.engagements:,} engagements; {report.seconds:.2f} s"
+        + (f"; {report.hub_posts:,} hub post(s) left out" if report.hub_posts else ""),
+        markup=False,
+    )
+    table = Table(title="Communities (Leiden), largest first")
+    for column in ("#", "size", "engagement", "top accounts", "hashtags", "domains"):
+        table.add_column(column)
+    for community in report.communities:
+        table.add_row(
+            str(community.label),
+            f"{community.size:,}",
+            f"{community.engagement_share:.0%}",
+            safe(", ".join(top.handle or top.account for top in community.top_accounts[:3]), 60),
+            safe(", ".join(f"#{tag} {n}" for tag, n in community.top_hashtags[:3]), 40),
+            safe(", ".join(f"{domain} {n}" for domain, n in community.top_domains[:3]), 40),
+        )
+    console.print(table)
+    bridges = Table(title=f"Bridging accounts (betweenness {report.betweenness} × participation)")
+    for column in ("account", "score", "betweenness", "participation", "communities"):
+        bridges.add_column(column)
+    for bridge in report.bridges:
+        bridges.add_row(
+            safe(bridge.handle or bridge.account, 50), f"{bridge.score:.4f}", f"{bridge.betweenness:.4f}",
+            f"{bridge.participation:.2f}", str(bridge.communities),
+        )  # fmt: skip
+    console.print(bridges)
+
+
+@export_app.command("network")
+def export_network_command(
+    out: Annotated[Path, typer.Argument(help=f"File to write: {', '.join(FORMATS)}.")],
+    db: Db = None,
+    kind: Annotated[ExportKind, typer.Option(help="Which network.")] = ExportKind.INTERACTION,
+    post: Post = None,
+    account: Account = None,
+    since: Since = None,
+    until: Until = None,
+    min_weight: MinWeight = 1,
+    window: Annotated[str, typer.Option(help="Coordination only: the co-action window.")] = "60s",
+) -> None:
+    """Write the interaction, co-engagement or coordination network with each account's community."""
+    store = open_store(load_settings(db=db))
+    try:
+        if kind == ExportKind.COORDINATION:
+            _, graph = detect(
+                store,
+                CoordinationOptions(
+                    since_us=parse_time(since, 0), until_us=parse_time(until, 2**62),
+                    window_s=parse_window(window), min_weight=max(min_weight, 1),
+                ),
+            )  # fmt: skip
+        else:
+            _, graph = build(
+                store, _options(NetworkKind(kind.value), post, account, since, until, min_weight)
+            )
+    finally:
+        store.close()
+    for path in export_network(graph, out):
+        console.print(
+            f"wrote {path} ({len(graph.accounts):,} accounts, {len(graph.weight):,} edges)", markup=False
+        )
