@@ -35,6 +35,7 @@ bench: setup
 	$(BIN)/python benchmarks/jetstream_live.py --events 500000
 	$(BIN)/python benchmarks/dossier_latency.py --engagements 1000000
 	$(BIN)/python benchmarks/coordination_vs_toolkit.py --events 1000000
+	$(BIN)/python benchmarks/communities_1m.py --edges 1000000
 
 clean:
 	rm -rf $(VENV) build *.egg-info reachwatch-demo.db* bench-data
