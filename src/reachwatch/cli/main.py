@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from reachwatch.cli import automation as automation_commands
 from reachwatch.cli import collect as collect_commands
 from reachwatch.cli import coordination as coordination_commands
 from reachwatch.cli import engagers as engager_commands
@@ -46,6 +47,7 @@ app.command("post")(reach_commands.post)
 app.command("coordination")(coordination_commands.coordination)
 app.command("engagers")(engager_commands.engagers)
 app.command("network")(network_commands.network)
+app.command("automation")(automation_commands.automation)
 app.add_typer(network_commands.export_app, name="export")
 app.add_typer(eval_app, name="eval")
 
