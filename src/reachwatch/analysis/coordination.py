@@ -86,9 +86,15 @@ def co_action_edges(
         # An action alone in its window pairs only with itself, which feeds only a self-loop.
         lengths = np.where(lengths > 1, lengths, 0)
     n_accounts = int(account_sorted.max()) + 1
+    cumulative = np.cumsum(lengths)
+    n_messages = int(messages.max()) + 1
+    if int(cumulative[-1]) <= max_pairs and n_accounts * n_accounts * n_messages < 2**62:
+        return _edges_one_sort(
+            low, lengths, message_sorted, account_sorted, message_account, n_accounts, n_messages,
+            min_weight, self_loops,
+        )  # fmt: skip
     keys: list[Ints] = []
     start = 0
-    cumulative = np.cumsum(lengths)
     while start < n:
         # The largest run of actions whose pairs fit in max_pairs (at least one action).
         budget = (cumulative[start - 1] if start else 0) + max_pairs
@@ -104,6 +110,40 @@ def co_action_edges(
     keep = weights >= min_weight
     edge_keys, weights = edge_keys[keep], weights[keep]
     source, target = np.divmod(edge_keys, n_accounts)
+    if not self_loops:
+        different = source != target
+        source, target, weights = source[different], target[different], weights[different]
+    return Edges(source.astype(np.int64), target.astype(np.int64), weights.astype(np.int64))
+
+
+def _edges_one_sort(
+    low: Ints,
+    lengths: Ints,
+    messages: Ints,
+    accounts: Ints,
+    message_account: Ints,
+    n_accounts: int,
+    n_messages: int,
+    min_weight: int,
+    self_loops: bool,
+) -> Edges:
+    """All pairs at once, keyed (edge, message) so that one sort both drops a message's repeats
+    against the same account and lines up each edge's distinct messages for counting."""
+    total = int(lengths.sum())
+    shift = np.repeat(np.cumsum(lengths) - lengths - low, lengths)
+    partners = np.arange(total, dtype=np.int64) - shift
+    acting = np.repeat(messages, lengths)
+    edge = message_account[acting] * n_accounts + accounts[partners]
+    keys = np.sort(edge * n_messages + acting)
+    if len(keys) == 0:
+        return Edges(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    distinct = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] // n_messages
+    starts = np.flatnonzero(np.concatenate([[True], distinct[1:] != distinct[:-1]]))
+    weights = np.diff(np.append(starts, len(distinct)))
+    edge_keys = distinct[starts]
+    keep = weights >= min_weight
+    source, target = np.divmod(edge_keys[keep], n_accounts)
+    weights = weights[keep]
     if not self_loops:
         different = source != target
         source, target, weights = source[different], target[different], weights[different]
