@@ -14,6 +14,7 @@ from reachwatch.cli import automation as automation_commands
 from reachwatch.cli import collect as collect_commands
 from reachwatch.cli import coordination as coordination_commands
 from reachwatch.cli import engagers as engager_commands
+from reachwatch.cli import harm as harm_commands
 from reachwatch.cli import ingest as ingest_commands
 from reachwatch.cli import networks as network_commands
 from reachwatch.cli import quarantine as quarantine_commands
@@ -43,6 +44,7 @@ app.add_typer(collect_commands.people_app, name="people")
 app.command("collect")(collect_commands.collect_command)
 eval_app.command("scenario")(scenario_commands.evaluate)
 eval_app.command("forecast")(reach_commands.evaluate_forecast)
+eval_app.command("harm")(harm_commands.evaluate_harm)
 app.command("post")(reach_commands.post)
 app.command("coordination")(coordination_commands.coordination)
 app.command("engagers")(engager_commands.engagers)

@@ -1,0 +1,63 @@
+"""`reachwatch eval harm`: macro-F1 and precision/recall of the harm tiers and the peer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.table import Table
+
+from reachwatch.cli.options import AsJson
+from reachwatch.cli.render import console
+from reachwatch.errors import UsageError
+from reachwatch.service.harm_eval import LabelledSet, evaluate, model_card, read_labelled, validation_sets
+
+DEFAULT_HARM_DATA = Path("..") / "shared" / "data" / "harm"
+
+
+def evaluate_harm(
+    data: Annotated[Path | None, typer.Option(help="A labelled CSV, TSV or JSONL file of your own.")] = None,
+    text_column: Annotated[str, typer.Option(help="With --data: the text column.")] = "text",
+    label_column: Annotated[str, typer.Option(help="With --data: the label column.")] = "label",
+    positive: Annotated[
+        str | None, typer.Option(help="With --data: the label value that means harmful.")
+    ] = None,
+    harm_class: Annotated[
+        str, typer.Option("--class", help="With --data: offensive, hateful, threat, or any (the highest).")
+    ] = "any",
+    harm_data: Annotated[Path, typer.Option(help="Folder of the labelled harm sets.")] = DEFAULT_HARM_DATA,
+    peer: Annotated[bool, typer.Option(help="Score alt-profanity-check side by side.")] = True,
+    as_json: AsJson = False,
+) -> None:
+    """The shipped harm model on validation splits (or on --data), beside alt-profanity-check."""
+    if data is not None:
+        texts, truth = read_labelled(data, text_column, label_column, positive)
+        sets = [LabelledSet(name=data.name, label=harm_class, texts=texts, truth=truth)]
+    else:
+        sets = validation_sets(harm_data)
+        if not sets:
+            raise UsageError(f"No validation splits under {harm_data}: pass --harm-data, or --data FILE.")
+    results = evaluate(sets, with_peer=peer)
+    card = model_card() if data is None else {}
+    if as_json:
+        print(msgspec.json.encode({"results": results, "model_card": card}).decode())
+        return
+    table = Table(title="Harm classification (ours: per-class thresholds from training CV; peer: 0.5)")
+    for column in ("data", "class", "system", "texts", "macro-F1", "precision", "recall", "texts/s"):
+        table.add_column(column)
+    for row in results:
+        table.add_row(
+            row.data, row.label, row.system, f"{row.texts:,}", f"{row.macro_f1:.3f}", f"{row.precision:.3f}",
+            f"{row.recall:.3f}", f"{row.texts_per_s:,.0f}",
+        )  # fmt: skip
+    console.print(table)
+    classes = card.get("classes", {})
+    if isinstance(classes, dict) and "threat" in classes:
+        threat = classes["threat"]
+        console.print(
+            f"threat: no validation split; macro-F1 {threat['validation_macro_f1']:.3f} by {threat['on']} "
+            "(training/fit_harm.py)",
+            markup=False,
+        )

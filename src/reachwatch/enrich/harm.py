@@ -1,0 +1,85 @@
+"""Tier-1 harm scores: a word TF-IDF and one logistic regression per class, trained by
+training/fit_harm.py on the labelled sets in ../shared/data/harm. Its explanation is the words
+that pushed a score up: each word's TF-IDF weight times the class coefficient."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from reachwatch.errors import UsageError
+
+CLASSES = ("offensive", "hateful", "threat")
+MODEL_DIR = Path(__file__).parent / "models"
+MODEL_VERSION = "harm-tier1-2026.11"
+BORDERLINE = (0.35, 0.65)  # scores here go to tier 2 when it is switched on
+
+
+class WordWeight(msgspec.Struct, array_like=True):
+    word: str
+    weight: float
+
+
+class HarmModel:
+    """Scores a batch of texts at once: one sparse transform, one matrix product per class."""
+
+    def __init__(self, bundle: dict[str, Any]) -> None:
+        self.vectorizer = bundle["vectorizer"]
+        self.models = [bundle["models"][name] for name in CLASSES]
+        self.version: str = bundle["version"]
+        thresholds = bundle.get("thresholds", {})
+        self.thresholds = np.array([thresholds.get(name, 0.5) for name in CLASSES])
+        self._coef = np.vstack([model.coef_[0] for model in self.models])
+        self._intercept = np.array([model.intercept_[0] for model in self.models])
+        self._words = self.vectorizer.get_feature_names_out()
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> HarmModel:
+        import joblib
+        import sklearn
+
+        where = path or MODEL_DIR / "harm_tier1.joblib"
+        if not where.is_file():
+            raise UsageError(f"No harm model at {where}: run training/fit_harm.py to train one.")
+        bundle = joblib.load(where)
+        if bundle.get("sklearn") != sklearn.__version__:
+            raise UsageError(
+                f"The harm model was saved with scikit-learn {bundle.get('sklearn')}, this is "
+                f"{sklearn.__version__}: install the pinned version (make setup) or retrain."
+            )
+        return cls(bundle)
+
+    def scores(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Probabilities, one row per text, one column per class in CLASSES."""
+        if not texts:
+            return np.zeros((0, len(CLASSES)))
+        features = self.vectorizer.transform(texts)
+        logits = features @ self._coef.T + self._intercept
+        return np.asarray(1 / (1 + np.exp(-logits)))
+
+    def flags(self, scores: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Which scores cross their class's threshold (chosen by cross-validation in training)."""
+        return np.asarray(scores >= self.thresholds)
+
+    def explain(self, text: str, label: str, top: int = 5) -> list[WordWeight]:
+        """The words (and word pairs) that raised this class's score most, with their share."""
+        row = self.vectorizer.transform([text])
+        column = CLASSES.index(label)
+        contribution = row.data * self._coef[column, row.indices]
+        order = np.argsort(-contribution)[:top]
+        return [
+            WordWeight(str(self._words[row.indices[i]]), round(float(contribution[i]), 3))
+            for i in order.tolist()
+            if contribution[i] > 0
+        ]
+
+
+@cache
+def shipped_model() -> HarmModel:
+    return HarmModel.load()

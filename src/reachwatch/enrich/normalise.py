@@ -1,0 +1,27 @@
+"""Text as the harm and mention matchers read it: the tricks used to slip past filters undone.
+
+NFKC folds full-width and styled letters (𝐢𝐝𝐢𝐨𝐭 → idiot); zero-width characters and soft hyphens
+are dropped; Cyrillic and Greek letters that look Latin are read as Latin when they sit in a word
+with Latin letters (so Russian stays Russian); letters repeated four or more times are cut to two.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
+LOOKALIKES = str.maketrans(
+    "аеорсухіјѕԁԛԝґкмнтвАЕОРСУХІЈЅКМНТВαεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdqwrkmhtbAEOPCYXIJSKMHTBaeiknoptuxABEHIKMNOPTYX",
+)
+MIXED_WORD = re.compile(r"\w*[a-zA-Z]\w*")
+REPEATS = re.compile(r"(\w)\1{3,}")
+
+
+def normalise(text: str) -> str:
+    """Case-folded, NFKC, without zero-width characters, lookalike letters read as Latin."""
+    folded = unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH)
+    if not folded.isascii():
+        folded = MIXED_WORD.sub(lambda word: word.group(0).translate(LOOKALIKES), folded)
+    return REPEATS.sub(r"\1\1", folded).casefold()
