@@ -31,7 +31,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from reachwatch.enrich.harm import CLASSES, MODEL_DIR, MODEL_VERSION
-from reachwatch.enrich.normalise import normalise
+from reachwatch.enrich.normalise import for_classifier
 
 CS = (0.25, 0.5, 1.0, 2.0, 4.0)
 THRESHOLDS = np.round(np.arange(0.30, 0.86, 0.02), 2)
@@ -81,7 +81,7 @@ def threats(root: Path) -> tuple[list[str], np.ndarray]:
 
 def vectorizer() -> TfidfVectorizer:
     return TfidfVectorizer(
-        preprocessor=normalise, ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=100_000,
+        preprocessor=for_classifier, ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=100_000,
         token_pattern=r"(?u)\b\w[\w']*\b",
     )  # fmt: skip
 

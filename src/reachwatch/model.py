@@ -245,8 +245,28 @@ class Kept(Record, tag="kept"):
     detail: ShortText = ""  # e.g. the protected person's id
 
 
+class Enrichment(Record, tag="enrichment"):
+    """What one enricher found in a post, named with the model and version that found it;
+    running the enricher again replaces it."""
+
+    post_id: RecordId
+    enricher: ShortText  # language | mentions | harm
+    version: ShortText
+    enriched_at_us: Micros
+    result: dict[str, object] = msgspec.field(default_factory=dict)
+
+
 CanonicalRecord = (
-    Account | AccountSnapshot | Post | Engagement | Follow | Deletion | MetricSnapshot | Person | Kept
+    Account
+    | AccountSnapshot
+    | Post
+    | Engagement
+    | Follow
+    | Deletion
+    | MetricSnapshot
+    | Person
+    | Kept
+    | Enrichment
 )
 
 

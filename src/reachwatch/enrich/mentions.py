@@ -1,27 +1,27 @@
 """Finding protected people in post text with one compiled multi-pattern matcher (Aho-Corasick).
 
-Text is folded first (NFKC, casefold, zero-width characters removed) so that "Ｊess\u200bPhillips"
-reads as "jessphillips"; a hit must stand on word boundaries, so "Jess Phillipson" is no hit.
+Text is folded first (NFKC, casefold, zero-width characters removed, Cyrillic lookalikes read as
+Latin) so that "Ｊess\u200bPhillips", and "Jеss Phillips" with a Cyrillic е, both read as
+"jess phillips"; a hit must stand on word boundaries, so "Jess Phillipson" is no hit.
 Patterns per person: name, surname, aliases, each handle (with and without @) and the name as a
 hashtag; a first name alone is never a pattern.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 import ahocorasick
 import msgspec
 
+from reachwatch.enrich.normalise import normalise
 from reachwatch.model import Person
-
-ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
 
 def fold(text: str) -> str:
-    """The form both patterns and texts are matched in."""
-    return unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH).casefold()
+    """The form both patterns and texts are matched in (lookalike letters and hidden characters
+    undone, see enrich/normalise.py)."""
+    return normalise(text)
 
 
 class MentionHit(msgspec.Struct, frozen=True):

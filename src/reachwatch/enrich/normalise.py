@@ -25,3 +25,13 @@ def normalise(text: str) -> str:
     if not folded.isascii():
         folded = MIXED_WORD.sub(lambda word: word.group(0).translate(LOOKALIKES), folded)
     return REPEATS.sub(r"\1\1", folded).casefold()
+
+
+MENTION = re.compile(r"(?<!\w)@[\w.\-:]+")
+LINK = re.compile(r"https?://\S+")
+
+
+def for_classifier(text: str) -> str:
+    """`normalise`, with every @handle as "@user" and every link as "http": the conventions of
+    the labelled tweets the harm model learns from, so a handle's letters never count as words."""
+    return normalise(LINK.sub("http", MENTION.sub("@user", text)))

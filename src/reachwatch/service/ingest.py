@@ -21,6 +21,8 @@ from reachwatch.connectors.files.mapping import ColumnMapping, load_mapping
 from reachwatch.connectors.jsonl import Normalised, normalise_line
 from reachwatch.errors import PayloadError, StoreDataError, UsageError
 from reachwatch.model import QuarantineItem, RawEvent
+from reachwatch.service.enrichment import default_stage
+from reachwatch.service.people import list_people
 from reachwatch.store.database import IngestedEvent, Store, WriteBatch, WriteResult
 
 __all__ = [
@@ -41,6 +43,7 @@ class IngestOptions(msgspec.Struct, kw_only=True):
     batch_size: int = 20_000
     max_payload_bytes: int = 1_048_576
     resume: bool = True
+    enrich: bool = True  # language, protected people named, harm scores for every post
 
 
 class IngestProgress(msgspec.Struct, kw_only=True):
@@ -63,6 +66,7 @@ class IngestReport(msgspec.Struct, kw_only=True):
     records: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    enrichments: int = 0
     seconds: float = 0.0
 
     @property
@@ -167,12 +171,15 @@ class Ingestor:
         self.options = options
         self.on_progress = on_progress
         self.report = IngestReport(source=source, resumed_from=0)
+        self.enrichment = default_stage(list_people(store)) if options.enrich else None
 
     def run(self, lines: Iterable[Line], cursor_of: Callable[[Line], str], total: int | None) -> IngestReport:
         started = time.perf_counter()
         for chunk in _batches(lines, self.options.batch_size):
             batch, in_batch_duplicates = build_batch(chunk, self.report.source, self.options)
             batch.cursor = (self.report.source, cursor_of(chunk[-1]))
+            if self.enrichment is not None:
+                self.report.enrichments += self.enrichment.apply(batch, _now_us())
             self._write(batch)
             report = self.report
             report.lines += len(chunk)

@@ -16,7 +16,9 @@ import msgspec
 from reachwatch.connectors.base import Backoff, Fetched, LiveSource, Stopper, now_us
 from reachwatch.errors import ConnectorError, UsageError
 from reachwatch.model import CanonicalRecord, Kept, Post, QuarantineItem
+from reachwatch.service.enrichment import default_stage
 from reachwatch.service.ingest import normalise_payload, write_resilient
+from reachwatch.service.people import list_people
 from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
 from reachwatch.store.database import Store, WriteBatch
 
@@ -28,6 +30,7 @@ class PipelineOptions(msgspec.Struct, kw_only=True):
     flush_interval_s: float = 0.5  # latency bound: an event waits at most this long for its batch
     max_payload_bytes: int = 1_048_576
     queue_size: int = 8  # items (payloads or lists of them); when full, sources wait
+    enrich: bool = True  # language, protected people named, harm scores for every post
 
 
 class SourceReport(msgspec.Struct, kw_only=True):
@@ -64,6 +67,7 @@ class Pipeline:
         self.queue: queue.Queue[Fetched | list[Fetched]] = queue.Queue(maxsize=self.options.queue_size)
         self.reports: dict[str, SourceReport] = {}
         self._pending: dict[str, list[Fetched]] = {}
+        self.enrichment = default_stage(list_people(store)) if self.options.enrich else None
 
     def emit(self, item: Fetched | list[Fetched]) -> None:
         """Hand payloads to the pipeline (thread-safe; blocks while the queue is full)."""
@@ -218,6 +222,8 @@ class Pipeline:
         if cursor is not None:
             batch.cursor = (source, cursor)
             report.cursor = cursor
+        if self.enrichment is not None:
+            self.enrichment.apply(batch, received)
         written = write_resilient(self.store, batch, source)
         report.written += written.raw_new
         report.duplicates += written.duplicates

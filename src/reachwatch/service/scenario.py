@@ -11,13 +11,14 @@ from typing import BinaryIO
 
 import msgspec
 
+from reachwatch.analysis.spillover import rate_ratio
 from reachwatch.errors import NotFoundError, UsageError
 from reachwatch.scenario.filler import iter_filler
 from reachwatch.scenario.generator import ScenarioConfig, build_scenario, build_timed_scenario
 from reachwatch.scenario.truth import Truth
 from reachwatch.service import coordination
 from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
-from reachwatch.store import queries, scenarios
+from reachwatch.store import enrichments, queries, scenarios
 from reachwatch.store.database import Store
 
 
@@ -127,12 +128,60 @@ def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]
     )
     checks.append(_ring_check(store, truth))
     checks.append(_ring_check(store, truth, ["near-duplicate"]))
-    for pending in (
-        "abusive and threatening replies found (harm, issue 6)",
-        "rise in abuse toward the person measured (spillover, issue 6)",
-    ):
-        checks.append(Check(name=pending, expected="-", found="not measured yet", passed=None))
+    checks.extend(_harm_checks(store, truth))
     return truth, checks
+
+
+def _harm_checks(store: Store, truth: Truth) -> list[Check]:
+    """Abuse and threats found by tier 1; posts naming the person found by the mention matcher;
+    the rise in harmful mentions after the trigger measured as a rate ratio."""
+    labelled = truth.responses + truth.mentions
+    harm = enrichments.results(store, "harm", [post.id for post in labelled])
+    named = enrichments.results(store, "mentions", [post.id for post in truth.mentions])
+    if not harm:
+        return [Check(name="harm enrichment", expected="scores for every post", found="none", passed=False)]
+    harmful = {post.id for post in labelled if post.label in ("abusive", "threat")}
+    flagged = {post_id for post_id, result in harm.items() if result.get("flagged")}
+    found = len(flagged & harmful)
+    precision = found / len(flagged) if flagged else 0.0
+    recall = found / len(harmful) if harmful else 1.0
+    threats = {post.id for post in labelled if post.label == "threat"}
+    threat_found = sum("threat" in harm.get(post_id, {}).get("flagged", []) for post_id in threats)
+    person = truth.person.id
+    mention_recall = sum(person in named.get(post.id, {}).get("people", []) for post in truth.mentions) / max(
+        len(truth.mentions), 1
+    )
+    before = [p for p in truth.mentions if p.id in flagged and p.at_us < truth.trigger_at_us]
+    after = [p for p in truth.mentions if p.id in flagged and p.at_us >= truth.trigger_at_us]
+    hours = 3_600_000_000
+    rise = rate_ratio(
+        len(before),
+        (truth.trigger_at_us - truth.start_us) / hours,
+        len(after),
+        (truth.end_us - truth.trigger_at_us) / hours,
+    )
+    return [
+        Check(
+            name="abusive and threatening posts flagged (harm rules + tier 1)",
+            expected=f"{len(harmful)} harmful of {len(labelled)}",
+            found=f"{len(flagged)} flagged, precision {precision:.2f}, recall {recall:.2f}; "
+            f"threats {threat_found}/{len(threats)} as threat",
+            passed=recall >= 0.8 and precision >= 0.6,
+        ),
+        Check(
+            name="posts naming the person found (mentions)",
+            expected=f"{len(truth.mentions)} posts",
+            found=f"recall {mention_recall:.2f}",
+            passed=mention_recall >= 0.95,
+        ),
+        Check(
+            name="rise in harmful mentions of the person after the trigger (spillover)",
+            expected="rate ratio above 1, interval excluding 1",
+            found=f"{len(before)} before, {len(after)} after; ratio {rise.ratio:.2f} "
+            f"[{rise.low:.2f}, {rise.high:.2f}], p {rise.p_value:.1g}",
+            passed=rise.low > 1,
+        ),
+    ]
 
 
 def _ring_check(store: Store, truth: Truth, signals: list[str] | None = None) -> Check:

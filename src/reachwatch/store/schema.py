@@ -183,6 +183,19 @@ kept = Table(
     Index("ix_kept_reason", "reason", "detail"),
 )
 
+enrichments = Table(
+    "enrichments",
+    metadata,
+    # What each enricher found in a post (language, protected people named, harm scores and the
+    # evidence), with the model and version; one row per (post, enricher), replaced on re-run.
+    Column("post_id", Text, nullable=False),
+    Column("enricher", Text, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("enriched_at_us", BigInteger, nullable=False),
+    Column("result", Json, nullable=False),
+    PrimaryKeyConstraint("post_id", "enricher"),
+)
+
 watchlist = Table(
     "watchlist",
     metadata,

@@ -33,6 +33,7 @@ from reachwatch.model import (
     CanonicalRecord,
     Deletion,
     Engagement,
+    Enrichment,
     Follow,
     Kept,
     MetricSnapshot,
@@ -131,6 +132,13 @@ class RecordWriter:
         values = {name: func.coalesce(excluded[name], table.c[name]) for name in columns}
         return stmt.on_conflict_do_update(index_elements=list(key), set_=values)
 
+    def _upsert(self, table: Table, key: Sequence[str], columns: Iterable[str]) -> Any:
+        """INSERT … ON CONFLICT DO UPDATE that replaces `columns` with the new values."""
+        stmt = self._insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
+        )
+
     def _build_statements(self) -> dict[str, Any]:
         a, p, f = schema.accounts, schema.posts, schema.follows
         e = schema.engagements
@@ -205,6 +213,9 @@ class RecordWriter:
                 schema.people, self._insert(schema.people), ["id"], ("name", "aliases", "roles", "handles")
             ),
             "kept": self._insert(schema.kept).on_conflict_do_nothing(),
+            "enrichment": self._upsert(
+                schema.enrichments, ["post_id", "enricher"], ("version", "enriched_at_us", "result")
+            ),
             "deletion": self._insert(schema.deletions).on_conflict_do_nothing(index_elements=["id"]),
             "post_delete": post_delete,
             "follow_delete": follow_delete_stmt.on_conflict_do_update(
@@ -318,6 +329,11 @@ def _rows_of(record: CanonicalRecord, referenced: set[str], json_as_text: bool) 
         return [("metric_snapshot", msgspec.structs.asdict(record))]
     if isinstance(record, Kept):
         return [("kept", msgspec.structs.asdict(record))]
+    if isinstance(record, Enrichment):
+        row = msgspec.structs.asdict(record)
+        if json_as_text:
+            row["result"] = _json_text(record.result)
+        return [("enrichment", row)]
     if isinstance(record, Person):
         row = msgspec.structs.asdict(record)
         if json_as_text:
@@ -379,6 +395,7 @@ WRITE_ORDER = (
     "metric_snapshot",
     "person",
     "kept",
+    "enrichment",
     "deletion",
     "post_delete",
     "follow_delete",
@@ -395,4 +412,5 @@ SORT_KEYS: dict[str, Any] = {
     "account_snapshot": itemgetter("account_id", "observed_at_us"),
     "metric_snapshot": itemgetter("post_id", "observed_at_us"),
     "kept": itemgetter("record_id", "reason", "detail"),
+    "enrichment": itemgetter("post_id", "enricher"),
 }

@@ -1,0 +1,24 @@
+"""Reads of what the enrichers found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from reachwatch.store import schema
+from reachwatch.store.database import Store
+
+
+def results(store: Store, enricher: str, post_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The enricher's result per post, for the posts that have one."""
+    e = schema.enrichments
+    found: dict[str, dict[str, Any]] = {}
+    with store.connect() as conn:
+        for start in range(0, len(post_ids), 500):
+            stmt = select(e.c.post_id, e.c.result).where(
+                e.c.enricher == enricher, e.c.post_id.in_(post_ids[start : start + 500])
+            )
+            for post_id, result in conn.execute(stmt):
+                found[post_id] = result
+    return found
