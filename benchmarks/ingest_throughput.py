@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python benchmarks/ingest_throughput.py --events 1000000 [--pg-events 200000]
 The ingest runs in this one process (one core); the figure includes reading, parsing,
-normalising, the raw log, canonical upserts, full-text indexing and the commits.
+normalising, enrichment (language, mentions, harm; SQLite is also measured without it), the raw
+log, canonical upserts, full-text indexing and the commits.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from reachwatch.service.ingest import IngestOptions, ingest_file
 from reachwatch.store.database import Store
 
 
-def run(db: str, events: int, batch_size: int) -> tuple[float, int]:
+def run(db: str, events: int, batch_size: int, enrich: bool = True) -> tuple[float, int]:
     path = generated_file(events)
     store = Store.open(db)
     started = time.perf_counter()
-    report = ingest_file(store, path, IngestOptions(batch_size=batch_size, resume=False))
+    report = ingest_file(store, path, IngestOptions(batch_size=batch_size, resume=False, enrich=enrich))
     seconds = time.perf_counter() - started
     store.close()
     assert report.events == events, report
@@ -36,7 +37,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, batch size {args.batch_size}")
     seconds, events = run(fresh_sqlite("throughput"), args.events, args.batch_size)
-    print(f"sqlite     {events:>10,} events in {seconds:7.1f} s = {events / seconds:>9,.0f} events/s")
+    line = "sqlite     {:>10,} events in {:7.1f} s = {:>9,.0f} events/s ({})"
+    print(line.format(events, seconds, events / seconds, "enriched"))
+    seconds, events = run(fresh_sqlite("throughput"), args.events, args.batch_size, enrich=False)
+    print(line.format(events, seconds, events / seconds, "no enrichment"))
     if not args.skip_postgres:
         with fresh_postgres() as url:
             seconds, events = run(url, args.pg_events, args.batch_size)

@@ -45,6 +45,9 @@ def ingest(
     batch_size: Annotated[int | None, typer.Option(help="Events per transaction.")] = None,
     max_payload_bytes: Annotated[int | None, typer.Option(help="Larger payloads are quarantined.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a file after its last committed line.")] = True,
+    enrich: Annotated[
+        bool, typer.Option(help="Language, protected people named and harm scores for every post.")
+    ] = True,
     mapping: Annotated[
         str | None,
         typer.Option(
@@ -63,8 +66,9 @@ def ingest(
     """Ingest payloads durably: raw kept, records upserted, bad lines quarantined, resumable."""
     settings = load_settings(db=db, batch_size=batch_size, max_payload_bytes=max_payload_bytes)
     options = IngestOptions(
-        batch_size=settings.batch_size, max_payload_bytes=settings.max_payload_bytes, resume=resume
-    )
+        batch_size=settings.batch_size, max_payload_bytes=settings.max_payload_bytes, resume=resume,
+        enrich=enrich,
+    )  # fmt: skip
     table = load_mapping(mapping) if mapping else None
     store = open_store(settings)
     try:

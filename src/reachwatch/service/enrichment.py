@@ -88,32 +88,34 @@ class HarmEnricher:
 
     def results(self, posts: Sequence[Post]) -> list[Result]:
         texts = [post.text for post in posts]
-        scores = self.model.scores(texts)
+        features = self.model.features(texts)
+        scores = self.model.scores(texts, features)
         low, high = BORDERLINE
-        found: list[Result] = []
-        for row, text in enumerate(texts):
-            flagged = [CLASSES[i] for i in np.flatnonzero(scores[row] >= high).tolist()]
-            borderline = [
-                CLASSES[i] for i in np.flatnonzero((scores[row] >= low) & (scores[row] < high)).tolist()
-            ]
-            rules = rule_hits(text)
-            if rules and "threat" not in flagged:
-                flagged.append("threat")
-                if "threat" in borderline:
-                    borderline.remove("threat")
-            found.append(
-                {
-                    "scores": {name: round(float(scores[row, i]), 4) for i, name in enumerate(CLASSES)},
-                    "flagged": flagged,
-                    "borderline": borderline,
-                    "rules": [[hit.rule, hit.matched] for hit in rules],
-                    "evidence": {
-                        name: [[w.word, w.weight] for w in self.model.explain(text, name)]
-                        for name in flagged + borderline
-                    },
-                }
-            )
-        return found
+        flagged = [[CLASSES[i] for i in np.flatnonzero(row >= high).tolist()] for row in scores]
+        borderline = [
+            [CLASSES[i] for i in np.flatnonzero((row >= low) & (row < high)).tolist()] for row in scores
+        ]
+        rules = [rule_hits(text) for text in texts]
+        for row, hits in enumerate(rules):
+            if hits and "threat" not in flagged[row]:
+                flagged[row].append("threat")
+                if "threat" in borderline[row]:
+                    borderline[row].remove("threat")
+        evidence: list[dict[str, object]] = [{} for _ in texts]
+        for name in CLASSES:
+            wanted = [row for row in range(len(texts)) if name in flagged[row] or name in borderline[row]]
+            for row, words in zip(wanted, self.model.explain_batch(features, name, wanted), strict=True):
+                evidence[row][name] = [[w.word, w.weight] for w in words]
+        return [
+            {
+                "scores": {name: round(float(scores[row, i]), 4) for i, name in enumerate(CLASSES)},
+                "flagged": flagged[row],
+                "borderline": borderline[row],
+                "rules": [[hit.rule, hit.matched] for hit in rules[row]],
+                "evidence": evidence[row],
+            }
+            for row in range(len(texts))
+        ]
 
 
 class EnrichmentStage:
