@@ -84,7 +84,8 @@ class SignalData(msgspec.Struct, kw_only=True):
     edges: Edges
 
 
-def _codes(values: list[str], index: dict[str, int]) -> Ints:
+def codes(values: list[str], index: dict[str, int]) -> Ints:
+    """Integer codes for values, extending `index` (value → code) with the ones it lacks."""
     return np.fromiter(
         (index.setdefault(value, len(index)) for value in values), dtype=np.int64, count=len(values)
     )
@@ -113,9 +114,9 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
             else:
                 actions.items = [normalise_url(item) for item in actions.items]
         item_index: dict[str, int] = {}
-        account_codes = _codes(actions.accounts, accounts)
-        item_codes = _codes(actions.items, item_index)
-        message_codes = _codes(actions.messages, {})
+        account_codes = codes(actions.accounts, accounts)
+        item_codes = codes(actions.items, item_index)
+        message_codes = codes(actions.messages, {})
         times_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
         edges = NO_EDGES
         if len(account_codes):
@@ -177,7 +178,7 @@ def _near_duplicates(store: Store, options: CoordinationOptions, accounts: dict[
     """Posts whose words nearly match another's within the window. The evidence items are
     claims: groups of texts joined by near-duplicate links, named by their first text."""
     actions = reads.post_texts(store, options.since_us, options.until_us)
-    account_codes = _codes(actions.accounts, accounts)
+    account_codes = codes(actions.accounts, accounts)
     times_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
     matches = match_texts(actions.items, options.similarity, options.min_tokens)
     edges = matched_edges(

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from reachwatch.analysis.communities import leiden
 from reachwatch.analysis.coordination import co_action_edges, sorted_unique
 from reachwatch.errors import UsageError
-from reachwatch.service.coordination import Network
+from reachwatch.service.coordination import Network, codes
 from reachwatch.store import networks as reads
 from reachwatch.store.database import Store
 
@@ -81,12 +81,6 @@ class NetworkReport(msgspec.Struct, kw_only=True):
     seconds: float
 
 
-def _codes(values: list[str], index: dict[str, int]) -> Ints:
-    return np.fromiter(
-        (index.setdefault(value, len(index)) for value in values), dtype=np.int64, count=len(values)
-    )
-
-
 def build(store: Store, options: NetworkOptions) -> tuple[NetworkReport, Network]:
     if options.until_us <= options.since_us:
         raise UsageError("--until must be after --since.")
@@ -95,7 +89,7 @@ def build(store: Store, options: NetworkOptions) -> tuple[NetworkReport, Network
     started = time.perf_counter()
     rows = reads.interactions(store, options.since_us, options.until_us, options.post_id, options.author_id)
     accounts: dict[str, int] = {}
-    actors = _codes(rows.actors, accounts)
+    actors = codes(rows.actors, accounts)
     if options.kind == NetworkKind.INTERACTION:
         source, target, weight, per_kind = _interaction_edges(rows, actors, accounts, options.min_weight)
         hubs = 0
@@ -147,7 +141,7 @@ def _interaction_edges(
 ) -> tuple[Ints, Ints, Ints, dict[str, Ints]]:
     """actor → author for each repost, quote and reply (likes are not interactions between
     accounts in public; a reply in one's own thread is no edge)."""
-    authors = _codes(rows.authors, accounts)
+    authors = codes(rows.authors, accounts)
     kinds = np.asarray([INTERACTIONS.index(k) if k in INTERACTIONS else -1 for k in rows.kinds], np.int64)
     keep = (kinds >= 0) & (actors != authors)
     n = max(len(accounts), 1)
@@ -172,7 +166,7 @@ def _co_engagement_edges(
     co-action computation with one unbounded window per post. A post engaged by thousands links
     each of them to all the others and says nothing about who belongs together; such hub posts
     are left out (and counted), which also keeps the network linear in size."""
-    posts = _codes(rows.posts, {})
+    posts = codes(rows.posts, {})
     empty = np.zeros(0, np.int64)
     if not len(posts):
         return empty, empty, empty, {"shared_posts": empty}, 0
