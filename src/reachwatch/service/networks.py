@@ -77,7 +77,7 @@ class NetworkReport(msgspec.Struct, kw_only=True):
     edges: int
     communities: list[Community]
     bridges: list[Bridge]
-    betweenness: str  # "exact" or "paths of at most N steps"
+    betweenness: str  # "exact" or "estimated from N sampled sources"
     seconds: float
 
 
