@@ -129,10 +129,7 @@ def _edges_one_sort(
 ) -> Edges:
     """All pairs at once, keyed (edge, message) so that one sort both drops a message's repeats
     against the same account and lines up each edge's distinct messages for counting."""
-    total = int(lengths.sum())
-    shift = np.repeat(np.cumsum(lengths) - lengths - low, lengths)
-    partners = np.arange(total, dtype=np.int64) - shift
-    acting = np.repeat(messages, lengths)
+    acting, partners = _pairs(low, lengths, messages)
     edge = message_account[acting] * n_accounts + accounts[partners]
     keys = np.sort(edge * n_messages + acting)
     if len(keys) == 0:
@@ -166,10 +163,14 @@ def _pair_keys(
     start: int, stop: int, low: Ints, lengths: Ints, messages: Ints, accounts: Ints, n_accounts: int
 ) -> Ints:
     """Distinct (message × n + other account) keys of the actions in [start, stop)."""
-    counts = lengths[start:stop]
-    total = int(counts.sum())
-    # Action i's window is low[i] .. low[i] + counts[i] - 1: partner k of the run is k − shift[i].
-    shift = np.repeat(np.cumsum(counts) - counts - low[start:stop], counts)
-    partners = np.arange(total, dtype=np.int64) - shift
-    acting = np.repeat(messages[start:stop], counts)
+    acting, partners = _pairs(low[start:stop], lengths[start:stop], messages[start:stop])
     return sorted_unique(acting * n_accounts + accounts[partners])[0]
+
+
+def _pairs(low: Ints, lengths: Ints, messages: Ints) -> tuple[Ints, Ints]:
+    """(acting message, partner position) for every action and each action in its window."""
+    total = int(lengths.sum())
+    # Action i's window is low[i] .. low[i] + lengths[i] - 1: partner k of the run is k − shift[i].
+    shift = np.repeat(np.cumsum(lengths) - lengths - low, lengths)
+    partners = np.arange(total, dtype=np.int64) - shift
+    return np.repeat(messages, lengths), partners

@@ -71,18 +71,9 @@ class HarmModel:
         """Which scores cross their class's threshold (chosen by cross-validation in training)."""
         return np.asarray(scores >= self.thresholds)
 
-    def explain(self, text: str, label: str, top: int = 5, row: Any = None) -> list[WordWeight]:
-        """The words (and word pairs) that raised this class's score most, with their share;
-        `row` is the text's row of `features` when the batch has been transformed already."""
-        row = self.vectorizer.transform([text]) if row is None else row
-        column = CLASSES.index(label)
-        contribution = row.data * self._coef[column, row.indices]
-        order = np.argsort(-contribution)[:top]
-        return [
-            WordWeight(str(self._words[row.indices[i]]), round(float(contribution[i]), 3))
-            for i in order.tolist()
-            if contribution[i] > 0
-        ]
+    def explain(self, text: str, label: str, top: int = 5) -> list[WordWeight]:
+        """The words (and word pairs) that raised this class's score most, with their share."""
+        return self.explain_batch(self.features([text]), label, [0], top)[0]
 
     def explain_batch(
         self, features: Any, label: str, rows: Sequence[int], top: int = 5

@@ -33,10 +33,12 @@ class LanguageEnricher:
     name = "language"
 
     def __init__(self) -> None:
+        from importlib.metadata import version
+
         import py3langid
 
         self._classify = py3langid.classify
-        self.version = "py3langid-0.4.0"
+        self.version = f"py3langid-{version('py3langid')}"
 
     def results(self, posts: Sequence[Post]) -> list[Result]:
         found: list[Result] = []

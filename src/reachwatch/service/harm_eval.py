@@ -12,7 +12,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from reachwatch.enrich.harm import CLASSES, HarmModel
+from reachwatch.enrich.harm import CLASSES, MODEL_DIR, HarmModel
 from reachwatch.errors import UsageError
 
 Scorer = Callable[[Sequence[str]], npt.NDArray[np.float64]]
@@ -121,8 +121,6 @@ def peer() -> Scorer | None:
 
 def model_card() -> dict[str, object]:
     """What training measured, e.g. the threat class's cross-validation (it has no validation split)."""
-    from reachwatch.enrich.harm import MODEL_DIR
-
     path = MODEL_DIR / "harm_tier1.json"
     return msgspec.json.decode(path.read_bytes()) if path.is_file() else {}
 

@@ -14,7 +14,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from reachwatch.analysis.communities import leiden
+from reachwatch.analysis.communities import leiden_on, undirected
 from reachwatch.analysis.coordination import co_action_edges, sorted_unique
 from reachwatch.errors import UsageError
 from reachwatch.service.coordination import Network, codes
@@ -100,11 +100,9 @@ def build(store: Store, options: NetworkOptions) -> tuple[NetworkReport, Network
     node_index = np.full(max(len(names), 1), -1, dtype=np.int64)
     node_index[nodes] = np.arange(len(nodes))
     s, t = node_index[source], node_index[target]
-    labels = leiden(len(nodes), s, t, weight.astype(np.float64)) if len(nodes) else nodes
+    graph = undirected(len(nodes), s, t, weight.astype(np.float64))
+    labels = leiden_on(graph) if len(nodes) else nodes
     members = [names[i] for i in nodes.tolist()]
-    graph = ig.Graph(n=len(nodes), edges=np.column_stack([s, t]).tolist(), directed=False)
-    graph.es["weight"] = weight.tolist()
-    graph = graph.simplify(combine_edges="sum")
     bridges, method = _bridges(graph, labels, members)
     profiles = reads.profiles(store, members)
     communities = _communities(store, options, graph, labels, members, profiles, rows.actors)
