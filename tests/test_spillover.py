@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from reachwatch.analysis.spillover import attribution, dispersion, rate_ratio
+from reachwatch.analysis.spillover import attribution, dispersion, rate_ratio, segmented_fit
 
 RUNS = 200
 
@@ -79,3 +79,26 @@ def test_attribution_compares_shares() -> None:
     assert shares.after_share == pytest.approx(3 / 5)
     assert shares.before_share == 0.0
     assert attribution([], [], set()).after_share == 0.0
+
+
+@pytest.mark.parametrize("base_per_bin", [2.0, 10.0])
+def test_segmented_fit_recovers_a_planted_jump_and_holds_its_level(base_per_bin: float) -> None:
+    rng = np.random.default_rng(7)
+    covered = false_positives = 0
+    for _ in range(RUNS):
+        before = rng.poisson(base_per_bin, 14).tolist()
+        jump = segmented_fit(before, rng.poisson(base_per_bin * 3, 7).tolist())
+        assert jump is not None
+        covered += jump.level_low <= 3.0 <= jump.level_high
+        flat = segmented_fit(before, rng.poisson(base_per_bin, 7).tolist())
+        false_positives += flat is not None and flat.level_p_value < 0.05
+    assert covered / RUNS >= 0.9
+    assert false_positives / RUNS <= 0.06
+
+
+def test_segmented_fit_declines_what_it_cannot_fit() -> None:
+    assert segmented_fit([1, 2], [3, 4]) is None  # too few bins before
+    assert segmented_fit([0, 0, 0, 0], [3, 4]) is None  # nothing before to compare with
+    sparse = segmented_fit([0, 0, 0, 1], [0, 0, 0, 0, 1])
+    assert sparse is not None
+    assert sparse.level_high >= sparse.level_change >= sparse.level_low  # wide, but never an error

@@ -11,13 +11,13 @@ from typing import BinaryIO
 
 import msgspec
 
-from reachwatch.analysis.spillover import rate_ratio
 from reachwatch.errors import NotFoundError, UsageError
 from reachwatch.scenario.filler import iter_filler
 from reachwatch.scenario.generator import ScenarioConfig, build_scenario, build_timed_scenario
 from reachwatch.scenario.truth import Truth
 from reachwatch.service import coordination
 from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
+from reachwatch.service.spillover import SpilloverOptions, spillover
 from reachwatch.store import enrichments, queries, scenarios
 from reachwatch.store.database import Store
 
@@ -151,15 +151,15 @@ def _harm_checks(store: Store, truth: Truth) -> list[Check]:
     mention_recall = sum(person in named.get(post.id, {}).get("people", []) for post in truth.mentions) / max(
         len(truth.mentions), 1
     )
-    before = [p for p in truth.mentions if p.id in flagged and p.at_us < truth.trigger_at_us]
-    after = [p for p in truth.mentions if p.id in flagged and p.at_us >= truth.trigger_at_us]
     hours = 3_600_000_000
-    rise = rate_ratio(
-        len(before),
-        (truth.trigger_at_us - truth.start_us) / hours,
-        len(after),
-        (truth.end_us - truth.trigger_at_us) / hours,
-    )
+    aftermath = spillover(
+        store, person, truth.trigger_post_id,
+        SpilloverOptions(
+            before_hours=(truth.trigger_at_us - truth.start_us) / hours,
+            after_hours=(truth.end_us - truth.trigger_at_us) / hours,
+        ),
+    )  # fmt: skip
+    rise, shares = aftermath.harmful, aftermath.attribution
     return [
         Check(
             name="abusive and threatening posts flagged (harm rules + tier 1)",
@@ -175,11 +175,18 @@ def _harm_checks(store: Store, truth: Truth) -> list[Check]:
             passed=mention_recall >= 0.95,
         ),
         Check(
-            name="rise in harmful mentions of the person after the trigger (spillover)",
+            name="rise in harmful mentions of the person after the trigger (reachwatch spillover)",
             expected="rate ratio above 1, interval excluding 1",
-            found=f"{len(before)} before, {len(after)} after; ratio {rise.ratio:.2f} "
+            found=f"{rise.before} before, {rise.after} after; ratio {rise.ratio:.2f} "
             f"[{rise.low:.2f}, {rise.high:.2f}], p {rise.p_value:.1g}",
             passed=rise.low > 1,
+        ),
+        Check(
+            name="harmful mentions after the trigger made by its engagers (attribution)",
+            expected="a larger share after than before",
+            found=f"{shares.after_share:.0%} of {shares.after_total} after, "
+            f"{shares.before_share:.0%} of {shares.before_total} before",
+            passed=shares.after_share > shares.before_share,
         ),
     ]
 

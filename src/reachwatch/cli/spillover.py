@@ -1,0 +1,101 @@
+"""`reachwatch spillover PERSON --post ID`: did abuse toward a protected person rise after a post?"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.table import Table
+
+from reachwatch.analysis.spillover import RateRatio
+from reachwatch.cli.options import AsJson, Db
+from reachwatch.cli.render import console, safe, when
+from reachwatch.config import load_settings
+from reachwatch.errors import UsageError
+from reachwatch.service.spillover import SpilloverOptions, spillover
+from reachwatch.service.store_access import open_store
+
+HOURS = {"h": 1.0, "d": 24.0, "w": 168.0}
+
+
+def parse_hours(text: str, option: str) -> float:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdw])\s*", text)
+    if match is None:
+        raise UsageError(f"{option} {text!r}: write a number with h, d or w (12h, 7d, 2w).")
+    return float(match.group(1)) * HOURS[match.group(2)]
+
+
+def _ratio(found: RateRatio) -> str:
+    if math.isnan(found.ratio):
+        return "no mentions on either side"
+    return f"{found.ratio:.2f} [{found.low:.2f}, {found.high:.2f}], p {found.p_value:.2g}"
+
+
+def spillover_command(
+    person: Annotated[str, typer.Argument(help="The protected person: id, name or alias.")],
+    post: Annotated[str, typer.Option("--post", help="The post whose aftermath to measure.")],
+    db: Db = None,
+    before: Annotated[str, typer.Option(help="Window before the post: 12h, 7d, 2w.")] = "14d",
+    after: Annotated[str, typer.Option(help="Window after the post (capped at the newest data).")] = "7d",
+    bin_size: Annotated[str, typer.Option("--bin", help="Bin for the series and the dispersion.")] = "1d",
+    alpha: Annotated[float, typer.Option(help="1 − the confidence level of the intervals.")] = 0.05,
+    as_json: AsJson = False,
+) -> None:
+    """Mentions and harmful mentions of a person before and after a post: rate ratio with an exact
+    interval, a segmented time-series fit, and the share from the post's own engagers."""
+    options = SpilloverOptions(
+        before_hours=parse_hours(before, "--before"), after_hours=parse_hours(after, "--after"),
+        bin_hours=parse_hours(bin_size, "--bin"), alpha=alpha,
+    )  # fmt: skip
+    store = open_store(load_settings(db=db))
+    try:
+        report = spillover(store, person, post, options)
+    finally:
+        store.close()
+    if as_json:
+        print(msgspec.json.encode(report).decode())
+        return
+    level = round((1 - alpha) * 100)
+    console.print(f"{safe(report.person_name)} after post {safe(report.post_id)} ({when(report.post_at_us)})")
+    if report.post_targets_person:
+        console.print(f"The post itself targets them: {', '.join(report.post_targets_person)}.")
+    console.print(f"Window {when(report.since_us)} → {when(report.until_us)}, {report.bin_hours:g} h bins.")
+    console.print(f"Mentions: {report.mentions.before} before, {report.mentions.after} after; "
+                  f"rate ratio {_ratio(report.mentions)} ({level}% exact interval)")  # fmt: skip
+    console.print(f"Harmful mentions: {report.harmful.before} before, {report.harmful.after} after; "
+                  f"rate ratio {_ratio(report.harmful)}")  # fmt: skip
+    fit = report.segmented
+    if fit is not None:
+        console.print(
+            f"Segmented fit (harmful, {fit.bins_before}+{fit.bins_after} bins): level ×{fit.level_change:.2f} "
+            f"[{fit.level_low:.2f}, {fit.level_high:.2f}], p {fit.level_p_value:.2g}; trend per bin "
+            f"×{fit.trend_before:.2f} before, ×{fit.trend_after:.2f} after (dispersion {fit.dispersion:.1f})"
+        )
+    shares = report.attribution
+    console.print(
+        f"From the post's engagers: {shares.after_by_engagers}/{shares.after_total} harmful mentions after "
+        f"({shares.after_share:.0%}), {shares.before_by_engagers}/{shares.before_total} before "
+        f"({shares.before_share:.0%})."
+    )
+    table = Table(title="Per bin")
+    for column in ("from", "mentions", "harmful", "by engagers"):
+        table.add_column(column)
+    for row in report.bins:
+        marker = " ▸" if row.start_us == report.post_at_us else ""
+        table.add_row(
+            when(row.start_us) + marker, str(row.mentions), str(row.harmful), str(row.harmful_by_engagers)
+        )
+    console.print(table)
+    if report.top_harmful_authors:
+        authors = Table(title="Most harmful mentions after the post")
+        for column in ("account", "harmful", "engaged with the post"):
+            authors.add_column(column)
+        for author in report.top_harmful_authors:
+            authors.add_row(
+                safe(author.handle or author.account_id, 40), str(author.harmful_after),
+                "yes" if author.engaged_with_post else "no",
+            )  # fmt: skip
+        console.print(authors)

@@ -1,0 +1,155 @@
+"""Spillover: for a protected person and a post that targets them, whether mentions of the person
+— and harmful ones — rose after the post, by how much, and how much of it came from the post's
+own engagers. Counts come from the store; the statistics are analysis/spillover.py's."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import msgspec
+
+from reachwatch.analysis.spillover import (
+    Attribution,
+    RateRatio,
+    SegmentedFit,
+    attribution,
+    dispersion,
+    rate_ratio,
+    segmented_fit,
+)
+from reachwatch.errors import NotFoundError, UsageError
+from reachwatch.model import Person
+from reachwatch.store import reach as reach_reads
+from reachwatch.store import spillover as reads
+from reachwatch.store.collection import people
+from reachwatch.store.database import Store
+
+HOUR_US = 3_600_000_000
+
+
+class SpilloverOptions(msgspec.Struct, kw_only=True):
+    before_hours: float = 14 * 24.0
+    after_hours: float = 7 * 24.0
+    bin_hours: float = 24.0
+    alpha: float = 0.05
+
+
+class SpilloverBin(msgspec.Struct, array_like=True):
+    start_us: int
+    mentions: int
+    harmful: int
+    harmful_by_engagers: int
+
+
+class Author(msgspec.Struct, kw_only=True):
+    account_id: str
+    handle: str | None
+    harmful_after: int
+    engaged_with_post: bool
+
+
+class SpilloverReport(msgspec.Struct, kw_only=True):
+    person_id: str
+    person_name: str
+    post_id: str
+    post_author_id: str
+    post_at_us: int
+    post_targets_person: list[str]  # how the post itself targets the person (may be empty)
+    since_us: int
+    until_us: int  # the end of the after window, capped at the newest post observed
+    bin_hours: float
+    mentions: RateRatio
+    harmful: RateRatio
+    segmented: SegmentedFit | None  # of the harmful counts per bin
+    attribution: Attribution
+    after_by_how: dict[str, int]  # named / reply / quote among the targeting posts after
+    bins: list[SpilloverBin]
+    top_harmful_authors: list[Author]  # after the post
+
+
+def find_person(store: Store, reference: str) -> Person:
+    """A person by id, or by name or alias (case-insensitive)."""
+    wanted = reference.strip().lower()
+    registry = people(store)
+    for person in registry:
+        if person.id == wanted:
+            return person
+    for person in registry:
+        if wanted in (name.lower() for name in (person.name, *person.aliases)):
+            return person
+    raise NotFoundError(
+        f"No protected person {reference!r}: see `reachwatch people list`, or add one with `reachwatch people add`."
+    )
+
+
+def spillover(
+    store: Store, person_reference: str, post_id: str, options: SpilloverOptions
+) -> SpilloverReport:
+    if min(options.before_hours, options.after_hours, options.bin_hours) <= 0:
+        raise UsageError("--before, --after and --bin must all be positive durations.")
+    if not 0 < options.alpha < 1:
+        raise UsageError("--alpha must lie between 0 and 1.")
+    person = find_person(store, person_reference)
+    head = reach_reads.post_head(store, post_id)
+    if head is None:
+        raise NotFoundError(
+            f"No post {post_id!r} in this store: check the id (`reachwatch search` finds posts)."
+        )
+    at = head.created_at_us
+    bin_us = int(options.bin_hours * HOUR_US)
+    bins_before = max(int(options.before_hours // options.bin_hours), 1)
+    since = at - bins_before * bin_us
+    newest = reads.newest_post_us(store) or at
+    until = min(at + int(options.after_hours * HOUR_US), max(newest + 1, at + 1))
+    accounts = reads.person_account_ids(store, person.handles)
+    targeting = reads.targeting_posts(store, person.id, accounts, since, until)
+    engagers = reads.engaged_accounts(store, post_id)
+    own = next((post for post in targeting if post.post_id == post_id), None)
+    targeting = [post for post in targeting if post.post_id != post_id]
+
+    before = [post for post in targeting if post.created_at_us < at]
+    after = [post for post in targeting if post.created_at_us >= at]
+    harmful_before = [post for post in before if post.harmful]
+    harmful_after = [post for post in after if post.harmful]
+    bins_after = max(math.ceil((until - at) / bin_us), 1)
+    series = [SpilloverBin(start_us=since + i * bin_us, mentions=0, harmful=0, harmful_by_engagers=0)
+              for i in range(bins_before + bins_after)]  # fmt: skip
+    for post in targeting:
+        row = series[min((post.created_at_us - since) // bin_us, len(series) - 1)]
+        row.mentions += 1
+        if post.harmful:
+            row.harmful += 1
+            row.harmful_by_engagers += post.author_id in engagers
+    hours_before, hours_after = (at - since) / HOUR_US, max((until - at) / HOUR_US, 1e-6)
+    mention_dispersion = dispersion([row.mentions for row in series[:bins_before]])
+    harm_dispersion = dispersion([row.harmful for row in series[:bins_before]])
+    # Only whole bins after the post enter the segmented fit: a part bin would read as a drop.
+    whole_after = int((until - at) // bin_us)
+    segmented = segmented_fit(
+        [row.harmful for row in series[:bins_before]],
+        [row.harmful for row in series[bins_before : bins_before + whole_after]],
+        options.alpha,
+    )
+    by_author = Counter(post.author_id for post in harmful_after)
+    handles = reach_reads.handles(store, [account for account, _ in by_author.most_common(10)])
+    return SpilloverReport(
+        person_id=person.id, person_name=person.name, post_id=post_id, post_author_id=head.author_id,
+        post_at_us=at, post_targets_person=own.how if own else [], since_us=since, until_us=until,
+        bin_hours=options.bin_hours,
+        mentions=rate_ratio(len(before), hours_before, len(after), hours_after, options.alpha, mention_dispersion),
+        harmful=rate_ratio(
+            len(harmful_before), hours_before, len(harmful_after), hours_after, options.alpha, harm_dispersion
+        ),
+        segmented=segmented,
+        attribution=attribution(
+            [post.author_id for post in harmful_before], [post.author_id for post in harmful_after], engagers
+        ),
+        after_by_how=dict(Counter(how for post in after for how in post.how)),
+        bins=series,
+        top_harmful_authors=[
+            Author(account_id=account, handle=handles.get(account), harmful_after=count,
+                   engaged_with_post=account in engagers)
+            for account, count in by_author.most_common(10)
+        ],
+    )  # fmt: skip
