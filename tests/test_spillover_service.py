@@ -55,7 +55,7 @@ def scenario() -> list[msgspec.Struct]:
             author_id=STAR,
             created_at_us=T0,
             text="Dana Whitfield is a criminal and should be jailed",
-        ),  # fmt: skip
+        ),
     ]
     n = 0
     for hour in range(0, 48, 4):

@@ -70,8 +70,9 @@ def spillover_command(
     fit = report.segmented
     if fit is not None:
         console.print(
-            f"Segmented fit (harmful, {fit.bins_before}+{fit.bins_after} bins): level ×{fit.level_change:.2f} "
-            f"[{fit.level_low:.2f}, {fit.level_high:.2f}], p {fit.level_p_value:.2g}; trend per bin "
+            f"Segmented fit (harmful, {fit.bins_before}+{fit.bins_after} bins): "
+            f"level ×{fit.level_change:.2f} [{fit.level_low:.2f}, {fit.level_high:.2f}], "
+            f"p {fit.level_p_value:.2g}; trend per bin "
             f"×{fit.trend_before:.2f} before, ×{fit.trend_after:.2f} after (dispersion {fit.dispersion:.1f})"
         )
     shares = report.attribution

@@ -79,7 +79,8 @@ def find_person(store: Store, reference: str) -> Person:
         if wanted in (name.lower() for name in (person.name, *person.aliases)):
             return person
     raise NotFoundError(
-        f"No protected person {reference!r}: see `reachwatch people list`, or add one with `reachwatch people add`."
+        f"No protected person {reference!r}: see `reachwatch people list`, "
+        "or add one with `reachwatch people add`."
     )
 
 
@@ -137,7 +138,9 @@ def spillover(
         person_id=person.id, person_name=person.name, post_id=post_id, post_author_id=head.author_id,
         post_at_us=at, post_targets_person=own.how if own else [], since_us=since, until_us=until,
         bin_hours=options.bin_hours,
-        mentions=rate_ratio(len(before), hours_before, len(after), hours_after, options.alpha, mention_dispersion),
+        mentions=rate_ratio(
+            len(before), hours_before, len(after), hours_after, options.alpha, mention_dispersion
+        ),
         harmful=rate_ratio(
             len(harmful_before), hours_before, len(harmful_after), hours_after, options.alpha, harm_dispersion
         ),
