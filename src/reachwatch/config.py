@@ -57,6 +57,12 @@ class CollectSettings(BaseModel, extra="forbid"):
     engagers_per_post_pages: int = Field(default=20, ge=1, description="Pages of likes/reposts per poll.")
 
 
+class HarmSettings(BaseModel, extra="forbid"):
+    tier2: bool = Field(
+        default=False, description="Decide borderline posts with the sentence-embedding model (harm tier 2)."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting reachwatch reads, with its default."""
 
@@ -74,6 +80,11 @@ class Settings(BaseSettings):
         default=True,
         description="Keep the text of posts their authors deleted (marked deleted); false erases it.",
     )
+    embedding_model: str = Field(
+        default="models/all-MiniLM-L6-v2-int8",
+        description="Directory of the sentence-embedding model (made by `make models`).",
+    )
+    harm: HarmSettings = Field(default_factory=HarmSettings)
     bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
     mastodon: MastodonSettings = Field(default_factory=MastodonSettings)
     x: XSettings = Field(default_factory=XSettings)
@@ -89,6 +100,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
+
+
+def tier2_model(settings: Settings) -> str | None:
+    """The embedding model directory when harm tier 2 is switched on, else None."""
+    return settings.embedding_model if settings.harm.tier2 else None
 
 
 def load_settings(**flags: Any) -> Settings:

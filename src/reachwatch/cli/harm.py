@@ -11,6 +11,8 @@ from rich.table import Table
 
 from reachwatch.cli.options import AsJson
 from reachwatch.cli.render import console
+from reachwatch.config import load_settings
+from reachwatch.enrich.harm import shipped_tier2
 from reachwatch.errors import UsageError
 from reachwatch.service.harm_eval import LabelledSet, evaluate, model_card, read_labelled, validation_sets
 
@@ -29,6 +31,14 @@ def evaluate_harm(
     ] = "any",
     harm_data: Annotated[Path, typer.Option(help="Folder of the labelled harm sets.")] = DEFAULT_HARM_DATA,
     peer: Annotated[bool, typer.Option(help="Score alt-profanity-check side by side.")] = True,
+    tier2: Annotated[
+        bool | None,
+        typer.Option(
+            "--tier2/--no-tier2",
+            help="Score tier 2 (the embedding model) too; default: when its model directory exists.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """The shipped harm model on validation splits (or on --data), beside alt-profanity-check."""
@@ -39,12 +49,19 @@ def evaluate_harm(
         sets = validation_sets(harm_data)
         if not sets:
             raise UsageError(f"No validation splits under {harm_data}: pass --harm-data, or --data FILE.")
-    results = evaluate(sets, with_peer=peer)
+    settings = load_settings()
+    second = None
+    if tier2 or (tier2 is None and (Path(settings.embedding_model) / "model.onnx").is_file()):
+        second = shipped_tier2(settings.embedding_model)
+    results = evaluate(sets, with_peer=peer, tier2=second)
     card = model_card() if data is None else {}
     if as_json:
         print(msgspec.json.encode({"results": results, "model_card": card}).decode())
         return
-    table = Table(title="Harm classification (ours: per-class thresholds from training CV; peer: 0.5)")
+    table = Table(
+        title="Harm classification (each tier at its per-class thresholds from training CV; tiers 1+2: "
+        "tier 1 outside its 0.35–0.65 band, tier 2 inside; peer: 0.5)"
+    )
     for column in ("data", "class", "system", "texts", "macro-F1", "precision", "recall", "texts/s"):
         table.add_column(column)
     for row in results:

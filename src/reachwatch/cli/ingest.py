@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console
-from reachwatch.config import load_settings
+from reachwatch.config import load_settings, tier2_model
 from reachwatch.service.ingest import (
     IngestOptions,
     IngestProgress,
@@ -48,6 +48,14 @@ def ingest(
     enrich: Annotated[
         bool, typer.Option(help="Language, protected people named and harm scores for every post.")
     ] = True,
+    tier2: Annotated[
+        bool | None,
+        typer.Option(
+            "--tier2/--no-tier2",
+            help="Decide borderline harm with the embedding model (default: [harm] tier2 in the settings).",
+            show_default=False,
+        ),
+    ] = None,
     mapping: Annotated[
         str | None,
         typer.Option(
@@ -65,9 +73,11 @@ def ingest(
 ) -> None:
     """Ingest payloads durably: raw kept, records upserted, bad lines quarantined, resumable."""
     settings = load_settings(db=db, batch_size=batch_size, max_payload_bytes=max_payload_bytes)
+    if tier2 is not None:
+        settings.harm.tier2 = tier2
     options = IngestOptions(
         batch_size=settings.batch_size, max_payload_bytes=settings.max_payload_bytes, resume=resume,
-        enrich=enrich,
+        enrich=enrich, harm_tier2_model=tier2_model(settings),
     )  # fmt: skip
     table = load_mapping(mapping) if mapping else None
     store = open_store(settings)

@@ -20,6 +20,7 @@ from reachwatch.cli import networks as network_commands
 from reachwatch.cli import quarantine as quarantine_commands
 from reachwatch.cli import reach as reach_commands
 from reachwatch.cli import scenario as scenario_commands
+from reachwatch.cli import serve as serve_commands
 from reachwatch.cli import spillover as spillover_commands
 from reachwatch.cli.explore import search, stats
 from reachwatch.cli.render import errors
@@ -52,6 +53,7 @@ app.command("engagers")(engager_commands.engagers)
 app.command("network")(network_commands.network)
 app.command("automation")(automation_commands.automation)
 app.command("spillover")(spillover_commands.spillover_command)
+app.command("serve")(serve_commands.serve)
 app.add_typer(network_commands.export_app, name="export")
 app.add_typer(eval_app, name="eval")
 

@@ -14,7 +14,8 @@ from rich.table import Table
 
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console, errors, plural, safe, when
-from reachwatch.config import load_settings
+from reachwatch.cli.serve import Host, Port, run_server
+from reachwatch.config import load_settings, tier2_model
 from reachwatch.scenario.generator import ScenarioConfig
 from reachwatch.service import explore
 from reachwatch.service import scenario as scenarios
@@ -29,9 +30,9 @@ def demo(
         str, typer.Option("--db", help="Store to build (SQLite path or postgresql:// URL).")
     ] = "reachwatch-demo.db",
     seed: Seed = 7,
-    serve: Annotated[
-        bool, typer.Option(help="Serve the dashboard afterwards (arrives with the web app).")
-    ] = True,
+    serve: Annotated[bool, typer.Option(help="Serve the dashboard afterwards.")] = True,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
 ) -> None:
     """Build the minister-case scenario through the real pipeline and summarise what it holds."""
     settings = load_settings(db=db)
@@ -47,7 +48,12 @@ def demo(
             def draw(update: IngestProgress) -> None:
                 bar.update(task, completed=update.lines)
 
-            report = scenarios.load_demo(store, config, IngestOptions(batch_size=settings.batch_size), draw)
+            report = scenarios.load_demo(
+                store,
+                config,
+                IngestOptions(batch_size=settings.batch_size, harm_tier2_model=tier2_model(settings)),
+                draw,
+            )
         ingest = report.ingest
         console.print(
             f"Ingested {ingest.lines:,} payloads in {ingest.seconds:.1f} s: {ingest.events:,} new events, "
@@ -62,9 +68,7 @@ def demo(
             markup=False,
         )
         if serve:
-            console.print(
-                "The dashboard is not part of this release yet; the data above is ready for it.", markup=False
-            )
+            run_server(store, host, port)
     finally:
         store.close()
 

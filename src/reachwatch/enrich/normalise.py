@@ -15,6 +15,7 @@ LOOKALIKES = str.maketrans(
     "аеорсухіјѕԁԛԝґкмнтвАЕОРСУХІЈЅКМНТВαεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ",
     "aeopcyxijsdqwrkmhtbAEOPCYXIJSKMHTBaeiknoptuxABEHIKMNOPTYX",
 )
+LOOKALIKE_LETTERS = frozenset("аеорсухіјѕԁԛԝґкмнтвАЕОРСУХІЈЅКМНТВαεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ")
 MIXED_WORD = re.compile(r"\w*[a-zA-Z]\w*")
 REPEATS = re.compile(r"(\w)\1{3,}")
 
@@ -22,7 +23,7 @@ REPEATS = re.compile(r"(\w)\1{3,}")
 def normalise(text: str) -> str:
     """Case-folded, NFKC, without zero-width characters, lookalike letters read as Latin."""
     folded = unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH)
-    if not folded.isascii():
+    if not folded.isascii() and not LOOKALIKE_LETTERS.isdisjoint(folded):
         folded = MIXED_WORD.sub(lambda word: word.group(0).translate(LOOKALIKES), folded)
     return REPEATS.sub(r"\1\1", folded).casefold()
 
@@ -34,4 +35,11 @@ LINK = re.compile(r"https?://\S+")
 def for_classifier(text: str) -> str:
     """`normalise`, with every @handle as "@user" and every link as "http": the conventions of
     the labelled tweets the harm model learns from, so a handle's letters never count as words."""
-    return normalise(LINK.sub("http", MENTION.sub("@user", text)))
+    return classifier_form(normalise(text))
+
+
+def classifier_form(normalised: str) -> str:
+    """`for_classifier` of a text already normalised (a batch normalises each text once)."""
+    if "@" in normalised:
+        normalised = MENTION.sub("@user", normalised)
+    return LINK.sub("http", normalised) if "http" in normalised else normalised

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import ahocorasick
 import msgspec
 
 from reachwatch.enrich.normalise import normalise
@@ -36,6 +37,16 @@ RULES: dict[str, str] = {
     "harm is coming": rf"\b{WHO}(?:'ll| will) get (?:one|what's coming|what {WHO} deserves?)\b",
 }
 COMPILED = {name: re.compile(pattern) for name, pattern in RULES.items()}
+# Every rule needs one of these words; a post with none of them (nearly all) is ruled out by one
+# scan of an Aho-Corasick automaton before any regular expression runs.
+TRIGGERS = (
+    "should", "must", "ought", "need", "deserve", "has to", "have to", "know where", "watch", "safe",
+    "permanently", "kill", "shoot", "stab", "hang", "beat", "hurt", "burn", "get one", "coming",
+)  # fmt: skip
+_TRIGGER_AUTOMATON = ahocorasick.Automaton()
+for _word in TRIGGERS:
+    _TRIGGER_AUTOMATON.add_word(_word, _word)
+_TRIGGER_AUTOMATON.make_automaton()
 
 
 class RuleHit(msgspec.Struct, array_like=True):
@@ -44,7 +55,13 @@ class RuleHit(msgspec.Struct, array_like=True):
 
 
 def rule_hits(text: str) -> list[RuleHit]:
-    folded = normalise(text)
+    return rule_hits_normalised(normalise(text))
+
+
+def rule_hits_normalised(folded: str) -> list[RuleHit]:
+    """`rule_hits` of a text already through `normalise`."""
+    if next(_TRIGGER_AUTOMATON.iter(folded), None) is None:
+        return []
     return [
         RuleHit(name, match.group(0))
         for name, pattern in COMPILED.items()

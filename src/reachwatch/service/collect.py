@@ -15,7 +15,7 @@ from functools import partial
 
 import msgspec
 
-from reachwatch.config import Settings
+from reachwatch.config import Settings, tier2_model
 from reachwatch.connectors.base import Fetched, LiveSource, Stopper
 from reachwatch.connectors.bluesky.stream import JetstreamOptions, JetstreamSource
 from reachwatch.connectors.mastodon.client import MastodonStream, MastodonStreamOptions
@@ -262,7 +262,12 @@ def collect(
                         return
                     stopper.sleep(options.round_interval_s)
 
-            pipeline = Pipeline(store, PipelineOptions(), policies=policies, on_progress=on_progress)
+            pipeline = Pipeline(
+                store,
+                PipelineOptions(harm_tier2_model=tier2_model(settings)),
+                policies=policies,
+                on_progress=on_progress,
+            )
             reports = pipeline.run(sources, stopper, workers=[backfill_loop], duration_s=options.duration_s)
     finally:
         platforms.close()

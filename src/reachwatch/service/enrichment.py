@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
-from reachwatch.enrich.harm import BORDERLINE, CLASSES, HarmModel, shipped_model
+from reachwatch.enrich.harm import BORDERLINE, CLASSES, HarmModel, HarmTier2, shipped_model, shipped_tier2
 from reachwatch.enrich.mentions import MentionMatcher
-from reachwatch.enrich.rules import rule_hits
+from reachwatch.enrich.normalise import normalise
+from reachwatch.enrich.rules import rule_hits_normalised
 from reachwatch.model import CanonicalRecord, Enrichment, Person, Post
 from reachwatch.store.database import WriteBatch
 
@@ -23,7 +25,10 @@ class Enricher(Protocol):
     name: str
     version: str
 
-    def results(self, posts: Sequence[Post]) -> list[Result]: ...
+    def results(self, posts: Sequence[Post], normalised: Sequence[str]) -> list[Result]:
+        """One result per post; `normalised` holds each post's text through enrich.normalise
+        (computed once per batch for every enricher)."""
+        ...
 
 
 class LanguageEnricher:
@@ -40,7 +45,7 @@ class LanguageEnricher:
         self._classify = py3langid.classify
         self.version = f"py3langid-{version('py3langid')}"
 
-    def results(self, posts: Sequence[Post]) -> list[Result]:
+    def results(self, posts: Sequence[Post], normalised: Sequence[str] = ()) -> list[Result]:
         found: list[Result] = []
         for post in posts:
             if post.lang:
@@ -61,10 +66,11 @@ class MentionEnricher:
     def __init__(self, people: Sequence[Person]) -> None:
         self.matcher = MentionMatcher(people)
 
-    def results(self, posts: Sequence[Post]) -> list[Result]:
+    def results(self, posts: Sequence[Post], normalised: Sequence[str] | None = None) -> list[Result]:
         found: list[Result] = []
-        for post in posts:
-            hits = self.matcher.find(post.text, post.mentions)
+        folded = normalised if normalised is not None else [normalise(post.text) for post in posts]
+        for post, text in zip(posts, folded, strict=True):
+            hits = self.matcher.find(post.text, post.mentions, text)
             found.append(
                 {
                     "people": sorted({hit.person_id for hit in hits}),
@@ -76,48 +82,88 @@ class MentionEnricher:
         return found
 
 
+_BITS = 1 << np.arange(len(CLASSES))
+_LISTS = [[name for i, name in enumerate(CLASSES) if code & (1 << i)] for code in range(1 << len(CLASSES))]
+
+
+def _class_lists(mask: npt.NDArray[np.bool_]) -> list[list[str]]:
+    """Per row, the names of the classes whose column is true (a fresh list each)."""
+    return [list(_LISTS[code]) for code in (mask @ _BITS).tolist()]
+
+
 class HarmEnricher:
     """Rules (calls to punish, threats of violence) and tier-1 scores per class. A class is
     flagged when its score is above the borderline band (or, for threat, a rule fired), and
-    borderline inside the band — those are the posts a second tier or an analyst decides; each
-    flagged or borderline class comes with the words that drove it."""
+    borderline inside the band. With tier 2 switched on, the borderline classes are decided by
+    the embedding model's head: flagged above its threshold, cleared below, and the tier-2 scores
+    are kept beside tier 1's; without it they stay borderline for an analyst. Each flagged or
+    borderline class comes with the words that drove its tier-1 score."""
 
     name = "harm"
 
-    def __init__(self, model: HarmModel | None = None) -> None:
+    def __init__(self, model: HarmModel | None = None, tier2: HarmTier2 | None = None) -> None:
         self.model = model or shipped_model()
-        self.version = f"{self.model.version}+rules-1"
+        self.tier2 = tier2
+        self.version = f"{self.model.version}+rules-1" + (f"+{tier2.version}" if tier2 else "")
 
-    def results(self, posts: Sequence[Post]) -> list[Result]:
+    def results(self, posts: Sequence[Post], normalised: Sequence[str] | None = None) -> list[Result]:
         texts = [post.text for post in posts]
-        features = self.model.features(texts)
+        folded = normalised if normalised is not None else [normalise(text) for text in texts]
+        features = self.model.features_normalised(folded)
         scores = self.model.scores(texts, features)
         low, high = BORDERLINE
-        flagged = [[CLASSES[i] for i in np.flatnonzero(row >= high).tolist()] for row in scores]
-        borderline = [
-            [CLASSES[i] for i in np.flatnonzero((row >= low) & (row < high)).tolist()] for row in scores
-        ]
-        rules = [rule_hits(text) for text in texts]
-        for row, hits in enumerate(rules):
-            if hits and "threat" not in flagged[row]:
-                flagged[row].append("threat")
-                if "threat" in borderline[row]:
-                    borderline[row].remove("threat")
+        flag_mask = scores >= high
+        border_mask = (scores >= low) & (scores < high)
+        rules = [rule_hits_normalised(text) for text in folded]
+        threat = CLASSES.index("threat")
+        ruled = np.array([bool(hits) for hits in rules], dtype=bool)
+        flag_mask[:, threat] |= ruled  # a rule flags a threat whatever the score
+        border_mask[:, threat] &= ~ruled
+        flagged, borderline = _class_lists(flag_mask), _class_lists(border_mask)
         evidence: list[dict[str, object]] = [{} for _ in texts]
-        for name in CLASSES:
-            wanted = [row for row in range(len(texts)) if name in flagged[row] or name in borderline[row]]
-            for row, words in zip(wanted, self.model.explain_batch(features, name, wanted), strict=True):
-                evidence[row][name] = [[w.word, w.weight] for w in words]
+        for i, name in enumerate(CLASSES):
+            wanted = np.flatnonzero(flag_mask[:, i] | border_mask[:, i]).tolist()
+            for row, words in zip(wanted, self.model.explain_rows(features, name, wanted), strict=True):
+                evidence[row][name] = words
+        decided = self._decide(texts, flagged, borderline)
+        rounded = np.round(scores, 4).tolist()
         return [
             {
-                "scores": {name: round(float(scores[row, i]), 4) for i, name in enumerate(CLASSES)},
+                "scores": dict(zip(CLASSES, rounded[row], strict=True)),
                 "flagged": flagged[row],
                 "borderline": borderline[row],
                 "rules": [[hit.rule, hit.matched] for hit in rules[row]],
                 "evidence": evidence[row],
+                **({"tier2": decided[row]} if row in decided else {}),
             }
             for row in range(len(texts))
         ]
+
+    def _decide(
+        self, texts: list[str], flagged: list[list[str]], borderline: list[list[str]]
+    ) -> dict[int, dict[str, object]]:
+        """Tier 2 on the posts with a borderline class: each such class moves to flagged or is
+        cleared (in place); returns the tier-2 scores and decisions per post it read."""
+        if self.tier2 is None:
+            return {}
+        rows = [row for row in range(len(texts)) if borderline[row]]
+        if not rows:
+            return {}
+        second = self.tier2.scores([texts[row] for row in rows])
+        decided: dict[int, dict[str, object]] = {}
+        for row, row_scores in zip(rows, second, strict=True):
+            outcome = {}
+            for name in borderline[row]:
+                i = CLASSES.index(name)
+                outcome[name] = "flagged" if row_scores[i] >= self.tier2.thresholds[i] else "cleared"
+                if outcome[name] == "flagged":
+                    flagged[row].append(name)
+            borderline[row] = []
+            decided[row] = {
+                "scores": {name: round(float(row_scores[i]), 4) for i, name in enumerate(CLASSES)},
+                "decided": outcome,
+            }
+        return decided
 
 
 class EnrichmentStage:
@@ -152,8 +198,9 @@ class EnrichmentStage:
             if self.mentions is None
             else [self.enrichers[0], self.mentions, *self.enrichers[1:]]
         )
+        normalised = [normalise(post.text) for post in posts]
         for enricher in enrichers:
-            for post, records, result in zip(posts, owners, enricher.results(posts), strict=True):
+            for post, records, result in zip(posts, owners, enricher.results(posts, normalised), strict=True):
                 if result is not None:
                     records.append(
                         Enrichment(
@@ -165,6 +212,8 @@ class EnrichmentStage:
         return added
 
 
-def default_stage(people: Sequence[Person]) -> EnrichmentStage:
-    """Language, mentions of the registry's people (when there are any) and tier-1 harm."""
-    return EnrichmentStage([LanguageEnricher(), HarmEnricher()], people)
+def default_stage(people: Sequence[Person], tier2_model: str | None = None) -> EnrichmentStage:
+    """Language, mentions of the registry's people (when there are any) and harm: rules and tier 1,
+    and tier 2 on the borderline posts when an embedding model directory is given."""
+    tier2 = shipped_tier2(tier2_model) if tier2_model else None
+    return EnrichmentStage([LanguageEnricher(), HarmEnricher(tier2=tier2)], people)

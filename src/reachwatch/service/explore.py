@@ -5,7 +5,10 @@ from __future__ import annotations
 from reachwatch.errors import UsageError
 from reachwatch.store import queries
 from reachwatch.store.database import Store
-from reachwatch.store.queries import Amplifier, SearchHit, SearchOrder, Stats, TopPost
+from reachwatch.store.queries import Amplifier, SearchOrder, TopPost
+from reachwatch.store.queries import SearchFilters as SearchFilters
+from reachwatch.store.queries import SearchHit as SearchHit
+from reachwatch.store.queries import Stats as Stats
 
 __all__ = [
     "Amplifier",
@@ -34,14 +37,21 @@ def search(
     page: int = 1,
     order: SearchOrder = "newest",
     author_id: str | None = None,
+    filters: SearchFilters | None = None,
 ) -> list[SearchHit]:
-    """One page of posts matching every word of `query`."""
+    """One page of posts matching every word of `query` and the filters."""
     if not 1 <= limit <= MAX_PAGE:
         raise UsageError(f"--limit must be between 1 and {MAX_PAGE}; got {limit}.")
     if page < 1:
         raise UsageError(f"--page starts at 1; got {page}.")
     return queries.search(
-        store, query, limit=limit, offset=(page - 1) * limit, order=order, author_id=author_id
+        store,
+        query,
+        limit=limit,
+        offset=(page - 1) * limit,
+        order=order,
+        author_id=author_id,
+        filters=filters,
     )
 
 

@@ -12,7 +12,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from reachwatch.enrich.harm import CLASSES, MODEL_DIR, HarmModel
+from reachwatch.enrich.harm import BORDERLINE, CLASSES, MODEL_DIR, HarmModel, HarmTier2
 from reachwatch.errors import UsageError
 
 Scorer = Callable[[Sequence[str]], npt.NDArray[np.float64]]
@@ -38,10 +38,11 @@ class LabelledSet(msgspec.Struct, kw_only=True):
 
 
 def metrics(
-    data: str, label: str, system: str, truth: Sequence[int], scores: npt.NDArray[np.float64], seconds: float
+    data: str, label: str, system: str, truth: Sequence[int], predicted: npt.NDArray[np.bool_], seconds: float
 ) -> Metrics:
+    """Macro-F1 and the harmful class's precision and recall of yes/no predictions."""
     y = np.asarray(truth, dtype=bool)
-    predicted = np.asarray(scores) >= 0.5
+    predicted = np.asarray(predicted, dtype=bool)
     f1s = []
     for positive in (True, False):
         tp = int(np.sum((predicted == positive) & (y == positive)))
@@ -125,36 +126,69 @@ def model_card() -> dict[str, object]:
     return msgspec.json.decode(path.read_bytes()) if path.is_file() else {}
 
 
+def _column(
+    scores: npt.NDArray[np.float64], cut: npt.NDArray[np.float64], label: str
+) -> npt.NDArray[np.bool_]:
+    """Yes/no for one class at its threshold, or for "any": some class at its threshold."""
+    if label in CLASSES:
+        i = CLASSES.index(label)
+        return np.asarray(scores[:, i] >= cut[i])
+    return np.asarray((scores >= cut).any(axis=1))
+
+
 def evaluate(
-    sets: list[LabelledSet], model: HarmModel | None = None, with_peer: bool = True
+    sets: list[LabelledSet],
+    model: HarmModel | None = None,
+    with_peer: bool = True,
+    tier2: HarmTier2 | None = None,
 ) -> list[Metrics]:
+    """Each set scored by tier 1 (at its per-class thresholds) and, with `tier2`, by tier 2 alone and
+    by the two tiers as enrichment runs them (tier 1 decides outside its borderline band, tier 2
+    inside it); and by the peer at 0.5."""
     model = model or HarmModel.load()
     other = peer() if with_peer else None
+    low, high = BORDERLINE
     found = []
     for labelled in sets:
         started = time.perf_counter()
         scores = model.scores(labelled.texts)
-        seconds = time.perf_counter() - started
-        column = scores[:, CLASSES.index(labelled.label)] if labelled.label in CLASSES else scores.max(axis=1)
+        first_s = time.perf_counter() - started
+        first = _column(scores, model.thresholds, labelled.label)
+        name, truth = labelled.name, labelled.truth
         found.append(
-            metrics(
-                labelled.name,
-                labelled.label,
-                f"reachwatch tier 1 ({model.version})",
-                labelled.truth,
-                column,
-                seconds,
-            )
+            metrics(name, labelled.label, f"reachwatch tier 1 ({model.version})", truth, first, first_s)
         )
+        if tier2 is not None:
+            started = time.perf_counter()
+            second_scores = tier2.scores(labelled.texts)
+            second_s = time.perf_counter() - started
+            second = _column(second_scores, tier2.thresholds, labelled.label)
+            found.append(
+                metrics(name, labelled.label, f"reachwatch tier 2 ({tier2.version})", truth, second, second_s)
+            )
+            band = (scores >= low) & (scores < high)
+            decided = np.where(band, second_scores >= tier2.thresholds, scores >= high)
+            both = (
+                decided[:, CLASSES.index(labelled.label)]
+                if labelled.label in CLASSES
+                else decided.any(axis=1)
+            )
+            # As deployed, tier 2 reads only the borderline posts: its time is charged for those alone.
+            share = float(band.any(axis=1).mean())
+            found.append(
+                metrics(name, labelled.label, "reachwatch tiers 1+2 (band decided by 2)", truth,
+                        np.asarray(both, dtype=bool),
+                        first_s + second_s * share)
+            )  # fmt: skip
         if other is not None:
             started = time.perf_counter()
-            theirs = other(labelled.texts)
+            theirs = np.asarray(other(labelled.texts) >= 0.5, dtype=bool)
             found.append(
                 metrics(
-                    labelled.name,
+                    name,
                     labelled.label,
                     "alt-profanity-check 1.9.1",
-                    labelled.truth,
+                    truth,
                     theirs,
                     time.perf_counter() - started,
                 )

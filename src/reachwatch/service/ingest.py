@@ -44,6 +44,7 @@ class IngestOptions(msgspec.Struct, kw_only=True):
     max_payload_bytes: int = 1_048_576
     resume: bool = True
     enrich: bool = True  # language, protected people named, harm scores for every post
+    harm_tier2_model: str | None = None  # an embedding model directory: tier 2 decides borderline posts
 
 
 class IngestProgress(msgspec.Struct, kw_only=True):
@@ -171,7 +172,9 @@ class Ingestor:
         self.options = options
         self.on_progress = on_progress
         self.report = IngestReport(source=source, resumed_from=0)
-        self.enrichment = default_stage(list_people(store)) if options.enrich else None
+        self.enrichment = (
+            default_stage(list_people(store), options.harm_tier2_model) if options.enrich else None
+        )
 
     def run(self, lines: Iterable[Line], cursor_of: Callable[[Line], str], total: int | None) -> IngestReport:
         started = time.perf_counter()

@@ -31,6 +31,7 @@ class PipelineOptions(msgspec.Struct, kw_only=True):
     max_payload_bytes: int = 1_048_576
     queue_size: int = 8  # items (payloads or lists of them); when full, sources wait
     enrich: bool = True  # language, protected people named, harm scores for every post
+    harm_tier2_model: str | None = None  # an embedding model directory: tier 2 decides borderline posts
 
 
 class SourceReport(msgspec.Struct, kw_only=True):
@@ -67,7 +68,9 @@ class Pipeline:
         self.queue: queue.Queue[Fetched | list[Fetched]] = queue.Queue(maxsize=self.options.queue_size)
         self.reports: dict[str, SourceReport] = {}
         self._pending: dict[str, list[Fetched]] = {}
-        self.enrichment = default_stage(list_people(store)) if self.options.enrich else None
+        self.enrichment = (
+            default_stage(list_people(store), self.options.harm_tier2_model) if self.options.enrich else None
+        )
 
     def emit(self, item: Fetched | list[Fetched]) -> None:
         """Hand payloads to the pipeline (thread-safe; blocks while the queue is full)."""

@@ -56,6 +56,14 @@ class Dossier(msgspec.Struct, kw_only=True):
     seconds: float
 
 
+def dossier_head(store: Store, post_id: str) -> reads.PostHead:
+    """The post's author, time and text, or a NotFoundError that says how to find ids."""
+    head = reads.post_head(store, post_id)
+    if head is None:
+        raise NotFoundError(f"No post {post_id!r} in the store. Find ids with `reachwatch search`.")
+    return head
+
+
 def dossier(
     store: Store, post_id: str, *, at_us: int | None = None, calibration: Calibration | None = None
 ) -> Dossier:

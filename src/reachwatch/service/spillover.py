@@ -156,3 +156,8 @@ def spillover(
             for account, count in by_author.most_common(10)
         ],
     )  # fmt: skip
+
+
+def engaged_accounts(store: Store, post_id: str) -> set[str]:
+    """Every account that engaged with the post."""
+    return reads.engaged_accounts(store, post_id)

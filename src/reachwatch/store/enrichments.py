@@ -22,3 +22,11 @@ def results(store: Store, enricher: str, post_ids: list[str]) -> dict[str, dict[
             for post_id, result in conn.execute(stmt):
                 found[post_id] = result
     return found
+
+
+def versions(store: Store, enricher: str, post_ids: list[str]) -> dict[str, str]:
+    """The model and version that produced the enricher's result per post."""
+    e = schema.enrichments
+    with store.connect() as conn:
+        stmt = select(e.c.post_id, e.c.version).where(e.c.enricher == enricher, e.c.post_id.in_(post_ids))
+        return {str(post_id): str(version) for post_id, version in conn.execute(stmt)}

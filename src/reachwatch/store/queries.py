@@ -9,7 +9,7 @@ import re
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Integer, and_, column, desc, exists, func, literal_column, select, table, text
+from sqlalchemy import Integer, and_, column, desc, exists, func, literal_column, or_, select, table, text
 
 from reachwatch.errors import UsageError
 from reachwatch.store import schema
@@ -139,6 +139,57 @@ def fts5_query(query: str) -> str:
     return " ".join(terms)
 
 
+class SearchFilters(msgspec.Struct, kw_only=True, frozen=True):
+    platform: str | None = None
+    author_id: str | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    lang: str | None = None  # the platform's tag or the detected language
+    harm: str | None = None  # a harm class flagged, or "any"
+    person: str | None = None  # a protected person named
+
+
+def _json_has(store: Store, enricher: str, key: str, value: str | None) -> Any:
+    """Posts whose `enricher` result holds `value` in its list `key` (any value when None)."""
+    e, p = schema.enrichments, schema.posts
+    if store.dialect == "sqlite":
+        # Parameter names carry the enricher: two such filters can sit in one statement.
+        inside = f"EXISTS (SELECT 1 FROM json_each(enrichments.result, '$.{key}') AS item" + (
+            f" WHERE item.value = :{enricher}_value)" if value is not None else ")"
+        )
+        held: Any = text(inside).bindparams(**({f"{enricher}_value": value} if value is not None else {}))
+    else:
+        column = e.c.result[key]
+        held = column.op("?")(value) if value is not None else func.jsonb_array_length(column) > 0
+    return exists(select(1).where(e.c.post_id == p.c.id, e.c.enricher == enricher, held))
+
+
+def _filter_conditions(store: Store, filters: SearchFilters) -> list[Any]:
+    p, e = schema.posts, schema.enrichments
+    found: list[Any] = []
+    if filters.platform:
+        found.append(p.c.platform == filters.platform)
+    if filters.author_id:
+        found.append(p.c.author_id == filters.author_id)
+    if filters.since_us is not None:
+        found.append(p.c.created_at_us >= filters.since_us)
+    if filters.until_us is not None:
+        found.append(p.c.created_at_us < filters.until_us)
+    if filters.lang:
+        wanted = filters.lang.lower()
+        detected = exists(
+            select(1).where(
+                e.c.post_id == p.c.id, e.c.enricher == "language", e.c.result["lang"].as_string() == wanted
+            )
+        )
+        found.append(or_(func.lower(p.c.lang) == wanted, func.lower(p.c.lang).like(wanted + "-%"), detected))
+    if filters.harm:
+        found.append(_json_has(store, "harm", "flagged", None if filters.harm == "any" else filters.harm))
+    if filters.person:
+        found.append(_json_has(store, "mentions", "people", filters.person))
+    return found
+
+
 def search(
     store: Store,
     query: str,
@@ -147,15 +198,23 @@ def search(
     offset: int = 0,
     order: SearchOrder = "newest",
     author_id: str | None = None,
+    filters: SearchFilters | None = None,
 ) -> list[SearchHit]:
     """Posts whose text contains every term of `query`: newest first, or the best matches among the
-    newest RELEVANCE_WINDOW matches."""
-    if not query.replace('"', "").strip():
-        raise UsageError("The search is empty: give at least one word to look for.")
+    newest RELEVANCE_WINDOW matches; with filters and no words, the newest posts that pass them."""
+    filters = filters or SearchFilters()
+    if author_id is not None:
+        filters = msgspec.structs.replace(filters, author_id=author_id)
+    wordless = not query.replace('"', "").strip()
+    if wordless and filters == SearchFilters():
+        raise UsageError("The search is empty: give at least one word to look for, or a filter.")
     p, a = schema.posts, schema.accounts
     columns = (p.c.id, p.c.author_id, a.c.handle, p.c.created_at_us, p.c.text, p.c.deleted_at_us)
     stmt: Any
-    if store.dialect == "sqlite":
+    if wordless:
+        stmt = select(*columns).select_from(p).outerjoin(a, a.c.id == p.c.author_id)
+        ordering: Any = desc(p.c.created_at_us)
+    elif store.dialect == "sqlite":
         fts = table("posts_fts", column("rowid"), column("rank"))
         match = text("posts_fts MATCH :q").bindparams(q=fts5_query(query))
         if order == "relevance":
@@ -167,7 +226,7 @@ def search(
                 .subquery()
             )
             source: Any = window.join(p, literal_column("posts.rowid") == window.c.rowid)
-            ordering: Any = window.c.rank
+            ordering = window.c.rank
         else:
             source = fts.join(p, literal_column("posts.rowid") == fts.c.rowid)
             ordering = desc(fts.c.rowid)
@@ -192,8 +251,8 @@ def search(
             stmt = select(*columns).select_from(p).where(matches)
             ordering = desc(p.c.created_at_us)
         stmt = stmt.outerjoin(a, a.c.id == p.c.author_id)
-    if author_id is not None:
-        stmt = stmt.where(p.c.author_id == author_id)
+    for condition in _filter_conditions(store, filters):
+        stmt = stmt.where(condition)
     stmt = stmt.order_by(ordering).limit(limit).offset(offset)
     with store.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -352,3 +411,41 @@ def deleted_post_ids(store: Store, ids: list[str]) -> set[str]:
     with store.connect() as conn:
         found = conn.execute(select(p.c.id).where(p.c.id.in_(ids), p.c.deleted_at_us.is_not(None))).scalars()
         return set(found)
+
+
+class AccountRow(msgspec.Struct, kw_only=True):
+    id: str
+    platform: str
+    handle: str | None
+    display_name: str | None
+    followers: int | None
+    watched: bool
+
+
+def account(store: Store, account_id: str) -> AccountRow | None:
+    a = schema.accounts
+    stmt = select(a.c.id, a.c.platform, a.c.handle, a.c.display_name, a.c.followers, a.c.watched).where(
+        a.c.id == account_id
+    )
+    with store.connect() as conn:
+        row = conn.execute(stmt).one_or_none()
+    if row is None:
+        return None
+    return AccountRow(
+        id=row[0], platform=row[1], handle=row[2], display_name=row[3], followers=row[4], watched=bool(row[5])
+    )
+
+
+def posts_per_day(store: Store, author_id: str) -> list[tuple[int, int]]:
+    """(day start in µs, posts that day) for an author, oldest first."""
+    p = schema.posts
+    day = 86_400_000_000
+    bucket = (p.c.created_at_us - p.c.created_at_us % day).label("day")
+    stmt = (
+        select(bucket, func.count())
+        .where(p.c.author_id == author_id, p.c.created_at_us.is_not(None))
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    with store.connect() as conn:
+        return [(int(row[0]), int(row[1])) for row in conn.execute(stmt)]

@@ -1,0 +1,37 @@
+"""`reachwatch serve`: the web app and REST API over a store, on 127.0.0.1:8000 by default."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reachwatch.cli.options import Db
+from reachwatch.cli.render import console
+from reachwatch.config import load_settings
+from reachwatch.service.store_access import Store, open_store
+
+Host = Annotated[str, typer.Option(help="Address to listen on (loopback by default: there is no login yet).")]
+Port = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
+
+
+def run_server(store: Store, host: str, port: int) -> None:
+    """Serve until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    from reachwatch.web.app import create_app
+
+    console.print(
+        f"Serving the dashboard on http://{host}:{port}/ (API: /api/v1, docs: /api/docs); Ctrl-C stops.",
+        markup=False,
+    )
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning", access_log=False)
+
+
+def serve(db: Db = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Serve the web app: watch floor, post dossiers, accounts, protected people, search, /api/v1."""
+    store = open_store(load_settings(db=db))
+    try:
+        run_server(store, host, port)
+    finally:
+        store.close()

@@ -1,0 +1,102 @@
+"""The watch floor: what the watched accounts posted lately and which of those posts are moving —
+ranked by velocity (engagements in the last hour) and by how far their engagement stands above
+the author's usual (a robust z-score of the total against the author's other recent posts)."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import numpy as np
+
+from reachwatch.analysis.baseline import compare
+from reachwatch.store import enrichments
+from reachwatch.store import floor as reads
+from reachwatch.store.database import Store
+
+DAY_US = 86_400_000_000
+LIVE_WITHIN_US = DAY_US  # a store with nothing newer than this is described as of its newest data
+
+
+class FloorPost(msgspec.Struct, kw_only=True):
+    post_id: str
+    author_id: str
+    author_handle: str | None
+    created_at_us: int
+    text: str
+    total: int
+    last_hour: int
+    robust_z: float | None  # total against the author's other posts in the window
+    harm: list[str]  # harm classes flagged
+    people: list[str]  # protected people named
+
+
+class WatchedAccount(msgspec.Struct, kw_only=True):
+    account_id: str
+    handle: str | None
+    display_name: str | None
+    followers: int | None
+    posts: int  # in the window
+    latest: FloorPost | None
+
+
+class WatchFloor(msgspec.Struct, kw_only=True):
+    as_of_us: int
+    live: bool  # false: the store has no recent data and is shown as of its newest
+    window_days: float
+    accounts: list[WatchedAccount]
+    by_velocity: list[FloorPost]
+    by_z: list[FloorPost]
+
+
+def watch_floor(
+    store: Store, *, window_days: float = 7.0, limit: int = 20, now_us: int | None = None
+) -> WatchFloor:
+    wall = time.time_ns() // 1000 if now_us is None else now_us
+    newest = reads.newest_activity_us(store) or wall
+    live = wall - newest <= LIVE_WITHIN_US
+    now = wall if live else newest
+    watched = reads.watched_accounts(store)
+    handles = {row.account_id: row.handle for row in watched}
+    recent = reads.recent_posts(store, list(handles), now - int(window_days * DAY_US), now)
+    harm = enrichments.results(store, "harm", [row.post_id for row in recent])
+    named = enrichments.results(store, "mentions", [row.post_id for row in recent])
+    by_author: dict[str, list[reads.RecentPost]] = {}
+    for row in recent:
+        by_author.setdefault(row.author_id, []).append(row)
+    posts: list[FloorPost] = []
+    for author, rows in by_author.items():
+        totals = np.array([row.total for row in rows], dtype=np.int64)
+        for i, row in enumerate(rows):
+            others = np.delete(totals, i)
+            z = compare(row.total, others, 0.0, window_days).robust_z if len(others) else None
+            posts.append(
+                FloorPost(
+                    post_id=row.post_id, author_id=author, author_handle=handles.get(author),
+                    created_at_us=row.created_at_us, text=row.text, total=row.total, last_hour=row.last_hour,
+                    robust_z=z, harm=list(harm.get(row.post_id, {}).get("flagged", [])),
+                    people=list(named.get(row.post_id, {}).get("people", [])),
+                )
+            )  # fmt: skip
+    accounts = []
+    for account in watched:
+        own = [post for post in posts if post.author_id == account.account_id]
+        latest = max(own, key=lambda post: post.created_at_us, default=None)
+        accounts.append(
+            WatchedAccount(
+                account_id=account.account_id, handle=account.handle, display_name=account.display_name,
+                followers=account.followers, posts=len(own), latest=latest,
+            )
+        )  # fmt: skip
+    by_velocity = sorted(posts, key=lambda post: (-post.last_hour, -post.total))[:limit]
+    by_z = sorted(
+        (post for post in posts if post.robust_z is not None), key=lambda post: -(post.robust_z or 0.0)
+    )[:limit]
+    return WatchFloor(
+        as_of_us=now,
+        live=live,
+        window_days=window_days,
+        accounts=accounts,
+        by_velocity=by_velocity,
+        by_z=by_z,
+    )

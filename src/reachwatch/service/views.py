@@ -1,0 +1,166 @@
+"""What the web app's pages and API show, composed from the other services: a post's harm and the
+people it names, an account's page, a protected person's page. No logic of the pages' own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from reachwatch.errors import NotFoundError
+from reachwatch.model import Person
+from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
+from reachwatch.service.spillover import SpilloverOptions, find_person, spillover
+from reachwatch.store import enrichments, queries
+from reachwatch.store import floor as floor_reads
+from reachwatch.store import reach as reach_reads
+from reachwatch.store import spillover as spill_reads
+from reachwatch.store.collection import people
+from reachwatch.store.database import Store
+from reachwatch.store.queries import TopPost
+
+DAY_US = 86_400_000_000
+
+
+class NamedPerson(msgspec.Struct, kw_only=True):
+    person_id: str
+    name: str
+    how: list[str]  # the ways the post names them (name, alias, handle, hashtag, account)
+
+
+class PostHarm(msgspec.Struct, kw_only=True):
+    post_id: str
+    text: str
+    lang: str | None
+    scores: dict[str, float]
+    flagged: list[str]
+    borderline: list[str]
+    rules: list[list[str]]
+    evidence: dict[str, list[tuple[str, float]]]  # class → (word, weight)
+    tier2: dict[str, Any] | None
+    model: str | None
+    people: list[NamedPerson]
+
+
+def post_harm(store: Store, post_id: str) -> PostHarm:
+    head = reach_reads.post_head(store, post_id)
+    if head is None:
+        raise NotFoundError(f"No post {post_id!r} in the store. Find ids with `reachwatch search`.")
+    harm = enrichments.results(store, "harm", [post_id]).get(post_id, {})
+    named = enrichments.results(store, "mentions", [post_id]).get(post_id, {})
+    language = enrichments.results(store, "language", [post_id]).get(post_id, {})
+    registry = {person.id: person for person in people(store)}
+    ways: dict[str, list[str]] = {}  # person → how the post names them
+    for person_id, kind, _matched in named.get("hits", []):
+        ways.setdefault(person_id, []).append(kind)
+    return PostHarm(
+        post_id=post_id, text=head.text, lang=language.get("lang"), scores=harm.get("scores", {}),
+        flagged=harm.get("flagged", []), borderline=harm.get("borderline", []), rules=harm.get("rules", []),
+        evidence=harm.get("evidence", {}), tier2=harm.get("tier2"), model=enrichments_version(store, post_id),
+        people=[
+            NamedPerson(person_id=key, name=_name(registry, key), how=sorted(set(kinds)))
+            for key, kinds in ways.items()
+        ],
+    )  # fmt: skip
+
+
+def _name(registry: dict[str, Person], person_id: str) -> str:
+    return registry[person_id].name if person_id in registry else person_id
+
+
+def enrichments_version(store: Store, post_id: str) -> str | None:
+    return enrichments.versions(store, "harm", [post_id]).get(post_id)
+
+
+class AccountView(msgspec.Struct, kw_only=True):
+    account_id: str
+    handle: str | None
+    display_name: str | None
+    followers: int | None
+    watched: bool
+    posts: list[TopPost]  # its most engaged posts
+    history: list[tuple[int, int]]  # (day start, posts that day)
+    median_engagements: float | None
+    engagers: EngagerTable | None
+
+
+def account_view(store: Store, account_id: str, *, engager_page: int = 1) -> AccountView:
+    profile = queries.account(store, account_id)
+    if profile is None:
+        raise NotFoundError(f"No account {account_id!r} in the store.")
+    top = queries.top_posts(store, limit=20, author_id=account_id)
+    days = queries.posts_per_day(store, account_id)
+    totals = sorted(post.reposts + post.quotes + post.replies + post.likes for post in top)
+    table: EngagerTable | None
+    try:
+        table = engager_table(store, account_id, sort=EngagerSort.ACTIONS, limit=25, page=engager_page)
+    except NotFoundError:
+        table = None
+    return AccountView(
+        account_id=account_id, handle=profile.handle, display_name=profile.display_name,
+        followers=profile.followers, watched=profile.watched, posts=top, history=days,
+        median_engagements=float(totals[len(totals) // 2]) if totals else None, engagers=table,
+    )  # fmt: skip
+
+
+class DayCount(msgspec.Struct, array_like=True):
+    day_us: int
+    mentions: int
+    harmful: int
+
+
+class Preceding(msgspec.Struct, kw_only=True):
+    post_id: str
+    author_id: str
+    author_handle: str | None
+    created_at_us: int
+    text: str
+    harmful_before: int  # in the week before
+    harmful_after: int  # in the day after
+    ratio: float
+    low: float
+    high: float
+
+
+class PersonView(msgspec.Struct, kw_only=True):
+    person: Person
+    days: list[DayCount]
+    total_mentions: int
+    total_harmful: int
+    preceding: list[Preceding]  # watched accounts' posts naming the person, by the rise after them
+
+
+def person_view(store: Store, reference: str, *, candidates: int = 10) -> PersonView:
+    person = find_person(store, reference)
+    accounts = spill_reads.person_account_ids(store, person.handles)
+    newest = floor_reads.newest_activity_us(store) or 0
+    targeting = spill_reads.targeting_posts(store, person.id, accounts, 0, newest + 1)
+    per_day: dict[int, DayCount] = {}
+    for post in targeting:
+        day = post.created_at_us - post.created_at_us % DAY_US
+        row = per_day.setdefault(day, DayCount(day, 0, 0))
+        row.mentions += 1
+        row.harmful += bool(post.harmful)
+    watched = {row.account_id: row.handle for row in floor_reads.watched_accounts(store)}
+    by_watched = [post for post in targeting if post.author_id in watched][-candidates:]
+    preceding = []
+    for post in by_watched:
+        found = spillover(store, person.id, post.post_id, SpilloverOptions(before_hours=168, after_hours=24))
+        head = reach_reads.post_head(store, post.post_id)
+        preceding.append(
+            Preceding(
+                post_id=post.post_id, author_id=post.author_id, author_handle=watched.get(post.author_id),
+                created_at_us=post.created_at_us, text=head.text if head else "",
+                harmful_before=found.harmful.before, harmful_after=found.harmful.after,
+                ratio=found.harmful.ratio, low=found.harmful.low, high=found.harmful.high,
+            )
+        )  # fmt: skip
+    preceding.sort(key=lambda row: -row.low)
+    return PersonView(
+        person=person, days=[per_day[day] for day in sorted(per_day)], total_mentions=len(targeting),
+        total_harmful=sum(bool(post.harmful) for post in targeting), preceding=preceding,
+    )  # fmt: skip
+
+
+def people_list(store: Store) -> list[Person]:
+    return people(store)

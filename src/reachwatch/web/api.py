@@ -1,0 +1,306 @@
+"""The REST API under /api/v1: JSON of exactly what the pages show, from the same service calls.
+
+Responses are msgspec structs encoded by msgspec; their JSON Schemas (from msgspec) are put into
+the OpenAPI document, so the document describes every response. Records are named by query
+parameters (`?id=`), because post ids hold slashes and colons.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from enum import StrEnum
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from reachwatch.errors import UsageError
+from reachwatch.model import Person, micros_from_datetime
+from reachwatch.service import coordination, explore, floor, reach, spillover, views
+from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
+from reachwatch.service.explore import SearchFilters, SearchHit, Stats
+from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
+from reachwatch.service.store_access import Store
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+SCHEMAS: dict[str, Any] = {}
+HOUR_US = 3_600_000_000
+
+
+class Sort(StrEnum):
+    FIRST = "first"
+    FOLLOWERS = "followers"
+    ACTIONS = "actions"
+    PRIOR = "prior"
+
+
+class Node(msgspec.Struct, kw_only=True):
+    id: str
+    label: str
+    community: int
+    bridge: bool
+
+
+class Edge(msgspec.Struct, kw_only=True):
+    source: str
+    target: str
+    weight: int
+
+
+class NetworkView(msgspec.Struct, kw_only=True):
+    report: NetworkReport
+    nodes: list[Node]
+    edges: list[Edge]
+    truncated: bool  # only the heaviest edges are drawn
+
+
+class PostCoordination(msgspec.Struct, kw_only=True):
+    post_id: str
+    window_s: float
+    clusters: list[coordination.Cluster]  # clusters with a member who engaged with the post
+
+
+def documented(kind: Any) -> dict[int | str, dict[str, Any]]:
+    """The `responses` entry for a route returning `kind`, its schema kept for the document."""
+    (schema,), components = msgspec.json.schema_components([kind], ref_template="#/components/schemas/{name}")
+    SCHEMAS.update(components)
+    return {200: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+
+
+def encoded(value: Any) -> Response:
+    return Response(msgspec.json.encode(value), media_type="application/json")
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def parse_time(text: str | None, name: str) -> int | None:
+    if not text:
+        return None
+    from datetime import datetime
+
+    try:
+        return micros_from_datetime(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise UsageError(
+            f"{name}={text!r} is not an ISO time (e.g. 2026-10-13 or 2026-10-13T18:00:00Z)."
+        ) from exc
+
+
+PostId = Annotated[str, Query(min_length=1, max_length=500, description="A post id, e.g. bluesky:at://…")]
+Page = Annotated[int, Query(ge=1, le=100_000)]
+
+
+@router.get("/stats", responses=documented(Stats), response_class=Response)
+def api_stats(request: Request) -> Response:
+    """Counts of everything in the store."""
+    return encoded(explore.stats(store_of(request)))
+
+
+@router.get("/floor", responses=documented(floor.WatchFloor), response_class=Response)
+def api_floor(
+    request: Request,
+    window_days: Annotated[float, Query(gt=0, le=90)] = 7.0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> Response:
+    """The watch floor: watched accounts, their latest posts, posts by velocity and by z-score."""
+    return encoded(floor.watch_floor(store_of(request), window_days=window_days, limit=limit))
+
+
+@router.get("/post", responses=documented(reach.Dossier), response_class=Response)
+def api_post(request: Request, id: PostId) -> Response:
+    """The reach dossier of a post: series, baseline, audience, cascade, forecast."""
+    return encoded(reach.dossier(store_of(request), id))
+
+
+@router.get("/post/harm", responses=documented(views.PostHarm), response_class=Response)
+def api_post_harm(request: Request, id: PostId) -> Response:
+    """Harm scores, flags, rules and evidence words; the protected people the post names."""
+    return encoded(views.post_harm(store_of(request), id))
+
+
+@router.get("/post/engagers", responses=documented(EngagerTable), response_class=Response)
+def api_post_engagers(
+    request: Request,
+    id: PostId,
+    sort: Sort = Sort.FIRST,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    page: Page = 1,
+) -> Response:
+    """The engager table of a post, sorted and paged."""
+    return encoded(engager_table(store_of(request), id, sort=EngagerSort(sort.value), limit=limit, page=page))
+
+
+def network_view(report: NetworkReport, network: Any, max_edges: int) -> NetworkView:
+    order = sorted(range(len(network.weight)), key=lambda i: -network.weight[i])[:max_edges]
+    used = sorted({network.source[i] for i in order} | {network.target[i] for i in order})
+    handles = {top.account: top.handle for community in report.communities for top in community.top_accounts}
+    return NetworkView(
+        report=report,
+        nodes=[
+            Node(
+                id=network.accounts[i], label=handles.get(network.accounts[i]) or network.accounts[i][-12:],
+                community=int(network.cluster[i]), bridge=bool(network.flagged[i]),
+            )
+            for i in used
+        ],
+        edges=[
+            Edge(source=network.accounts[network.source[i]], target=network.accounts[network.target[i]],
+                 weight=int(network.weight[i]))
+            for i in order
+        ],
+        truncated=len(order) < len(network.weight),
+    )  # fmt: skip
+
+
+@router.get("/post/network", responses=documented(NetworkView), response_class=Response)
+def api_post_network(
+    request: Request, id: PostId, max_edges: Annotated[int, Query(ge=1, le=20_000)] = 1_500
+) -> Response:
+    """Who engaged with whom around the post (reposts, quotes, replies), with Leiden communities."""
+    report, network = build(store_of(request), NetworkOptions(kind=NetworkKind.INTERACTION, post_id=id))
+    return encoded(network_view(report, network, max_edges))
+
+
+@router.get("/post/coordination", responses=documented(PostCoordination), response_class=Response)
+def api_post_coordination(
+    request: Request, id: PostId, window_s: Annotated[float, Query(gt=0, le=3600)] = 60.0
+) -> Response:
+    """Coordinated clusters (co-repost, co-link, co-hashtag, near-duplicate text) in the post's
+    first two days that include an account that engaged with it."""
+    return encoded(post_coordination(store_of(request), id, window_s))
+
+
+def post_coordination(store: Store, post_id: str, window_s: float) -> PostCoordination:
+    head = reach.dossier_head(store, post_id)
+    options = coordination.CoordinationOptions(
+        since_us=head.created_at_us, until_us=head.created_at_us + 48 * HOUR_US, window_s=window_s
+    )
+    report, _ = coordination.detect(store, options)
+    engaged = spillover.engaged_accounts(store, post_id)
+    clusters = [cluster for cluster in report.clusters if engaged.intersection(cluster.accounts)]
+    return PostCoordination(post_id=post_id, window_s=window_s, clusters=clusters)
+
+
+@router.get("/post/spillover", responses=documented(spillover.SpilloverReport), response_class=Response)
+def api_post_spillover(
+    request: Request,
+    id: PostId,
+    person: Annotated[str, Query(min_length=1, max_length=200)],
+    before_days: Annotated[float, Query(gt=0, le=365)] = 14.0,
+    after_days: Annotated[float, Query(gt=0, le=365)] = 7.0,
+) -> Response:
+    """Mentions and harmful mentions of a person before and after the post (reachwatch spillover)."""
+    options = spillover.SpilloverOptions(before_hours=before_days * 24, after_hours=after_days * 24)
+    return encoded(spillover.spillover(store_of(request), person, id, options))
+
+
+def csv_response(header: list[str], rows: list[list[Any]], name: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    # Cells that a spreadsheet would read as a formula are prefixed, so a post cannot run one.
+    writer.writerows([[f"'{cell}" if str(cell)[:1] in "=+-@" and not isinstance(cell, int | float) else cell
+                       for cell in row] for row in rows])  # fmt: skip
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/post/series.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def api_post_series_csv(request: Request, id: PostId) -> Response:
+    """The reach chart's data: cumulative engagements per kind at the end of each step."""
+    found = reach.dossier(store_of(request), id)
+    series = found.series
+    kinds = sorted(series.kinds)
+    rows = [
+        [series.start_us + (i + 1) * series.step_us, *(series.kinds[kind][i] for kind in kinds), total]
+        for i, total in enumerate(series.total)
+    ]
+    return csv_response(["time_us", *kinds, "total"], rows, "reach-series.csv")
+
+
+@router.get("/account", responses=documented(views.AccountView), response_class=Response)
+def api_account(
+    request: Request, id: Annotated[str, Query(min_length=1, max_length=500)], page: Page = 1
+) -> Response:
+    """An account: its most engaged posts, posts per day, median engagement, top engagers."""
+    return encoded(views.account_view(store_of(request), id, engager_page=page))
+
+
+@router.get("/account/network", responses=documented(NetworkView), response_class=Response)
+def api_account_network(
+    request: Request,
+    id: Annotated[str, Query(min_length=1, max_length=500)],
+    max_edges: Annotated[int, Query(ge=1, le=20_000)] = 1_500,
+) -> Response:
+    """Who engages with the account's posts and with each other, with Leiden communities."""
+    report, network = build(store_of(request), NetworkOptions(kind=NetworkKind.INTERACTION, author_id=id))
+    return encoded(network_view(report, network, max_edges))
+
+
+@router.get("/people", responses=documented(list[Person]), response_class=Response)
+def api_people(request: Request) -> Response:
+    """The registry of protected people."""
+    return encoded(views.people_list(store_of(request)))
+
+
+@router.get("/person", responses=documented(views.PersonView), response_class=Response)
+def api_person(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+    """A protected person: mentions and harmful mentions per day, and the watched posts before rises."""
+    return encoded(views.person_view(store_of(request), id))
+
+
+@router.get("/person/days.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def api_person_csv(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+    """The person chart's data: mentions and harmful mentions per day (UTC)."""
+    found = views.person_view(store_of(request), id)
+    rows: list[list[Any]] = [[day.day_us, day.mentions, day.harmful] for day in found.days]
+    return csv_response(["day_us", "mentions", "harmful"], rows, f"{found.person.id}-mentions.csv")
+
+
+class SearchPage(msgspec.Struct, kw_only=True):
+    query: str
+    page: int
+    limit: int
+    hits: list[SearchHit]
+
+
+@router.get("/search", responses=documented(SearchPage), response_class=Response)
+def api_search(
+    request: Request,
+    q: Annotated[str, Query(max_length=500)] = "",
+    platform: Annotated[str | None, Query(max_length=50)] = None,
+    author: Annotated[str | None, Query(max_length=500)] = None,
+    since: Annotated[str | None, Query(max_length=40)] = None,
+    until: Annotated[str | None, Query(max_length=40)] = None,
+    lang: Annotated[str | None, Query(max_length=20)] = None,
+    harm: Annotated[str | None, Query(pattern="^(any|offensive|hateful|threat)$")] = None,
+    person: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    page: Page = 1,
+) -> Response:
+    """Full-text search with filters, newest first, paged."""
+    filters = search_filters(platform, author, since, until, lang, harm, person)
+    return encoded(search_page(store_of(request), q, filters, limit, page))
+
+
+def search_filters(
+    platform: str | None, author: str | None, since: str | None, until: str | None,
+    lang: str | None, harm: str | None, person: str | None,
+) -> SearchFilters:  # fmt: skip
+    return SearchFilters(
+        platform=platform or None, author_id=author or None, since_us=parse_time(since, "since"),
+        until_us=parse_time(until, "until"), lang=lang or None, harm=harm or None, person=person or None,
+    )  # fmt: skip
+
+
+def search_page(store: Store, q: str, filters: SearchFilters, limit: int, page: int) -> SearchPage:
+    hits = explore.search(store, q, limit=limit, page=page, filters=filters)
+    return SearchPage(query=q, page=page, limit=limit, hits=hits)

@@ -1,0 +1,110 @@
+"""The ASGI app: one store shared by the pages (web/pages.py) and the REST API (web/api.py).
+
+Handlers are plain functions that FastAPI runs in its thread pool; they call the service layer
+and nothing else. Errors become one JSON shape under /api/v1 and an error page elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reachwatch import __version__
+from reachwatch.errors import NotFoundError, ReachwatchError, UsageError
+from reachwatch.service.store_access import Store
+from reachwatch.web import filters
+
+HERE = Path(__file__).parent
+SECURITY_HEADERS = {
+    # Post text is hostile: no inline script runs, whatever a template might let through.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def templates() -> Jinja2Templates:
+    found = Jinja2Templates(directory=str(HERE / "templates"))
+    filters.register(found.env)
+    return found
+
+
+def create_app(store: Store) -> FastAPI:
+    from reachwatch.web import api, pages
+
+    app = FastAPI(
+        title="reachwatch",
+        version=__version__,
+        description="Reach, engagers, harm and aftermath of the posts of watched high-reach accounts.",
+        docs_url="/api/docs",
+        openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+    )
+    app.state.store = store
+    app.state.templates = templates()
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document with the response schemas msgspec made for each route."""
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            document.setdefault("components", {}).setdefault("schemas", {}).update(api.SCHEMAS)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def failure(request: Request, status: int, code: str, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        page = app.state.templates.TemplateResponse(
+            request, "error.html", {"status": status, "message": message}, status_code=status
+        )
+        return page  # type: ignore[no-any-return]
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        return failure(request, 404, "not-found", str(exc))
+
+    @app.exception_handler(UsageError)
+    async def bad_request(request: Request, exc: UsageError) -> Response:
+        return failure(request, 400, "bad-request", str(exc))
+
+    @app.exception_handler(ReachwatchError)
+    async def domain_error(request: Request, exc: ReachwatchError) -> Response:
+        return failure(request, 500, "error", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        return failure(request, 422, "invalid-request", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return failure(request, exc.status_code, "http-error", str(exc.detail))
+
+    return app

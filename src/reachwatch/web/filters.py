@@ -1,0 +1,44 @@
+"""Jinja filters: times, numbers, and post text with its evidence words marked — always escaped
+first, so hostile text stays text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment
+from markupsafe import Markup, escape
+
+from reachwatch.model import iso_from_micros
+from reachwatch.web.charts import svg_bars, svg_lines
+
+SEGMENTS = re.compile(r"[\w']+|[^\w']+")
+
+
+def when(micros: int | None) -> str:
+    return iso_from_micros(micros)[:16].replace("T", " ") if micros else "–"
+
+
+def number(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def marked(text: str, words: Iterable[Any]) -> Markup:
+    """The text escaped, with every word that drove a harm score inside <mark>."""
+    wanted = {
+        part.casefold() for item in words for part in str(item).split() if part not in ("@user", "http")
+    }
+    pieces = []
+    for segment in SEGMENTS.findall(text or ""):
+        safe = escape(segment)
+        pieces.append(Markup("<mark>{}</mark>").format(safe) if segment.casefold() in wanted else safe)
+    return Markup("").join(pieces)
+
+
+def register(env: Environment) -> None:
+    env.filters.update(when=when, number=number, marked=marked, q=lambda value: quote(str(value), safe=""))
+    env.globals.update(svg_lines=svg_lines, svg_bars=svg_bars)

@@ -1,0 +1,121 @@
+"""The analyst's pages: server-rendered templates over the same service calls as the API, with
+htmx for the parts that refresh or load late (the live watch floor, coordination, spillover)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from reachwatch.service import floor, reach, spillover, views
+from reachwatch.service.engagers import EngagerSort, engager_table
+from reachwatch.web.api import Sort, post_coordination, search_filters, search_page, store_of
+
+router = APIRouter(include_in_schema=False)
+KINDS = ("repost", "quote", "reply", "like")
+
+
+def render(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
+    page: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, context)
+    return page
+
+
+@router.get("/", response_class=HTMLResponse)
+def floor_page(request: Request) -> Response:
+    return render(request, "floor.html", {"floor": floor.watch_floor(store_of(request))})
+
+
+@router.get("/floor/live", response_class=HTMLResponse)
+def floor_fragment(request: Request) -> Response:
+    return render(request, "_floor.html", {"floor": floor.watch_floor(store_of(request))})
+
+
+@router.get("/post", response_class=HTMLResponse)
+def post_page(
+    request: Request,
+    id: Annotated[str, Query(min_length=1, max_length=500)],
+    sort: Sort = Sort.FIRST,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    store = store_of(request)
+    found = reach.dossier(store, id)
+    series = found.series
+    hours = [(i + 1) * series.step_us / 3_600_000_000 for i in range(len(series.total))]
+    engagers = engager_table(store, id, sort=EngagerSort(sort.value), limit=25, page=page)
+    harm = views.post_harm(store, id)
+    # The words behind flagged classes are marked in the text; borderline ones only in the table.
+    evidence_words = [word for name in harm.flagged for word, _ in harm.evidence.get(name, [])]
+    return render(
+        request,
+        "post.html",
+        {
+            "d": found, "harm": harm, "evidence_words": evidence_words, "hours": hours, "kinds": KINDS,
+            "engagers": engagers, "sort": sort.value, "page": page,
+            "pages": max(1, -(-engagers.total // 25)),
+        },
+    )  # fmt: skip
+
+
+@router.get("/post/coordination", response_class=HTMLResponse)
+def post_coordination_fragment(
+    request: Request, id: Annotated[str, Query(min_length=1, max_length=500)]
+) -> Response:
+    return render(request, "_coordination.html", {"found": post_coordination(store_of(request), id, 60.0)})
+
+
+@router.get("/post/spillover", response_class=HTMLResponse)
+def post_spillover_fragment(
+    request: Request,
+    id: Annotated[str, Query(min_length=1, max_length=500)],
+    person: Annotated[str, Query(min_length=1, max_length=200)],
+) -> Response:
+    report = spillover.spillover(store_of(request), person, id, spillover.SpilloverOptions())
+    marker = next((i for i, row in enumerate(report.bins) if row.start_us == report.post_at_us), None)
+    return render(request, "_spillover.html", {"s": report, "marker": marker})
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(
+    request: Request,
+    id: Annotated[str, Query(min_length=1, max_length=500)],
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    return render(
+        request, "account.html", {"a": views.account_view(store_of(request), id, engager_page=page)}
+    )
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people_page(request: Request) -> Response:
+    return render(request, "people.html", {"people": views.people_list(store_of(request))})
+
+
+@router.get("/person", response_class=HTMLResponse)
+def person_page(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+    return render(request, "person.html", {"p": views.person_view(store_of(request), id)})
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_view(
+    request: Request,
+    q: Annotated[str, Query(max_length=500)] = "",
+    platform: Annotated[str, Query(max_length=50)] = "",
+    author: Annotated[str, Query(max_length=500)] = "",
+    since: Annotated[str, Query(max_length=40)] = "",
+    until: Annotated[str, Query(max_length=40)] = "",
+    lang: Annotated[str, Query(max_length=20)] = "",
+    harm: Annotated[str, Query(pattern="^(|any|offensive|hateful|threat)$")] = "",
+    person: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    filters = search_filters(platform, author, since, until, lang, harm, person)
+    asked = bool(q.strip()) or any((platform, author, since, until, lang, harm, person))
+    found = search_page(store_of(request), q, filters, 25, page) if asked else None
+    form = {"q": q, "platform": platform, "author": author, "since": since, "until": until, "lang": lang,
+            "harm": harm, "person": person}  # fmt: skip
+    return render(
+        request,
+        "search.html",
+        {"found": found, "form": form, "page": page, "people": views.people_list(store_of(request))},
+    )

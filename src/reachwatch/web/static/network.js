@@ -1,0 +1,38 @@
+// Draws the interaction network of the page's #network element with Cytoscape.js, from the JSON
+// the API serves (data-url). Labels are set as text by Cytoscape, never as HTML.
+(function () {
+  "use strict";
+  const PALETTE = ["#1f5f8b", "#c0392b", "#7d8a2e", "#8e44ad", "#d35400", "#16a085", "#2c3e50", "#b7950b"];
+  function draw(box) {
+    fetch(box.dataset.url, { headers: { Accept: "application/json" } })
+      .then((response) => response.json())
+      .then((data) => {
+        if (!data.nodes || data.nodes.length === 0) {
+          box.textContent = "No reposts, quotes or replies to draw.";
+          box.dataset.state = "empty";
+          return;
+        }
+        const elements = [];
+        for (const node of data.nodes) {
+          elements.push({ data: { id: node.id, label: node.label, colour: PALETTE[node.community % PALETTE.length], bridge: node.bridge ? 1 : 0 } });
+        }
+        data.edges.forEach((edge, i) => elements.push({ data: { id: "e" + i, source: edge.source, target: edge.target, weight: edge.weight } }));
+        const graph = cytoscape({
+          container: box,
+          elements: elements,
+          style: [
+            { selector: "node", style: { "background-color": "data(colour)", width: 8, height: 8, label: "", "font-size": 6 } },
+            { selector: "node[bridge = 1]", style: { "border-width": 2, "border-color": "#000", width: 12, height: 12 } },
+            { selector: "node:selected", style: { label: "data(label)" } },
+            { selector: "edge", style: { width: 0.5, "line-color": "#bbb", "curve-style": "haystack", opacity: 0.6 } },
+          ],
+          layout: { name: "cose", animate: false, numIter: 400 },
+        });
+        graph.on("tap", "node", (event) => { event.target.select(); });
+        box.dataset.state = "drawn";
+        box.dataset.nodes = String(data.nodes.length);
+      })
+      .catch(() => { box.textContent = "The network could not be loaded."; box.dataset.state = "error"; });
+  }
+  document.querySelectorAll(".network[data-url]").forEach(draw);
+})();
