@@ -110,3 +110,15 @@ def store_fingerprint(store: Store) -> dict[str, object]:
     for volatile in ("location", "cursors"):
         counts.pop(volatile)
     return counts
+
+
+@pytest.fixture(scope="session")
+def demo_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, str, str]]:
+    """The demo scenario plus a hostile post, built once per test session for the web tests."""
+    from tests.web_fixtures import build_demo_store
+
+    store, trigger, watched = build_demo_store(tmp_path_factory.mktemp("web") / "demo.db")
+    try:
+        yield store, trigger, watched
+    finally:
+        store.close()

@@ -24,9 +24,10 @@ from reachwatch.web import filters
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
-    # Post text is hostile: no inline script runs, whatever a template might let through.
+    # Post text is hostile: no inline script runs, whatever a template might let through. Inline
+    # styles are allowed: Cytoscape.js styles the elements it draws.
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",

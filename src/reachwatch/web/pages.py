@@ -14,6 +14,7 @@ from reachwatch.web.api import Sort, post_coordination, search_filters, search_p
 
 router = APIRouter(include_in_schema=False)
 KINDS = ("repost", "quote", "reply", "like")
+SPREAD = ("repost", "quote", "reply")  # what the forecast predicts
 
 
 def render(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
@@ -42,6 +43,9 @@ def post_page(
     found = reach.dossier(store, id)
     series = found.series
     hours = [(i + 1) * series.step_us / 3_600_000_000 for i in range(len(series.total))]
+    spread = [sum(series.kinds.get(kind, [0] * len(hours))[i] for kind in SPREAD) for i in range(len(hours))]
+    # The forecast of the final spread as a band over the chart, so the line can be read against it.
+    band = ([found.forecast.low] * len(hours), [found.forecast.high] * len(hours))
     engagers = engager_table(store, id, sort=EngagerSort(sort.value), limit=25, page=page)
     harm = views.post_harm(store, id)
     # The words behind flagged classes are marked in the text; borderline ones only in the table.
@@ -51,6 +55,7 @@ def post_page(
         "post.html",
         {
             "d": found, "harm": harm, "evidence_words": evidence_words, "hours": hours, "kinds": KINDS,
+            "spread": spread, "band": band,
             "engagers": engagers, "sort": sort.value, "page": page,
             "pages": max(1, -(-engagers.total // 25)),
         },

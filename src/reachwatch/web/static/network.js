@@ -26,7 +26,7 @@
             { selector: "node:selected", style: { label: "data(label)" } },
             { selector: "edge", style: { width: 0.5, "line-color": "#bbb", "curve-style": "haystack", opacity: 0.6 } },
           ],
-          layout: { name: "cose", animate: false, numIter: 400 },
+          layout: { name: "cose", animate: false, numIter: 150, randomize: true },
         });
         graph.on("tap", "node", (event) => { event.target.select(); });
         box.dataset.state = "drawn";

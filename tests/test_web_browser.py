@@ -1,0 +1,153 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against the app served
+on loopback with the demo scenario. Click through watch floor → dossier → engager → account, run
+a search, open a protected person; check hostile post text renders as text and runs nothing.
+Screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from reachwatch.service.store_access import Store
+from tests.web_fixtures import HOSTILE_TEXT, hostile_post_id, serve_in_thread
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def base_url(demo_web: tuple[Store, str, str]) -> Iterator[str]:
+    yield from serve_in_thread(demo_web[0])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            "Debian's Chromium is not installed (make test installs it with apt-get when it runs as root; "
+            "otherwise: sudo apt-get install chromium)"
+        )
+    with playwright_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    opened.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    opened.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}") if response.status >= 400 else None
+        ),
+    )
+    opened.problems = problems
+    yield opened
+    context.close()
+
+
+def shot(page: object, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def test_floor_dossier_engager_account(page: object, base_url: str, demo_web: tuple[Store, str, str]) -> None:
+    _, trigger, watched = demo_web
+    p = page
+    p.goto(base_url + "/")
+    assert p.locator("h1").inner_text() == "Watch floor"
+    assert p.locator("#watched tbody tr").count() >= 1
+    assert "maxharlan" in p.locator("#watched").inner_text()
+    shot(p, "01-watch-floor")
+    # The trigger post leads the velocity ranking's totals: open it from the floor.
+    p.locator(f'#by-velocity a[href="/post?id={quote(trigger, safe="")}"]').first.click()
+    p.wait_for_selector("#reach")
+    assert "Post dossier" in p.locator("h1").inner_text()
+    assert "criminal" in p.locator("#post-text").inner_text()
+    assert p.locator("#harm-scores").inner_text().count("flagged") >= 1
+    assert p.locator("#post-text mark").count() >= 1  # evidence words highlighted
+    p.wait_for_selector(".spillover", timeout=60_000)  # loaded by htmx
+    assert p.problems == []
+    assert "rate ratio" in p.locator(".spillover").first.inner_text()
+    p.wait_for_selector("#coordination")
+    assert "Cluster" in p.locator("#coordination").inner_text()  # the planted ring
+    p.wait_for_selector('#network[data-state="drawn"]', timeout=60_000)
+    assert int(p.locator("#network").get_attribute("data-nodes")) > 10
+    assert p.locator("#engager-table tbody tr").count() == 25
+    shot(p, "02-post-dossier")
+    p.locator('a.sort:has-text("followers")').click()
+    p.wait_for_url("**sort=followers**")
+    followers = [
+        int(cell.replace(",", "")) for cell in p.locator("#engager-table tbody tr td:nth-child(2)").all_inner_texts()
+        if cell.strip() not in ("–", "")
+    ]  # fmt: skip
+    assert followers == sorted(followers, reverse=True)
+    p.locator("#next-page").click()
+    p.wait_for_url("**page=2**")
+    first_engager = p.locator("a.engager").first
+    name = first_engager.inner_text()
+    first_engager.click()
+    p.wait_for_selector("#account-name")
+    assert name in p.locator("main").inner_text()
+    shot(p, "03-engager-account")
+    p.goto(base_url + f"/account?id={quote(watched, safe='')}")
+    assert p.locator("#account-posts tbody tr").count() >= 5
+    p.wait_for_selector('#network[data-state="drawn"]', timeout=60_000)
+    shot(p, "04-watched-account")
+    assert p.problems == []
+
+
+def test_search_and_person(page: object, base_url: str) -> None:
+    p = page
+    p.goto(base_url + "/search")
+    p.fill('#search-form input[name="q"]', "Whitfield")
+    p.select_option('#search-form select[name="harm"]', "threat")
+    p.locator('#search-form button[type="submit"]').click()
+    p.wait_for_selector("#results")
+    rows = p.locator("#results tbody tr")
+    assert rows.count() == 25
+    assert all("whitfield" in text.lower() for text in p.locator("#results td.text").all_inner_texts())
+    shot(p, "05-search")
+    p.locator("#next-page").click()
+    p.wait_for_url("**page=2**")
+    assert p.locator("#results tbody tr").count() >= 1
+    p.goto(base_url + "/people")
+    p.locator('#people a:has-text("Dana Whitfield")').click()
+    p.wait_for_selector("#person-name")
+    assert p.locator("svg.chart rect").count() > 10
+    assert p.locator("#preceding tbody tr").count() >= 1
+    shot(p, "06-person")
+    assert p.problems == []
+
+
+def test_hostile_text_is_shown_as_text_and_runs_nothing(
+    page: object, base_url: str, demo_web: tuple[Store, str, str]
+) -> None:
+    p = page
+    hostile = hostile_post_id(demo_web[2])
+    for path in (f"/post?id={quote(hostile, safe='')}", "/search?q=forever", "/"):
+        p.goto(base_url + path)
+        p.wait_for_load_state("networkidle")
+        assert p.evaluate("window.__pwned") is None, path
+        assert p.locator("main img").count() == 0, path
+        assert p.locator("main script").count() == 0, path
+    p.goto(base_url + f"/post?id={quote(hostile, safe='')}")
+    shown = p.locator("#post-text blockquote").inner_text()
+    assert shown == HOSTILE_TEXT  # every character, as text
+    shot(p, "07-hostile-post")

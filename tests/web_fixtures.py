@@ -1,0 +1,73 @@
+"""A store with the demo scenario and a hostile post, and the web app served from it on loopback
+by a real uvicorn server in a thread (for the browser, the API fuzzing and the page tests)."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import uvicorn
+
+from reachwatch.model import Post
+from reachwatch.scenario.generator import ScenarioConfig
+from reachwatch.service import scenario as scenarios
+from reachwatch.service.ingest import IngestOptions, ingest_stream
+from reachwatch.service.store_access import Store
+from reachwatch.web.app import create_app
+
+HOSTILE_TEXT = (
+    '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> '
+    'Dana Whitfield should be jailed <b>now</b> & "forever"'
+)
+HOSTILE_ID = "bluesky:at://did:plc:hostile/app.bsky.feed.post/xss1"
+
+
+def build_demo_store(path: Path) -> tuple[Store, str, str]:
+    """(store, the trigger post's id, the watched account's id) with a hostile post added, by
+    the watched account, naming the minister: it shows on every page."""
+    store = Store.open(str(path))
+    report = scenarios.load_demo(store, ScenarioConfig(seed=7), IngestOptions(), None)
+    truth = report.truth
+    hostile = Post(
+        id=HOSTILE_ID.replace("did:plc:hostile", truth.watched_account_id.removeprefix("bluesky:")),
+        platform="bluesky", author_id=truth.watched_account_id, created_at_us=truth.trigger_at_us + 3_600_000_000,
+        text=HOSTILE_TEXT, lang="en",
+    )  # fmt: skip
+    line = msgspec.json.encode(msgspec.structs.asdict(hostile) | {"type": "post"}) + b"\n"
+    ingest_stream(store, io.BytesIO(line), "hostile", IngestOptions())
+    return store, truth.trigger_post_id, truth.watched_account_id
+
+
+def hostile_post_id(watched_account_id: str) -> str:
+    return HOSTILE_ID.replace("did:plc:hostile", watched_account_id.removeprefix("bluesky:"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve_in_thread(store: Store) -> Iterator[str]:
+    """The app on a real loopback server for the duration; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start within 30 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
