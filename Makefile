@@ -9,7 +9,7 @@ BENCH_EVENTS ?= 1000000
 EXPORT_VENV := .venv-export
 EMBEDDING_MODEL := models/all-MiniLM-L6-v2-int8
 
-.PHONY: setup models demo test lint bench clean
+.PHONY: setup models browser demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ $(EMBEDDING_MODEL)/model.onnx: training/export_embedding.py training/export-requ
 
 models: $(EMBEDDING_MODEL)/model.onnx
 
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  else \
+	    echo "Chromium is not installed and cannot be installed here (it needs root and apt-get):"; \
+	    echo "the browser tests will be skipped. Install it with: sudo apt-get install chromium"; \
+	  fi; }
+
 demo: setup
 	$(BIN)/reachwatch demo
 
@@ -40,10 +50,10 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks training
 	$(BIN)/mypy
 
-test: lint models
+test: lint models browser
 	$(BIN)/pytest
 
-bench: setup
+bench: setup models
 	$(BIN)/python benchmarks/ingest_throughput.py --events $(BENCH_EVENTS)
 	$(BIN)/python benchmarks/search_latency.py --posts 1000000
 	$(BIN)/python benchmarks/ingest_memory.py --events 5000000
@@ -52,6 +62,8 @@ bench: setup
 	$(BIN)/python benchmarks/dossier_latency.py --engagements 1000000
 	$(BIN)/python benchmarks/coordination_vs_toolkit.py --events 1000000
 	$(BIN)/python benchmarks/communities_1m.py --edges 1000000
+	$(BIN)/python benchmarks/harm_throughput.py --posts 100000
+	$(BIN)/python benchmarks/web_latency.py --engagements 100000 --clients 1
 
 clean:
-	rm -rf $(VENV) $(EXPORT_VENV) models build *.egg-info reachwatch-demo.db* bench-data
+	rm -rf $(VENV) $(EXPORT_VENV) models test-artifacts build *.egg-info reachwatch-demo.db* bench-data

@@ -1,4 +1,5 @@
-"""Imports run one way: cli → web → service → connectors | enrich | scenario | store → model, errors, config."""
+"""Imports run one way: cli → web → service → connectors | enrich | scenario | store → model, errors,
+config."""
 
 from __future__ import annotations
 

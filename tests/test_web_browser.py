@@ -89,17 +89,18 @@ def test_floor_dossier_engager_account(page: object, base_url: str, demo_web: tu
     assert "Cluster" in p.locator("#coordination").inner_text()  # the planted ring
     p.wait_for_selector('#network[data-state="drawn"]', timeout=60_000)
     assert int(p.locator("#network").get_attribute("data-nodes")) > 10
+    p.wait_for_selector("#engager-table")  # loaded by htmx after the dossier
     assert p.locator("#engager-table tbody tr").count() == 25
     shot(p, "02-post-dossier")
     p.locator('a.sort:has-text("followers")').click()
     p.wait_for_url("**sort=followers**")
-    followers = [
-        int(cell.replace(",", "")) for cell in p.locator("#engager-table tbody tr td:nth-child(2)").all_inner_texts()
-        if cell.strip() not in ("–", "")
-    ]  # fmt: skip
+    p.wait_for_selector("#engager-table")
+    cells = p.locator("#engager-table tbody tr td:nth-child(2)").all_inner_texts()
+    followers = [int(cell.replace(",", "")) for cell in cells if cell.strip() not in ("–", "")]
     assert followers == sorted(followers, reverse=True)
     p.locator("#next-page").click()
     p.wait_for_url("**page=2**")
+    p.wait_for_selector("#engager-table")
     first_engager = p.locator("a.engager").first
     name = first_engager.inner_text()
     first_engager.click()

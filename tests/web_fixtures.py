@@ -35,8 +35,8 @@ def build_demo_store(path: Path) -> tuple[Store, str, str]:
     truth = report.truth
     hostile = Post(
         id=HOSTILE_ID.replace("did:plc:hostile", truth.watched_account_id.removeprefix("bluesky:")),
-        platform="bluesky", author_id=truth.watched_account_id, created_at_us=truth.trigger_at_us + 3_600_000_000,
-        text=HOSTILE_TEXT, lang="en",
+        platform="bluesky", author_id=truth.watched_account_id,
+        created_at_us=truth.trigger_at_us + 3_600_000_000, text=HOSTILE_TEXT, lang="en",
     )  # fmt: skip
     line = msgspec.json.encode(msgspec.structs.asdict(hostile) | {"type": "post"}) + b"\n"
     ingest_stream(store, io.BytesIO(line), "hostile", IngestOptions())

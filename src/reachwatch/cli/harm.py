@@ -12,9 +12,15 @@ from rich.table import Table
 from reachwatch.cli.options import AsJson
 from reachwatch.cli.render import console
 from reachwatch.config import load_settings
-from reachwatch.enrich.harm import shipped_tier2
 from reachwatch.errors import UsageError
-from reachwatch.service.harm_eval import LabelledSet, evaluate, model_card, read_labelled, validation_sets
+from reachwatch.service.harm_eval import (
+    LabelledSet,
+    evaluate,
+    model_card,
+    read_labelled,
+    tier2_for,
+    validation_sets,
+)
 
 DEFAULT_HARM_DATA = Path("..") / "shared" / "data" / "harm"
 
@@ -50,9 +56,7 @@ def evaluate_harm(
         if not sets:
             raise UsageError(f"No validation splits under {harm_data}: pass --harm-data, or --data FILE.")
     settings = load_settings()
-    second = None
-    if tier2 or (tier2 is None and (Path(settings.embedding_model) / "model.onnx").is_file()):
-        second = shipped_tier2(settings.embedding_model)
+    second = tier2_for(settings.embedding_model, wanted=tier2)
     results = evaluate(sets, with_peer=peer, tier2=second)
     card = model_card() if data is None else {}
     if as_json:

@@ -10,12 +10,11 @@ import msgspec
 import typer
 from rich.table import Table
 
-from reachwatch.analysis.spillover import RateRatio
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
 from reachwatch.errors import UsageError
-from reachwatch.service.spillover import SpilloverOptions, spillover
+from reachwatch.service.spillover import RateRatio, SpilloverOptions, spillover
 from reachwatch.service.store_access import open_store
 
 HOURS = {"h": 1.0, "d": 24.0, "w": 168.0}

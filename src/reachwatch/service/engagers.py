@@ -74,10 +74,29 @@ def engager_table(
     created = dict(posts)
     earliest = min(created.values())
     rows = reads.engagers(store, list(created), since_us if head is None else 0, until_us)
-    prior = reads.prior_engagements(store, author, earliest, [row.account_id for row in rows])
     single = head.created_at_us if head is not None else None
-    table = [
-        Engager(
+    # Prior engagements cost a query per 5,000 accounts: for all rows only when sorting by them.
+    prior = (
+        reads.prior_engagements(store, author, earliest, [row.account_id for row in rows])
+        if sort == EngagerSort.PRIOR
+        else {}
+    )
+    order = {
+        EngagerSort.FIRST: lambda r: (r.first_at_us, r.account_id),
+        EngagerSort.FOLLOWERS: lambda r: (-(r.followers or 0), r.account_id),
+        EngagerSort.ACTIONS: lambda r: (-r.actions, r.account_id),
+        EngagerSort.PRIOR: lambda r: (-prior.get(r.account_id, 0), r.account_id),
+    }[sort]
+    rows.sort(key=order)
+    amplifiers = [row for row in rows if row.kinds and AMPLIFYING.intersection(row.kinds.split(","))]
+    top = sorted(amplifiers, key=lambda r: (-(r.followers or 0), r.account_id))[:10]
+    start = (page - 1) * limit
+    shown = rows[start : start + limit]
+    if sort != EngagerSort.PRIOR:
+        prior = reads.prior_engagements(store, author, earliest, [row.account_id for row in shown + top])
+
+    def engager(row: reads.EngagerRow) -> Engager:
+        return Engager(
             account_id=row.account_id,
             handle=row.handle,
             kinds=sorted(set(row.kinds.split(","))) if row.kinds else [],
@@ -91,23 +110,14 @@ def engager_table(
             prior_engagements=prior.get(row.account_id, 0),
             first_hour=single is not None and row.first_at_us - single < HOUR_US,
         )
-        for row in rows
-    ]
-    order = {
-        EngagerSort.FIRST: lambda r: (r.first_at_us, r.account_id),
-        EngagerSort.FOLLOWERS: lambda r: (-(r.followers or 0), r.account_id),
-        EngagerSort.ACTIONS: lambda r: (-r.actions, r.account_id),
-        EngagerSort.PRIOR: lambda r: (-r.prior_engagements, r.account_id),
-    }[sort]
-    table.sort(key=order)
-    amplifiers = [row for row in table if AMPLIFYING & set(row.kinds)]
-    top = sorted(amplifiers, key=lambda r: (-(r.followers or 0), r.account_id))[:10]
-    start = (page - 1) * limit
+
     return EngagerTable(
         subject=subject,
         posts=len(posts),
-        total=len(table),
-        rows=table[start : start + limit],
-        top_amplifiers=top,
-        first_hour_amplifiers=sum(1 for row in amplifiers if row.first_hour),
+        total=len(rows),
+        rows=[engager(row) for row in shown],
+        top_amplifiers=[engager(row) for row in top],
+        first_hour_amplifiers=sum(
+            1 for row in amplifiers if single is not None and row.first_at_us - single < HOUR_US
+        ),
     )

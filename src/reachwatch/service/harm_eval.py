@@ -12,7 +12,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from reachwatch.enrich.harm import BORDERLINE, CLASSES, MODEL_DIR, HarmModel, HarmTier2
+from reachwatch.enrich.harm import BORDERLINE, CLASSES, MODEL_DIR, HarmModel, HarmTier2, shipped_tier2
 from reachwatch.errors import UsageError
 
 Scorer = Callable[[Sequence[str]], npt.NDArray[np.float64]]
@@ -118,6 +118,14 @@ def peer() -> Scorer | None:
     except ImportError:
         return None
     return lambda texts: np.asarray(predict_prob(list(texts)), dtype=np.float64)
+
+
+def tier2_for(model_dir: str, wanted: bool | None) -> HarmTier2 | None:
+    """Tier 2 when asked for (an error if its model is missing), or by default when its model
+    directory exists; None when switched off."""
+    if wanted or (wanted is None and (Path(model_dir) / "model.onnx").is_file()):
+        return shipped_tier2(model_dir)
+    return None
 
 
 def model_card() -> dict[str, object]:

@@ -11,12 +11,14 @@ import msgspec
 
 from reachwatch.analysis.spillover import (
     Attribution,
-    RateRatio,
     SegmentedFit,
     attribution,
     dispersion,
     rate_ratio,
     segmented_fit,
+)
+from reachwatch.analysis.spillover import (
+    RateRatio as RateRatio,
 )
 from reachwatch.errors import NotFoundError, UsageError
 from reachwatch.model import Person

@@ -4,7 +4,7 @@ engagements in all and in the last hour."""
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, text
 
 from reachwatch.store import schema
 from reachwatch.store.database import Store
@@ -28,9 +28,12 @@ class RecentPost(msgspec.Struct, array_like=True):
 
 def watched_accounts(store: Store) -> list[WatchedRow]:
     a = schema.accounts
-    stmt = select(a.c.id, a.c.handle, a.c.display_name, a.c.followers).where(a.c.watched).order_by(a.c.handle)
+    # "watched" as written in the partial index's condition, so both databases use the index.
+    # No ORDER BY: SQLite would then walk the handle index over every account instead.
+    stmt = select(a.c.id, a.c.handle, a.c.display_name, a.c.followers).where(text("accounts.watched"))
     with store.connect() as conn:
-        return [WatchedRow(*row) for row in conn.execute(stmt)]
+        found = [WatchedRow(*row) for row in conn.execute(stmt)]
+    return sorted(found, key=lambda row: (row.handle or row.account_id).lower())
 
 
 def newest_activity_us(store: Store) -> int | None:

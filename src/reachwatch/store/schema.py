@@ -55,6 +55,8 @@ accounts = Table(
     Column("status", Text),
     Column("watched", Boolean, nullable=False, server_default=false()),
     Index("ix_accounts_handle", "handle"),
+    # Partial: a few watched accounts among hundreds of thousands of engagers.
+    Index("ix_accounts_watched", "id", sqlite_where=text("watched"), postgresql_where=text("watched")),
     sqlite_with_rowid=False,  # looked up by id only: one B-tree search instead of two
 )
 

@@ -46,7 +46,6 @@ def post_page(
     spread = [sum(series.kinds.get(kind, [0] * len(hours))[i] for kind in SPREAD) for i in range(len(hours))]
     # The forecast of the final spread as a band over the chart, so the line can be read against it.
     band = ([found.forecast.low] * len(hours), [found.forecast.high] * len(hours))
-    engagers = engager_table(store, id, sort=EngagerSort(sort.value), limit=25, page=page)
     harm = views.post_harm(store, id)
     # The words behind flagged classes are marked in the text; borderline ones only in the table.
     evidence_words = [word for name in harm.flagged for word, _ in harm.evidence.get(name, [])]
@@ -56,10 +55,22 @@ def post_page(
         {
             "d": found, "harm": harm, "evidence_words": evidence_words, "hours": hours, "kinds": KINDS,
             "spread": spread, "band": band,
-            "engagers": engagers, "sort": sort.value, "page": page,
-            "pages": max(1, -(-engagers.total // 25)),
+            "sort": sort.value, "page": page,
         },
     )  # fmt: skip
+
+
+@router.get("/post/engagers", response_class=HTMLResponse)
+def post_engagers_fragment(
+    request: Request,
+    id: Annotated[str, Query(min_length=1, max_length=500)],
+    sort: Sort = Sort.FIRST,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    engagers = engager_table(store_of(request), id, sort=EngagerSort(sort.value), limit=25, page=page)
+    context = {"engagers": engagers, "post_id": id, "sort": sort.value, "page": page,
+               "pages": max(1, -(-engagers.total // 25))}  # fmt: skip
+    return render(request, "_engagers.html", context)
 
 
 @router.get("/post/coordination", response_class=HTMLResponse)
