@@ -63,6 +63,7 @@ bench: setup models
 	$(BIN)/python benchmarks/coordination_vs_toolkit.py --events 1000000
 	$(BIN)/python benchmarks/communities_1m.py --edges 1000000
 	$(BIN)/python benchmarks/harm_throughput.py --posts 100000
+	$(BIN)/python benchmarks/narratives_speed.py --posts 100000
 	$(BIN)/python benchmarks/web_latency.py --engagements 100000 --clients 1
 
 clean:

@@ -110,6 +110,7 @@ def test_floor_dossier_engager_account(page: object, base_url: str, demo_web: tu
     p.goto(base_url + f"/account?id={quote(watched, safe='')}")
     assert p.locator("#account-posts tbody tr").count() >= 5
     p.wait_for_selector('#network[data-state="drawn"]', timeout=60_000)
+    assert p.locator("table.communities tbody tr").count() >= 1
     shot(p, "04-watched-account")
     assert p.problems == []
 

@@ -74,11 +74,12 @@ def evaluate_harm(
             f"{row.recall:.3f}", f"{row.texts_per_s:,.0f}",
         )  # fmt: skip
     console.print(table)
-    classes = card.get("classes", {})
-    if isinstance(classes, dict) and "threat" in classes:
-        threat = classes["threat"]
-        console.print(
-            f"threat: no validation split; macro-F1 {threat['validation_macro_f1']:.3f} by {threat['on']} "
-            "(training/fit_harm.py)",
-            markup=False,
-        )
+    for tier, cards in ((1, card), (2, model_card(2) if second is not None and data is None else {})):
+        classes = cards.get("classes", {})
+        if isinstance(classes, dict) and "threat" in classes:
+            threat = classes["threat"]
+            console.print(
+                f"threat, tier {tier}: no validation split; macro-F1 {threat['validation_macro_f1']:.3f} by "
+                f"{threat['on']} (training/fit_harm{'_tier2' if tier == 2 else ''}.py)",
+                markup=False,
+            )

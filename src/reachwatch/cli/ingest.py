@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console
 from reachwatch.config import load_settings, tier2_model
+from reachwatch.service import narratives
 from reachwatch.service.ingest import (
     IngestOptions,
     IngestProgress,
@@ -116,12 +117,18 @@ def ingest(
                 report = _run(store, source, options, draw)
         else:
             report = _run(store, source, options, None)
+        followed = narratives.after_ingest(store, settings.embedding_model) if enrich else None
     finally:
         store.close()
     if progress is ProgressStyle.JSON:
         sys.stdout.buffer.write(msgspec.json.encode({"done": report}) + b"\n")
     else:
         _summary(report, store.location)
+        if followed is not None:
+            console.print(
+                f"Narratives: {followed.embedded:,} posts embedded, {followed.assigned:,} assignments.",
+                markup=False,
+            )
 
 
 def _run(

@@ -16,6 +16,7 @@ from reachwatch.cli import coordination as coordination_commands
 from reachwatch.cli import engagers as engager_commands
 from reachwatch.cli import harm as harm_commands
 from reachwatch.cli import ingest as ingest_commands
+from reachwatch.cli import narratives as narrative_commands
 from reachwatch.cli import networks as network_commands
 from reachwatch.cli import quarantine as quarantine_commands
 from reachwatch.cli import reach as reach_commands
@@ -43,6 +44,7 @@ app.command("generate")(scenario_commands.generate)
 app.add_typer(quarantine_commands.app, name="quarantine")
 app.add_typer(collect_commands.watch_app, name="watch")
 app.add_typer(collect_commands.people_app, name="people")
+app.add_typer(narrative_commands.app, name="narratives")
 app.command("collect")(collect_commands.collect_command)
 eval_app.command("scenario")(scenario_commands.evaluate)
 eval_app.command("forecast")(reach_commands.evaluate_forecast)

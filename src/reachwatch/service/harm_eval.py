@@ -128,9 +128,9 @@ def tier2_for(model_dir: str, wanted: bool | None) -> HarmTier2 | None:
     return None
 
 
-def model_card() -> dict[str, object]:
+def model_card(tier: int = 1) -> dict[str, object]:
     """What training measured, e.g. the threat class's cross-validation (it has no validation split)."""
-    path = MODEL_DIR / "harm_tier1.json"
+    path = MODEL_DIR / f"harm_tier{tier}.json"
     return msgspec.json.decode(path.read_bytes()) if path.is_file() else {}
 
 

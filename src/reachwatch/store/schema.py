@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -196,6 +197,43 @@ enrichments = Table(
     Column("enriched_at_us", BigInteger, nullable=False),
     Column("result", Json, nullable=False),
     PrimaryKeyConstraint("post_id", "enricher"),
+)
+
+embeddings = Table(
+    "embeddings",
+    metadata,
+    # Each post's sentence embedding, computed once: float16, unit length, with the model's name.
+    Column("post_id", Text, primary_key=True),
+    Column("model", Text, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Column("embedded_at_us", BigInteger, nullable=False),
+)
+
+narratives = Table(
+    "narratives",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("keywords", Json, nullable=False),
+    Column("examples", Json, nullable=False),  # example texts, in the analyst's words or from posts
+    Column("threshold", Float, nullable=False),
+    Column("calibration", Json, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("origin", Text, nullable=False),  # tracked | discovered (promoted from a cluster)
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+narrative_posts = Table(
+    "narrative_posts",
+    metadata,
+    Column("narrative_id", Text, nullable=False),
+    Column("post_id", Text, nullable=False),
+    Column("similarity", Float, nullable=False),
+    Column("nearest_example", Integer, nullable=False),
+    Column("assigned_at_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("narrative_id", "post_id"),
+    Index("ix_narrative_posts_post", "post_id"),
 )
 
 watchlist = Table(

@@ -29,10 +29,35 @@
           layout: { name: "cose", animate: false, numIter: 150, randomize: true },
         });
         graph.on("tap", "node", (event) => { event.target.select(); });
+        listCommunities(box, data.report.communities);
         box.dataset.state = "drawn";
         box.dataset.nodes = String(data.nodes.length);
       })
       .catch(() => { box.textContent = "The network could not be loaded."; box.dataset.state = "error"; });
+  }
+  // The communities as a table under the drawing (its data behind the picture), built with
+  // textContent so handles stay text.
+  function listCommunities(box, communities) {
+    const table = document.createElement("table");
+    table.className = "communities";
+    const head = table.createTHead().insertRow();
+    for (const title of ["community", "size", "top accounts", "hashtags", "share of engagement"]) {
+      const cell = document.createElement("th");
+      cell.textContent = title;
+      head.appendChild(cell);
+    }
+    const body = table.createTBody();
+    for (const community of communities.slice(0, 8)) {
+      const row = body.insertRow();
+      const swatch = row.insertCell();
+      swatch.textContent = "■ " + community.label;
+      swatch.style.color = PALETTE[community.label % PALETTE.length];
+      row.insertCell().textContent = String(community.size);
+      row.insertCell().textContent = community.top_accounts.slice(0, 3).map((a) => a.handle || a.account).join(", ");
+      row.insertCell().textContent = community.top_hashtags.slice(0, 3).map((h) => "#" + h[0]).join(" ");
+      row.insertCell().textContent = (100 * community.engagement_share).toFixed(1) + "%";
+    }
+    box.insertAdjacentElement("afterend", table);
   }
   document.querySelectorAll(".network[data-url]").forEach(draw);
 })();

@@ -1,0 +1,324 @@
+"""Narratives: analysts define the themes they track (name, description, examples, keywords);
+every post is embedded once and assigned to the narratives it matches, with its similarity and
+nearest example as evidence; themes nobody defined are discovered among the posts no narrative
+claims; and per account the narratives it pushed week by week, per narrative who carried it."""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from reachwatch.analysis.narratives import Cluster, assign, calibrate, discover, similarity_to
+from reachwatch.enrich.embedding import SentenceEncoder, load_encoder
+from reachwatch.enrich.normalise import normalise
+from reachwatch.errors import NotFoundError, UsageError
+from reachwatch.store import narratives as reads
+from reachwatch.store import reach as reach_reads
+from reachwatch.store.database import Store
+from reachwatch.store.narratives import NarrativeRow
+
+WEEK_US = 7 * 86_400_000_000
+BACKGROUND = 2_000  # stored vectors a new narrative's threshold is calibrated against
+KEYWORD_BONUS = 0.05  # a post holding one of the narrative's keywords needs this much less similarity
+
+
+def narrative_id(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80]
+    if not slug:
+        raise UsageError(f"Cannot make an id from the narrative name {name!r}: use letters or digits.")
+    return slug
+
+
+def _encoder(model_dir: str) -> SentenceEncoder:
+    return load_encoder(str(Path(model_dir)))
+
+
+def add(
+    store: Store,
+    model_dir: str,
+    name: str,
+    examples: list[str],
+    *,
+    description: str = "",
+    keywords: list[str] | None = None,
+    origin: str = "tracked",
+) -> NarrativeRow:
+    """Track a narrative: its examples are embedded, its threshold calibrated against stored
+    posts, and every stored post embedded so far is assigned against it."""
+    examples = [text.strip() for text in examples if text.strip()]
+    if not examples:
+        raise UsageError("A narrative needs at least one example post (--example TEXT), in its own words.")
+    encoder = _encoder(model_dir)
+    vectors = encoder.encode([normalise(text) for text in examples])
+    background = reads.sample_vectors(store, encoder.version, BACKGROUND)
+    found = calibrate(
+        vectors, background if background.size else np.zeros((0, encoder.dimension), np.float32)
+    )
+    row = NarrativeRow(
+        id=narrative_id(name),
+        name=name,
+        description=description,
+        keywords=[word.lower() for word in keywords or []],
+        examples=examples,
+        threshold=round(found.threshold, 4),
+        calibration=msgspec.structs.asdict(found),
+        model=encoder.version,
+        origin=origin,
+        created_at_us=time.time_ns() // 1000,
+    )
+    reads.save_narrative(store, row)
+    reads.forget_assignments(store, row.id)
+    reassign_all(store, model_dir, only=[row])
+    return row
+
+
+def list_narratives(store: Store) -> list[NarrativeRow]:
+    return reads.narratives(store)
+
+
+def find(store: Store, reference: str) -> NarrativeRow:
+    wanted = reference.strip().lower()
+    for row in reads.narratives(store):
+        if wanted in (row.id, row.name.lower()):
+            return row
+    raise NotFoundError(f"No narrative {reference!r}: see `reachwatch narratives list`.")
+
+
+def _example_vectors(encoder: SentenceEncoder, rows: list[NarrativeRow]) -> list[npt.NDArray[np.float32]]:
+    return [encoder.encode([normalise(text) for text in row.examples]) for row in rows]
+
+
+def assign_posts(
+    store: Store,
+    model_dir: str,
+    posts: list[reads.PostText],
+    vectors: npt.NDArray[np.float32],
+    only: list[NarrativeRow] | None = None,
+) -> int:
+    """Assign posts (with their vectors) to the tracked narratives; returns how many assignments."""
+    rows = only if only is not None else reads.narratives(store)
+    if not rows or not posts:
+        return 0
+    encoder = _encoder(model_dir)
+    examples = _example_vectors(encoder, rows)
+    # A keyword lowers the bar a little: the analyst said these words belong to the narrative.
+    texts = [normalise(post.text) for post in posts]
+    found = assign(vectors, examples, [row.threshold - KEYWORD_BONUS for row in rows])
+    now = time.time_ns() // 1000
+    kept = []
+    for hit in found:
+        row = rows[hit.narrative]
+        has_keyword = any(word in texts[hit.row] for word in row.keywords)
+        if hit.similarity >= row.threshold or has_keyword:
+            kept.append(
+                {
+                    "narrative_id": row.id,
+                    "post_id": posts[hit.row].post_id,
+                    "similarity": hit.similarity,
+                    "nearest_example": hit.nearest_example,
+                    "assigned_at_us": now,
+                }
+            )
+    reads.save_assignments(store, kept)
+    return len(kept)
+
+
+class EmbedReport(msgspec.Struct, kw_only=True):
+    embedded: int
+    assigned: int
+    seconds: float
+    posts_per_s: float
+
+
+def embed_pending(
+    store: Store,
+    model_dir: str,
+    *,
+    since_us: int = 0,
+    until_us: int = 2**62,
+    batch: int = 512,
+    limit: int | None = None,
+) -> EmbedReport:
+    """Embed the posts that have no vector yet (oldest first, in batches, each batch stored before
+    the next: an interrupted backfill resumes where it stopped) and assign them to the narratives."""
+    encoder = _encoder(model_dir)
+    started = time.perf_counter()
+    embedded = assigned = 0
+    while limit is None or embedded < limit:
+        size = batch if limit is None else min(batch, limit - embedded)
+        posts = reads.posts_without_embedding(store, encoder.version, since_us, until_us, size)
+        if not posts:
+            break
+        vectors = encoder.encode([normalise(post.text) for post in posts])
+        reads.save_embeddings(
+            store, [post.post_id for post in posts], encoder.version, vectors, time.time_ns() // 1000
+        )
+        assigned += assign_posts(store, model_dir, posts, vectors)
+        embedded += len(posts)
+    seconds = time.perf_counter() - started
+    return EmbedReport(
+        embedded=embedded,
+        assigned=assigned,
+        seconds=seconds,
+        posts_per_s=embedded / seconds if seconds > 0 else 0.0,
+    )
+
+
+def reassign_all(store: Store, model_dir: str, only: list[NarrativeRow] | None = None) -> int:
+    """Assign every post embedded so far (e.g. after a narrative is added or edited)."""
+    encoder = _encoder(model_dir)
+    posts = reads.posts_between(store, 0, 2**62, 10_000_000)
+    total = 0
+    for start in range(0, len(posts), 5_000):
+        chunk = posts[start : start + 5_000]
+        ids, vectors = reads.vectors_of(store, [post.post_id for post in chunk], encoder.version)
+        if not ids:
+            continue
+        present = set(ids)
+        order = {post_id: i for i, post_id in enumerate(ids)}
+        with_vectors = [post for post in chunk if post.post_id in present]
+        total += assign_posts(
+            store, model_dir, with_vectors, vectors[[order[post.post_id] for post in with_vectors]], only
+        )
+    return total
+
+
+class WeekRow(msgspec.Struct, kw_only=True):
+    week_us: int
+    narrative_id: str
+    posts: int
+    engagements: int
+
+
+class Timeline(msgspec.Struct, kw_only=True):
+    account_id: str
+    handle: str | None
+    weeks: list[WeekRow]
+    sequence: list[str]  # narratives in the order the account took them up
+
+
+def timeline(store: Store, account_id: str) -> Timeline:
+    posts = reads.assigned_posts(store, author_id=account_id)
+    weeks: dict[tuple[int, str], WeekRow] = {}
+    sequence: list[str] = []
+    for post in posts:
+        week = post.created_at_us - post.created_at_us % WEEK_US
+        row = weeks.setdefault(
+            (week, post.narrative_id),
+            WeekRow(week_us=week, narrative_id=post.narrative_id, posts=0, engagements=0),
+        )
+        row.posts += 1
+        row.engagements += post.engagements
+        if post.narrative_id not in sequence:
+            sequence.append(post.narrative_id)
+    handle = reach_reads.handles(store, [account_id]).get(account_id)
+    return Timeline(
+        account_id=account_id,
+        handle=handle,
+        weeks=sorted(weeks.values(), key=lambda r: (r.week_us, r.narrative_id)),
+        sequence=sequence,
+    )
+
+
+class Carrier(msgspec.Struct, kw_only=True):
+    account_id: str
+    handle: str | None
+    posts: int
+    engagements: int
+    first_at_us: int
+    lag_hours: float  # after the first account to post it
+
+
+class Spread(msgspec.Struct, kw_only=True):
+    narrative: NarrativeRow
+    posts: int
+    engagements: int
+    first_post_id: str | None
+    carriers: list[Carrier]
+
+
+def spread(store: Store, reference: str) -> Spread:
+    row = find(store, reference)
+    posts = reads.assigned_posts(store, narrative_id=row.id)
+    by_account: dict[str, list[reads.AssignedPost]] = defaultdict(list)
+    for post in posts:
+        by_account[post.author_id].append(post)
+    start = posts[0].created_at_us if posts else 0
+    handles = reach_reads.handles(store, list(by_account))
+    carriers = sorted(
+        (
+            Carrier(
+                account_id=account,
+                handle=handles.get(account),
+                posts=len(own),
+                engagements=sum(post.engagements for post in own),
+                first_at_us=own[0].created_at_us,
+                lag_hours=(own[0].created_at_us - start) / 3.6e9,
+            )
+            for account, own in by_account.items()
+        ),
+        key=lambda carrier: carrier.first_at_us,
+    )
+    return Spread(
+        narrative=row,
+        posts=len(posts),
+        engagements=sum(post.engagements for post in posts),
+        first_post_id=posts[0].post_id if posts else None,
+        carriers=carriers,
+    )
+
+
+class Discovered(msgspec.Struct, kw_only=True):
+    since_us: int
+    until_us: int
+    posts: int  # unclaimed posts considered
+    clusters: list[Cluster]
+    examples: dict[int, list[str]]  # cluster label → its representative posts' texts
+
+
+def discover_between(
+    store: Store, model_dir: str, since_us: int, until_us: int, min_cluster_size: int = 10
+) -> Discovered:
+    """Clusters among the window's embedded posts that no tracked narrative claims."""
+    if until_us <= since_us:
+        raise UsageError("--until must be after --since.")
+    encoder = _encoder(model_dir)
+    posts = reads.posts_between(store, since_us, until_us, 200_000)
+    claimed = reads.assigned_ids(store, [post.post_id for post in posts])
+    free = [post for post in posts if post.post_id not in claimed]
+    ids, vectors = reads.vectors_of(store, [post.post_id for post in free], encoder.version)
+    text_of = {post.post_id: post.text for post in free}
+    texts = [text_of[post_id] for post_id in ids]
+    _, clusters = (
+        discover(vectors, texts, min_cluster_size=min_cluster_size) if ids else (np.zeros(0, np.int64), [])
+    )
+    return Discovered(
+        since_us=since_us,
+        until_us=until_us,
+        posts=len(ids),
+        clusters=clusters,
+        examples={cluster.label: [texts[i] for i in cluster.representatives] for cluster in clusters},
+    )
+
+
+def similarity(store: Store, model_dir: str, reference: str, text: str) -> float:
+    """How close a text is to a narrative's examples (for analysts checking a threshold)."""
+    row = find(store, reference)
+    encoder = _encoder(model_dir)
+    return float(similarity_to(_example_vectors(encoder, [row])[0], encoder.encode([normalise(text)]))[0])
+
+
+def after_ingest(store: Store, model_dir: str) -> EmbedReport | None:
+    """Embed and assign the posts an ingest added, when narratives are tracked and the model is
+    there; None otherwise (ingest never needs the model)."""
+    if not reads.narratives(store) or not (Path(model_dir) / "model.onnx").is_file():
+        return None
+    return embed_pending(store, model_dir)

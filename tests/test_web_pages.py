@@ -1,0 +1,132 @@
+"""The web app in-process: every page and API route answers on the demo store, errors have one
+shape, hostile text is escaped in HTML, JSON and CSV, security headers are set, and `reachwatch
+serve` serves on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from reachwatch.service.store_access import Store
+from reachwatch.web.app import create_app
+from tests.web_fixtures import HOSTILE_TEXT, free_port, hostile_post_id
+
+
+@pytest.fixture(scope="module")
+def client(demo_web: tuple[Store, str, str]) -> TestClient:
+    return TestClient(create_app(demo_web[0]))
+
+
+def q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def test_every_page_answers(client: TestClient, demo_web: tuple[Store, str, str]) -> None:
+    _, trigger, watched = demo_web
+    pages = [
+        "/", "/floor/live", f"/post?id={q(trigger)}", f"/post/engagers?id={q(trigger)}&sort=prior&page=2",
+        f"/post/coordination?id={q(trigger)}", f"/post/spillover?id={q(trigger)}&person=dana-whitfield",
+        f"/account?id={q(watched)}", "/people", "/person?id=dana-whitfield",
+        "/search?q=Whitfield&harm=threat",
+        "/search", "/search?person=dana-whitfield&lang=en&since=2026-10-13",
+    ]  # fmt: skip
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, (page, response.text[:300])
+        assert response.headers["content-type"].startswith("text/html")
+    floor = client.get("/").text
+    assert "maxharlan" in floor
+    assert "As of" in floor
+
+
+def test_api_answers_and_errors_have_one_shape(client: TestClient, demo_web: tuple[Store, str, str]) -> None:
+    _, trigger, _ = demo_web
+    dossier = client.get(f"/api/v1/post?id={q(trigger)}").json()
+    assert dossier["counts"]["repost"] > 1000
+    harm = client.get(f"/api/v1/post/harm?id={q(trigger)}").json()
+    assert "threat" in harm["flagged"]
+    assert harm["people"][0]["person_id"] == "dana-whitfield"
+    floor = client.get("/api/v1/floor").json()
+    assert floor["by_velocity"][0]["total"] >= floor["by_velocity"][-1]["total"] or floor["by_velocity"]
+    found = client.get("/api/v1/search?q=Whitfield&person=dana-whitfield&limit=5").json()
+    assert len(found["hits"]) == 5
+    missing = client.get("/api/v1/post?id=bluesky%3Anope")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not-found"
+    bad = client.get("/api/v1/search?q=x&since=yesterday")
+    assert bad.status_code == 400
+    assert "ISO time" in bad.json()["error"]["message"]
+    invalid = client.get("/api/v1/post/engagers?id=x&page=0")
+    assert invalid.status_code == 422
+    assert invalid.json()["error"]["code"] == "invalid-request"
+    page_missing = client.get("/post?id=bluesky%3Anope")
+    assert page_missing.status_code == 404
+    assert "No post" in page_missing.text
+
+
+def test_hostile_text_is_escaped_everywhere(client: TestClient, demo_web: tuple[Store, str, str]) -> None:
+    hostile = hostile_post_id(demo_web[2])
+    page = client.get(f"/post?id={q(hostile)}")
+    assert "<script>window.__pwned" not in page.text
+    assert "<img src=x" not in page.text
+    unmarked = page.text.replace("<mark>", "").replace("</mark>", "")  # evidence words are marked
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in unmarked
+    assert client.get(f"/api/v1/post/harm?id={q(hostile)}").json()["text"] == HOSTILE_TEXT
+    listed = client.get("/search?q=forever").text
+    assert "&lt;img src=x onerror=" in listed
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_csv_downloads(client: TestClient, demo_web: tuple[Store, str, str]) -> None:
+    _, trigger, _ = demo_web
+    series = client.get(f"/api/v1/post/series.csv?id={q(trigger)}")
+    assert series.headers["content-type"].startswith("text/csv")
+    header, *rows = series.text.strip().splitlines()
+    assert header == "time_us,like,quote,reply,repost,total"
+    assert int(rows[-1].split(",")[-1]) > 5000
+    days = client.get("/api/v1/person/days.csv?id=dana-whitfield").text.strip().splitlines()
+    assert days[0] == "day_us,mentions,harmful"
+    assert sum(int(row.split(",")[2]) for row in days[1:]) > 400
+
+
+def test_csv_cells_cannot_start_a_formula() -> None:
+    from reachwatch.web.api import csv_response
+
+    body = csv_response(["a", "b"], [["=HYPERLINK(1)", -3], ["+1", "@x"]], "x.csv").body.decode()
+    assert "'=HYPERLINK(1)" in body
+    assert ",-3" in body  # numbers stay numbers
+    assert "'+1" in body
+    assert "'@x" in body
+
+
+def test_serve_command_serves_on_loopback(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "reachwatch", "serve", "--db", str(tmp_path / "e.db"), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("reachwatch serve did not answer within 10 s")
+        assert response.status_code == 200
+        assert "No watched accounts yet" in response.text
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/stats", timeout=5).json()["posts"] == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
