@@ -112,6 +112,15 @@ def test_floor_dossier_engager_account(page: object, base_url: str, demo_web: tu
     p.wait_for_selector('#network[data-state="drawn"]', timeout=60_000)
     assert p.locator("table.communities tbody tr").count() >= 1
     shot(p, "04-watched-account")
+    if p.locator("#narrative-sequence").count():  # the planted narratives, when the model is built
+        assert p.locator("#narrative-sequence").inner_text().split(" → ") == [
+            "two-tier-policing", "farm-inheritance-tax", "new-election",
+        ]  # fmt: skip
+        p.locator('#narrative-sequence a:has-text("farm-inheritance-tax")').click()
+        p.wait_for_selector("#carriers")
+        assert p.locator("#carriers tbody tr").count() >= 3
+        assert "maxharlan" in p.locator("#carriers tbody tr").first.inner_text()
+        shot(p, "08-narrative")
     assert p.problems == []
 
 

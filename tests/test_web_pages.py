@@ -35,7 +35,7 @@ def test_every_page_answers(client: TestClient, demo_web: tuple[Store, str, str]
         f"/post/coordination?id={q(trigger)}", f"/post/spillover?id={q(trigger)}&person=dana-whitfield",
         f"/account?id={q(watched)}", "/people", "/person?id=dana-whitfield",
         "/search?q=Whitfield&harm=threat",
-        "/search", "/search?person=dana-whitfield&lang=en&since=2026-10-13",
+        "/search", "/search?person=dana-whitfield&lang=en&since=2026-10-13", "/narratives",
     ]  # fmt: skip
     for page in pages:
         response = client.get(page)

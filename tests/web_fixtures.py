@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 import uvicorn
 
+from reachwatch.enrich.embedding import DEFAULT_MODEL_DIR
 from reachwatch.model import Post
 from reachwatch.scenario.generator import ScenarioConfig
 from reachwatch.service import scenario as scenarios
@@ -31,7 +32,10 @@ def build_demo_store(path: Path) -> tuple[Store, str, str]:
     """(store, the trigger post's id, the watched account's id) with a hostile post added, by
     the watched account, naming the minister: it shows on every page."""
     store = Store.open(str(path))
-    report = scenarios.load_demo(store, ScenarioConfig(seed=7), IngestOptions(), None)
+    model = Path(__file__).resolve().parents[1] / DEFAULT_MODEL_DIR  # tracked narratives, when built
+    report = scenarios.load_demo(
+        store, ScenarioConfig(seed=7), IngestOptions(), None, embedding_model=str(model)
+    )
     truth = report.truth
     hostile = Post(
         id=HOSTILE_ID.replace("did:plc:hostile", truth.watched_account_id.removeprefix("bluesky:")),

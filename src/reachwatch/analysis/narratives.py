@@ -171,7 +171,10 @@ def class_keywords(
         return {}
     joined = [" ".join(texts[i] for i in np.flatnonzero(labels == label).tolist()) for label in wanted]
     counter = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_][\w']+\b", min_df=1)
-    counts = counter.fit_transform(joined).toarray().astype(np.float64)
+    try:
+        counts = counter.fit_transform(joined).toarray().astype(np.float64)
+    except ValueError:  # no word at all (emoji, links, stop words only): clusters without keywords
+        return {label: [] for label in wanted}
     if counts.size == 0:
         return {label: [] for label in wanted}
     words = counter.get_feature_names_out()

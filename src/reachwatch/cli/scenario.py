@@ -53,6 +53,7 @@ def demo(
                 config,
                 IngestOptions(batch_size=settings.batch_size, harm_tier2_model=tier2_model(settings)),
                 draw,
+                embedding_model=settings.embedding_model,
             )
         ingest = report.ingest
         console.print(
@@ -137,9 +138,10 @@ def evaluate(
     name: Annotated[str | None, typer.Option(help="Scenario name; the newest when left out.")] = None,
 ) -> None:
     """How well the store and the analyses recover the scenario's ground truth."""
-    store = open_store(load_settings(db=db))
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
-        truth, checks = scenarios.evaluate(store, name)
+        truth, checks = scenarios.evaluate(store, name, settings.embedding_model)
     finally:
         store.close()
     table = Table(title=f"Scenario {truth.name} (seed {truth.seed})")

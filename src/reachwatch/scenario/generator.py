@@ -76,6 +76,7 @@ class ScenarioBuilder:
         self.deleted_at: dict[str, int] = {}
         self.records: dict[str, tuple[dict[str, Any], int]] = {}
         self.declared: dict[str, int] = {}  # createdAt of each post, as the store will hold it
+        self.narrative_posts: dict[str, str] = {}  # post id → the narrative it carries
         self._clock = 0
         self.person = {
             "name": "Dana Whitfield",
@@ -197,11 +198,24 @@ class ScenarioBuilder:
         self._profiles([self.watched, self.person_actor, *population, *ring], self.start_us - DAY + MINUTE)
 
         baseline: list[tuple[str, str]] = []
+        # The narratives get their own random stream, so the rest of the scenario is drawn exactly
+        # as it was before they were planted.
+        story = random.Random(config.seed * 7_919 + 1)
+        sequence = list(texts.NARRATIVES)
+        span = max(config.baseline_days // len(sequence), 1)
         for day in range(config.baseline_days):
             for _ in range(_poisson(rng, config.posts_per_day)):
                 at = self.start_us + day * DAY + rng.randint(8 * HOUR, 23 * HOUR)
                 text, links = texts.fill(rng.choice(texts.TOPICS), rng, self.person)
+                theme = sequence[min(day // span, len(sequence) - 1)]
+                if story.random() < 0.5:
+                    text, links = story.choice(texts.NARRATIVES[theme]["posts"]), []
                 target = self.post(self.watched, at, text, links)
+                # Some ordinary topics are narrative posts too ("Two-tier policing is real…"):
+                # every post is labelled by its text, whichever week it falls in.
+                carried = texts.NARRATIVE_OF.get(text)
+                if carried is not None:
+                    self.narrative_posts[f"bluesky:{target[0]}"] = carried
                 baseline.append(target)
                 self._cascade(
                     target,
@@ -244,6 +258,7 @@ class ScenarioBuilder:
             actor.handle = actor.handle.replace(".bsky.social", "-new.bsky.social")
             at = self.start_us + rng.randint(0, config.baseline_days) * DAY
             self._emit(at, "identity", wire.identity_event(actor.did, actor.handle, at, 10_000 + index))
+        self._echoes(story, population)
         self.events.sort(key=lambda emitted: emitted.at_us)
         counts = self._counts_at(trigger[0], self.end_us)
         lines: dict[str, int] = {}
@@ -268,7 +283,29 @@ class ScenarioBuilder:
             deleted_post_ids=sorted(f"bluesky:{uri}" for uri in deleted),
             trigger_counts=counts,
             lines=lines,
+            narratives={
+                theme: {"name": [theme.replace("-", " ").capitalize()], "examples": plan["examples"]}
+                for theme, plan in texts.NARRATIVES.items()
+            },
+            narrative_posts=dict(self.narrative_posts),
         )
+
+    def _echoes(self, story: random.Random, population: list[Actor]) -> None:
+        """A few accounts take up each narrative after the watched account: a day to four later,
+        two or three posts each, hours apart (never the seconds apart of a coordinated ring)."""
+        firsts: dict[str, int] = {}
+        for post_id, theme in self.narrative_posts.items():
+            at = self.records[post_id.removeprefix("bluesky:")][1]
+            firsts[theme] = min(firsts.get(theme, at), at)
+        echoes = story.sample(population, 4)
+        for theme, first in sorted(firsts.items(), key=lambda item: item[1]):
+            for actor in echoes:
+                at = first + story.randint(1, 4) * DAY + story.randint(0, 12) * HOUR
+                for _ in range(story.randint(2, 3)):
+                    text = story.choice(texts.NARRATIVES[theme]["posts"])
+                    uri, _ = self.post(actor, at, text, [])
+                    self.narrative_posts[f"bluesky:{uri}"] = theme
+                    at += story.randint(3, 30) * HOUR
 
     def _cascade(
         self,

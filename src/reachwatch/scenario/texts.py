@@ -114,3 +114,54 @@ def fill(template: str, rng: random.Random, person: dict[str, str]) -> tuple[str
     link = rng.choice(LINKS)
     text = template.format(link=link, **person)
     return text, ([link] if link in text else [])
+
+
+# The narratives the watched account pushes in turn over the baseline weeks (the sequence of the
+# case behind reachwatch), each in many wordings; a few other accounts take each one up later.
+# `examples` are how an analyst would describe it: they never appear as posts.
+NARRATIVES: dict[str, dict[str, list[str]]] = {
+    "two-tier-policing": {
+        "examples": [
+            "The police treat protesters differently depending on who they are: two-tier policing",
+            "One law for some, another for everyone else, and the police enforce it unequally",
+        ],
+        "posts": [
+            "Two-tier policing is real and everyone can see it now.",
+            "Arrested for a post online while others riot and walk free. Two-tier justice.",
+            "The police go easy on some groups and crack down hard on ordinary people.",
+            "One rule for them, another for us. The police have picked a side.",
+            "Why do some protesters get escorted and others get handcuffed? Two tier policing.",
+            "Equal justice under the law is dead when the police choose who to arrest.",
+            "Officers kneel for one march and charge the next. Everyone has noticed.",
+        ],
+    },
+    "farm-inheritance-tax": {
+        "examples": [
+            "The inheritance tax on farms will force family farmers to sell land handed down for generations",
+        ],
+        "posts": [
+            "Farmers are being crushed by this inheritance tax. Stand with them.",
+            "The family farm tax will break up farms that have been handed down for generations.",
+            "No farmers, no food. Scrap the death tax on family farms now.",
+            "Tractors in Whitehall today because this government wants to tax farmers off their land.",
+            "A farmer's son now faces a huge inheritance bill just to keep working the land.",
+            "They are taxing British agriculture to death and calling it fairness.",
+        ],
+    },
+    "new-election": {
+        "examples": [
+            "This government has no mandate and must call a general election",
+            "The public demand a new general election now",
+        ],
+        "posts": [
+            "We need a general election NOW. The public never voted for this.",
+            "This government has lost all legitimacy. Call an election.",
+            "Millions have signed the petition for a fresh general election. Listen to them.",
+            "Dissolve parliament and let the people decide. Election now.",
+            "No mandate, no trust, no excuse: give us a new election.",
+            "They are terrified of the voters. That is why they won't call an election.",
+        ],
+    },
+}
+
+NARRATIVE_OF = {text: theme for theme, plan in NARRATIVES.items() for text in plan["posts"]}

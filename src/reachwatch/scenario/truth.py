@@ -35,3 +35,6 @@ class Truth(msgspec.Struct, kw_only=True):
     deleted_post_ids: list[str]
     trigger_counts: dict[str, int]
     lines: dict[str, int] = msgspec.field(default_factory=dict)
+    # Planted narratives: id → {"name": [..], "examples": [...]}, and each narrative post's narrative.
+    narratives: dict[str, dict[str, list[str]]] = msgspec.field(default_factory=dict)
+    narrative_posts: dict[str, str] = msgspec.field(default_factory=dict)

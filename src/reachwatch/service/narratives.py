@@ -22,7 +22,7 @@ from reachwatch.errors import NotFoundError, UsageError
 from reachwatch.store import narratives as reads
 from reachwatch.store import reach as reach_reads
 from reachwatch.store.database import Store
-from reachwatch.store.narratives import NarrativeRow
+from reachwatch.store.narratives import NarrativeRow as NarrativeRow
 
 WEEK_US = 7 * 86_400_000_000
 BACKGROUND = 2_000  # stored vectors a new narrative's threshold is calibrated against
@@ -202,30 +202,28 @@ class Timeline(msgspec.Struct, kw_only=True):
     account_id: str
     handle: str | None
     weeks: list[WeekRow]
-    sequence: list[str]  # narratives in the order the account took them up
+    sequence: list[str]  # narratives in the order the account pushed them (by median time)
 
 
 def timeline(store: Store, account_id: str) -> Timeline:
     posts = reads.assigned_posts(store, author_id=account_id)
     weeks: dict[tuple[int, str], WeekRow] = {}
-    sequence: list[str] = []
+    times: dict[str, list[int]] = defaultdict(list)
     for post in posts:
         week = post.created_at_us - post.created_at_us % WEEK_US
+        key = (week, post.narrative_id)
         row = weeks.setdefault(
-            (week, post.narrative_id),
-            WeekRow(week_us=week, narrative_id=post.narrative_id, posts=0, engagements=0),
+            key, WeekRow(week_us=week, narrative_id=post.narrative_id, posts=0, engagements=0)
         )
         row.posts += 1
         row.engagements += post.engagements
-        if post.narrative_id not in sequence:
-            sequence.append(post.narrative_id)
+        times[post.narrative_id].append(post.created_at_us)
+    # The order an account pushed its narratives in: by each one's median time, so a stray early
+    # post on a theme does not put it first.
+    sequence = sorted(times, key=lambda narrative: float(np.median(times[narrative])))
     handle = reach_reads.handles(store, [account_id]).get(account_id)
-    return Timeline(
-        account_id=account_id,
-        handle=handle,
-        weeks=sorted(weeks.values(), key=lambda r: (r.week_us, r.narrative_id)),
-        sequence=sequence,
-    )
+    ordered = sorted(weeks.values(), key=lambda r: (r.week_us, r.narrative_id))
+    return Timeline(account_id=account_id, handle=handle, weeks=ordered, sequence=sequence)
 
 
 class Carrier(msgspec.Struct, kw_only=True):
@@ -321,4 +319,62 @@ def after_ingest(store: Store, model_dir: str) -> EmbedReport | None:
     there; None otherwise (ingest never needs the model)."""
     if not reads.narratives(store) or not (Path(model_dir) / "model.onnx").is_file():
         return None
+    return embed_pending(store, model_dir)
+
+
+class PlantedScore(msgspec.Struct, kw_only=True):
+    labelled: int  # narrative posts planted
+    others: int  # posts planted without a narrative, scored too
+    assigned: int
+    precision: float
+    recall: float
+    discovered: int  # clusters found among the narrative posts
+    adjusted_rand: float
+    normalised_mutual_information: float
+
+
+def score_planted(store: Store, model_dir: str, planted: dict[str, str], others: list[str]) -> PlantedScore:
+    """Tracked-narrative assignment against planted labels (precision over every assignment among
+    the scored posts, recall over the planted ones), and discovery run afresh on the planted
+    posts' vectors, compared with the planted narratives by ARI and NMI."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    tracked = {row.id for row in reads.narratives(store)}
+    scored = set(planted) | set(others)
+    claims = [
+        post
+        for post in reads.assigned_posts(store)
+        if post.post_id in scored and post.narrative_id in tracked
+    ]
+    right = sum(planted.get(post.post_id) == post.narrative_id for post in claims)
+    found = {post.post_id for post in claims if planted.get(post.post_id) == post.narrative_id}
+    encoder = _encoder(model_dir)
+    # Discovery runs over the planted posts and the others together (as it would in use) and is
+    # scored on the planted ones.
+    ids, vectors = reads.vectors_of(store, [*planted, *others], encoder.version)
+    texts = {
+        post.post_id: post.text
+        for post in reads.posts_between(store, 0, 2**62, 10_000_000)
+        if post.post_id in scored
+    }
+    labels, clusters = discover(vectors, [texts.get(post_id, "") for post_id in ids], min_cluster_size=10)
+    rows = [i for i, post_id in enumerate(ids) if post_id in planted]
+    truth = [planted[ids[i]] for i in rows]
+    labels = labels[rows]
+    return PlantedScore(
+        labelled=len(planted),
+        others=len(others),
+        assigned=len(claims),
+        precision=right / len(claims) if claims else 0.0,
+        recall=len(found) / len(planted) if planted else 0.0,
+        discovered=len(clusters),
+        adjusted_rand=float(adjusted_rand_score(truth, labels)) if rows else 0.0,
+        normalised_mutual_information=float(normalized_mutual_info_score(truth, labels)) if rows else 0.0,
+    )
+
+
+def track_planted(store: Store, model_dir: str, planted: dict[str, dict[str, list[str]]]) -> EmbedReport:
+    """Track a scenario's planted narratives by their examples and embed every post (the demo)."""
+    for plan in planted.values():
+        add(store, model_dir, plan["name"][0], plan["examples"], description="planted in the demo scenario")
     return embed_pending(store, model_dir)

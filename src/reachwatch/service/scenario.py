@@ -15,7 +15,7 @@ from reachwatch.errors import NotFoundError, UsageError
 from reachwatch.scenario.filler import iter_filler
 from reachwatch.scenario.generator import ScenarioConfig, build_scenario, build_timed_scenario
 from reachwatch.scenario.truth import Truth
-from reachwatch.service import coordination
+from reachwatch.service import coordination, narratives
 from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
 from reachwatch.service.spillover import SpilloverOptions, spillover
 from reachwatch.store import enrichments, queries, scenarios
@@ -28,14 +28,24 @@ class DemoReport(msgspec.Struct, kw_only=True):
 
 
 def load_demo(
-    store: Store, config: ScenarioConfig, options: IngestOptions, on_progress: ProgressCallback | None = None
+    store: Store,
+    config: ScenarioConfig,
+    options: IngestOptions,
+    on_progress: ProgressCallback | None = None,
+    embedding_model: str | None = None,
 ) -> DemoReport:
-    """Generate the scenario and feed it through the real ingest pipeline; store its truth."""
+    """Generate the scenario and feed it through the real ingest pipeline; store its truth. With an
+    embedding model, the planted narratives are tracked and every post embedded and assigned."""
     lines, truth = build_scenario(config)
     stream = io.BytesIO(b"\n".join(lines) + b"\n")
     source = f"scenario:{truth.name}:seed{config.seed}"
     report = ingest_stream(store, stream, source, options, on_progress)
     scenarios.save_truth(store, truth.name, config.seed, msgspec.to_builtins(truth))
+    if embedding_model and (Path(embedding_model) / "model.onnx").is_file() and truth.narratives:
+        if not narratives.list_narratives(store):
+            narratives.track_planted(store, embedding_model, truth.narratives)
+        else:
+            narratives.embed_pending(store, embedding_model)
     return DemoReport(ingest=report, truth=truth)
 
 
@@ -67,7 +77,9 @@ class Check(msgspec.Struct, kw_only=True):
     passed: bool | None  # None: the analysis that would answer it does not exist yet
 
 
-def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]:
+def evaluate(
+    store: Store, name: str | None = None, embedding_model: str | None = None
+) -> tuple[Truth, list[Check]]:
     """How well what is in the store recovers the scenario's ground truth."""
     saved = scenarios.load_truth(store, name)
     if saved is None:
@@ -129,7 +141,38 @@ def evaluate(store: Store, name: str | None = None) -> tuple[Truth, list[Check]]
     checks.append(_ring_check(store, truth))
     checks.append(_ring_check(store, truth, ["near-duplicate"]))
     checks.extend(_harm_checks(store, truth))
+    checks.extend(_narrative_checks(store, truth, embedding_model))
     return truth, checks
+
+
+def _narrative_checks(store: Store, truth: Truth, embedding_model: str | None) -> list[Check]:
+    """The planted narratives: assignment precision/recall, and discovery's ARI/NMI against them;
+    reported only where the store tracks narratives and the model is at hand."""
+    if (
+        not truth.narrative_posts
+        or not embedding_model
+        or not (Path(embedding_model) / "model.onnx").is_file()
+    ):
+        return []
+    if not narratives.list_narratives(store):
+        return []
+    ordinary = [post_id for post_id in truth.baseline_post_ids if post_id not in truth.narrative_posts]
+    score = narratives.score_planted(store, embedding_model, truth.narrative_posts, ordinary)
+    return [
+        Check(
+            name="planted narratives assigned (tracked by their examples)",
+            expected=f"{score.labelled} narrative posts among {score.labelled + score.others}",
+            found=f"{score.assigned} assigned, precision {score.precision:.2f}, recall {score.recall:.2f}",
+            passed=score.precision >= 0.8 and score.recall >= 0.7,
+        ),
+        Check(
+            name="planted narratives discovered (untracked, PCA + HDBSCAN)",
+            expected=f"{len(truth.narratives)} narratives",
+            found=f"{score.discovered} clusters, ARI {score.adjusted_rand:.2f}, "
+            f"NMI {score.normalised_mutual_information:.2f}",
+            passed=score.normalised_mutual_information >= 0.5,
+        ),
+    ]
 
 
 def _harm_checks(store: Store, truth: Truth) -> list[Check]:

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from reachwatch.errors import UsageError
 from reachwatch.model import Person, micros_from_datetime
-from reachwatch.service import coordination, explore, floor, reach, spillover, views
+from reachwatch.service import coordination, explore, floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
 from reachwatch.service.explore import SearchFilters, SearchHit, Stats
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
@@ -263,6 +263,26 @@ def api_person_csv(request: Request, id: Annotated[str, Query(min_length=1, max_
     found = views.person_view(store_of(request), id)
     rows: list[list[Any]] = [[day.day_us, day.mentions, day.harmful] for day in found.days]
     return csv_response(["day_us", "mentions", "harmful"], rows, f"{found.person.id}-mentions.csv")
+
+
+@router.get("/narratives", responses=documented(list[narratives.NarrativeRow]), response_class=Response)
+def api_narratives(request: Request) -> Response:
+    """The tracked narratives: examples, keywords, calibrated threshold."""
+    return encoded(narratives.list_narratives(store_of(request)))
+
+
+@router.get("/narrative", responses=documented(narratives.Spread), response_class=Response)
+def api_narrative(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+    """Who carried a narrative, first to last, with the lag after the first and the engagement."""
+    return encoded(narratives.spread(store_of(request), id))
+
+
+@router.get("/account/narratives", responses=documented(narratives.Timeline), response_class=Response)
+def api_account_narratives(
+    request: Request, id: Annotated[str, Query(min_length=1, max_length=500)]
+) -> Response:
+    """The narratives an account pushed, in order, and per week."""
+    return encoded(narratives.timeline(store_of(request), id))
 
 
 class SearchPage(msgspec.Struct, kw_only=True):

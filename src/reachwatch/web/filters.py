@@ -39,6 +39,15 @@ def marked(text: str, words: Iterable[Any]) -> Markup:
     return Markup("").join(pieces)
 
 
+def narrative_series(timeline: Any) -> dict[str, list[float]]:
+    """Posts per week for each narrative, on the weeks the timeline covers (for svg_bars)."""
+    weeks = sorted({row.week_us for row in timeline.weeks})
+    series: dict[str, list[float]] = {name: [0.0] * len(weeks) for name in timeline.sequence}
+    for row in timeline.weeks:
+        series[row.narrative_id][weeks.index(row.week_us)] = float(row.posts)
+    return series
+
+
 def register(env: Environment) -> None:
     env.filters.update(when=when, number=number, marked=marked, q=lambda value: quote(str(value), safe=""))
-    env.globals.update(svg_lines=svg_lines, svg_bars=svg_bars)
+    env.globals.update(svg_lines=svg_lines, svg_bars=svg_bars, narrative_series=narrative_series)

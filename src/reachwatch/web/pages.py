@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from reachwatch.service import floor, reach, spillover, views
+from reachwatch.service import floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import EngagerSort, engager_table
 from reachwatch.web.api import Sort, post_coordination, search_filters, search_page, store_of
 
@@ -97,9 +97,21 @@ def account_page(
     id: Annotated[str, Query(min_length=1, max_length=500)],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    return render(
-        request, "account.html", {"a": views.account_view(store_of(request), id, engager_page=page)}
-    )
+    store = store_of(request)
+    context = {"a": views.account_view(store, id, engager_page=page), "t": narratives.timeline(store, id)}
+    return render(request, "account.html", context)
+
+
+@router.get("/narratives", response_class=HTMLResponse)
+def narratives_page(request: Request) -> Response:
+    store = store_of(request)
+    rows = [narratives.spread(store, row.id) for row in narratives.list_narratives(store)]
+    return render(request, "narratives.html", {"spreads": rows})
+
+
+@router.get("/narrative", response_class=HTMLResponse)
+def narrative_page(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+    return render(request, "narrative.html", {"s": narratives.spread(store_of(request), id)})
 
 
 @router.get("/people", response_class=HTMLResponse)
