@@ -40,6 +40,7 @@ def test_document_covers_every_route(demo_web: tuple[Store, str, str]) -> None:
             "stats", "floor", "post", "post/harm", "post/engagers", "post/network", "post/coordination",
             "post/spillover", "post/series.csv", "account", "account/network", "people", "person",
             "person/days.csv", "search", "narratives", "narrative", "account/narratives",
+            "narratives/discover",
         )
     }  # fmt: skip
     assert expected <= paths

@@ -56,7 +56,8 @@ CHATTER = [
 
 def corpus() -> list[Post]:
     """Account a takes up policing, then farmers, then election (weeks 0, 2, 4); b follows on
-    farmers a day after a; c only chats. Texts are the templates with words shuffled in."""
+    farmers a day after a; c only chats (most of the posts). Each wording is posted twice, with a
+    different ending."""
     rng = random.Random(3)
     posts = []
     plan = [("a", "policing", 0), ("a", "farmers", 2), ("a", "election", 4), ("b", "farmers", 2)]
@@ -73,9 +74,13 @@ def corpus() -> list[Post]:
                     text + rng.choice(["", "!", " 😡", " #UK"]),
                 )
             )
-    for k in range(40):
+    # Most posts in a store belong to no narrative (thresholds are calibrated against them).
+    for k in range(200):
         n += 1
-        posts.append(_post(n, "c", T0 + k * 7_200_000_000, rng.choice(CHATTER) + f" {k}"))
+        posts.append(_post(n, "c", T0 + k * 1_800_000_000, rng.choice(CHATTER) + f" {k}"))
+    # Non-English and odd posts are embedded like any other (and claimed by nothing here).
+    for k, text in enumerate(["Das Wetter ist heute wunderbar", "今日はいい天気ですね", "😀😀😀", ""]):
+        posts.append(_post(1000 + k, "c", T0 + k, text))
     return posts
 
 
@@ -138,6 +143,9 @@ def test_tracked_narratives_are_assigned_and_read_as_a_sequence(loaded: Store) -
         "bluesky:did:plc:b",
     ]
     assert farmers.carriers[1].lag_hours == pytest.approx(24, abs=1)
+    # Each wording was posted twice (with a different ending): the same claim, grouped.
+    assert farmers.claims
+    assert max(claim.posts for claim in farmers.claims) >= 2
 
 
 def _assigned(store: Store, narrative: str) -> list[object]:

@@ -36,6 +36,7 @@ def test_every_page_answers(client: TestClient, demo_web: tuple[Store, str, str]
         f"/account?id={q(watched)}", "/people", "/person?id=dana-whitfield",
         "/search?q=Whitfield&harm=threat",
         "/search", "/search?person=dana-whitfield&lang=en&since=2026-10-13", "/narratives",
+        "/narratives/discover?since=2026-09-01&min_cluster_size=10",
     ]  # fmt: skip
     for page in pages:
         response = client.get(page)

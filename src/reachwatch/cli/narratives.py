@@ -140,6 +140,13 @@ def show(
             f"{carrier.engagements:,}",
         )
     console.print(table)
+    claims = Table(title="Claims (the same claim in other words, grouped)")
+    for column in ("claim", "posts", "accounts", "first", "wordings"):
+        claims.add_column(column)
+    for claim in found.claims[:20]:
+        claims.add_row(safe(claim.text, 80), str(claim.posts), str(claim.accounts), when(claim.first_at_us),
+                       str(len(claim.wordings)))  # fmt: skip
+    console.print(claims)
 
 
 @app.command("timeline")

@@ -69,7 +69,7 @@ def demo(
             markup=False,
         )
         if serve:
-            run_server(store, host, port)
+            run_server(store, host, port, settings)
     finally:
         store.close()
 

@@ -8,14 +8,14 @@ import typer
 
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console
-from reachwatch.config import load_settings
+from reachwatch.config import Settings, load_settings
 from reachwatch.service.store_access import Store, open_store
 
 Host = Annotated[str, typer.Option(help="Address to listen on (loopback by default: there is no login yet).")]
 Port = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
 
 
-def run_server(store: Store, host: str, port: int) -> None:
+def run_server(store: Store, host: str, port: int, settings: Settings | None = None) -> None:
     """Serve until interrupted (Ctrl-C)."""
     import uvicorn
 
@@ -25,13 +25,14 @@ def run_server(store: Store, host: str, port: int) -> None:
         f"Serving the dashboard on http://{host}:{port}/ (API: /api/v1, docs: /api/docs); Ctrl-C stops.",
         markup=False,
     )
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(store, settings), host=host, port=port, log_level="warning", access_log=False)
 
 
 def serve(db: Db = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Serve the web app: watch floor, post dossiers, accounts, protected people, search, /api/v1."""
-    store = open_store(load_settings(db=db))
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
-        run_server(store, host, port)
+        run_server(store, host, port, settings)
     finally:
         store.close()

@@ -235,12 +235,23 @@ class Carrier(msgspec.Struct, kw_only=True):
     lag_hours: float  # after the first account to post it
 
 
+class Claim(msgspec.Struct, kw_only=True):
+    """Posts of a narrative that make the same claim in other words (cosine ≥ CLAIM_SIMILARITY)."""
+
+    text: str  # its earliest wording
+    posts: int
+    accounts: int
+    first_at_us: int
+    wordings: list[str]  # up to five distinct wordings
+
+
 class Spread(msgspec.Struct, kw_only=True):
     narrative: NarrativeRow
     posts: int
     engagements: int
     first_post_id: str | None
     carriers: list[Carrier]
+    claims: list[Claim] = msgspec.field(default_factory=list)
 
 
 def spread(store: Store, reference: str) -> Spread:
@@ -271,7 +282,47 @@ def spread(store: Store, reference: str) -> Spread:
         engagements=sum(post.engagements for post in posts),
         first_post_id=posts[0].post_id if posts else None,
         carriers=carriers,
+        claims=_claims(store, row, posts),
     )
+
+
+CLAIM_SIMILARITY = 0.85
+
+
+def _claims(store: Store, row: NarrativeRow, posts: list[reads.AssignedPost]) -> list[Claim]:
+    """The narrative's posts grouped into claims: linked when their vectors are this alike
+    (connected components), each group with its earliest wording and how far it spread."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    ids, vectors = reads.vectors_of(store, [post.post_id for post in posts], row.model)
+    if not ids:
+        return []
+    alike = csr_matrix((vectors @ vectors.T) >= CLAIM_SIMILARITY)
+    _, labels = connected_components(alike, directed=False)
+    by_id = {post.post_id: post for post in posts}
+    texts = {
+        post.post_id: post.text
+        for post in reads.posts_between(store, 0, 2**62, 10_000_000)
+        if post.post_id in by_id
+    }
+    groups: dict[int, list[str]] = defaultdict(list)
+    for post_id, label in zip(ids, labels.tolist(), strict=True):
+        groups[label].append(post_id)
+    claims = []
+    for members in groups.values():
+        members.sort(key=lambda post_id: by_id[post_id].created_at_us)
+        wordings = list(dict.fromkeys(texts.get(post_id, "") for post_id in members))
+        claims.append(
+            Claim(
+                text=wordings[0],
+                posts=len(members),
+                accounts=len({by_id[m].author_id for m in members}),
+                first_at_us=by_id[members[0]].created_at_us,
+                wordings=wordings[:5],
+            )
+        )
+    return sorted(claims, key=lambda claim: (-claim.posts, claim.first_at_us))
 
 
 class Discovered(msgspec.Struct, kw_only=True):

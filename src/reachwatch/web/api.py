@@ -285,6 +285,25 @@ def api_account_narratives(
     return encoded(narratives.timeline(store_of(request), id))
 
 
+@router.get("/narratives/discover", responses=documented(narratives.Discovered), response_class=Response)
+def api_discover(
+    request: Request,
+    since: Annotated[str, Query(min_length=1, max_length=40)],
+    until: Annotated[str, Query(max_length=40)] = "",
+    min_cluster_size: Annotated[int, Query(ge=2, le=10_000)] = 10,
+) -> Response:
+    """Themes among the window's posts that no tracked narrative claims."""
+    return encoded(discover_window(request, since, until, min_cluster_size))
+
+
+def discover_window(request: Request, since: str, until: str, min_cluster_size: int) -> narratives.Discovered:
+    settings = request.app.state.settings
+    start, end = parse_time(since, "since") or 0, parse_time(until, "until") or 2**62
+    return narratives.discover_between(
+        store_of(request), settings.embedding_model, start, end, min_cluster_size
+    )
+
+
 class SearchPage(msgspec.Struct, kw_only=True):
     query: str
     page: int

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reachwatch import __version__
+from reachwatch.config import Settings, load_settings
 from reachwatch.errors import NotFoundError, ReachwatchError, UsageError
 from reachwatch.service.store_access import Store
 from reachwatch.web import filters
@@ -43,7 +44,7 @@ def templates() -> Jinja2Templates:
     return found
 
 
-def create_app(store: Store) -> FastAPI:
+def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     from reachwatch.web import api, pages
 
     app = FastAPI(
@@ -55,6 +56,7 @@ def create_app(store: Store) -> FastAPI:
         redoc_url=None,
     )
     app.state.store = store
+    app.state.settings = settings or load_settings()
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)

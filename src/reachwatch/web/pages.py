@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from reachwatch.service import floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import EngagerSort, engager_table
-from reachwatch.web.api import Sort, post_coordination, search_filters, search_page, store_of
+from reachwatch.web.api import Sort, discover_window, post_coordination, search_filters, search_page, store_of
 
 router = APIRouter(include_in_schema=False)
 KINDS = ("repost", "quote", "reply", "like")
@@ -107,6 +107,18 @@ def narratives_page(request: Request) -> Response:
     store = store_of(request)
     rows = [narratives.spread(store, row.id) for row in narratives.list_narratives(store)]
     return render(request, "narratives.html", {"spreads": rows})
+
+
+@router.get("/narratives/discover", response_class=HTMLResponse)
+def discover_page(
+    request: Request,
+    since: Annotated[str, Query(min_length=1, max_length=40)],
+    until: Annotated[str, Query(max_length=40)] = "",
+    min_cluster_size: Annotated[int, Query(ge=2, le=10_000)] = 10,
+) -> Response:
+    found = discover_window(request, since, until, min_cluster_size)
+    context = {"d": found, "since": since, "until": until, "size": min_cluster_size}
+    return render(request, "discover.html", context)
 
 
 @router.get("/narrative", response_class=HTMLResponse)
