@@ -1,4 +1,4 @@
-# Two commands matter: `make demo` (set up, build the demo scenario, summarise it) and
+# Two commands matter: `make demo` (set up, build the demo scenario, serve the dashboard) and
 # `make test` (set up, lint, type-check and run the whole suite). Both create .venv themselves.
 PYTHON ?= python3
 VENV := .venv
@@ -43,6 +43,7 @@ browser:
 	  fi; }
 
 demo: setup
+	@$(MAKE) --no-print-directory models || echo "The embedding model could not be built: the demo runs without narratives (see make models)."
 	$(BIN)/reachwatch demo
 
 lint: setup

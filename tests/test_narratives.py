@@ -160,6 +160,13 @@ def test_discovery_finds_an_untracked_theme(loaded: Store) -> None:
     assert found.clusters, "no theme discovered"
     words = {word for cluster in found.clusters for word in cluster.keywords}
     assert words & {"farm", "farms", "farmers", "tax", "inheritance", "election", "general"}
+    theme = found.clusters[0]
+    promoted = narratives.promote(loaded, MODEL, T0 - WEEK, T0 + 10 * WEEK, theme.label, "Found theme", 5)
+    assert promoted.origin == "discovered"
+    assert promoted.examples == found.examples[theme.label]
+    assert narratives.spread(loaded, "Found theme").posts >= theme.size // 2
+    with pytest.raises(NotFoundError, match="No theme 999"):
+        narratives.promote(loaded, MODEL, T0 - WEEK, T0 + 10 * WEEK, 999, "Nothing", 5)
 
 
 def test_calibration_and_assignment_by_hand() -> None:

@@ -113,9 +113,9 @@ def test_floor_dossier_engager_account(page: object, base_url: str, demo_web: tu
     assert p.locator("table.communities tbody tr").count() >= 1
     shot(p, "04-watched-account")
     if p.locator("#narrative-sequence").count():  # the planted narratives, when the model is built
-        assert p.locator("#narrative-sequence").inner_text().split(" → ") == [
-            "two-tier-policing", "farm-inheritance-tax", "new-election",
-        ]  # fmt: skip
+        shown = p.locator("#narrative-sequence").inner_text().split(" → ")
+        planted = ["two-tier-policing", "farm-inheritance-tax", "new-election"]
+        assert [name for name in shown if name in planted] == planted  # in the order pushed
         p.locator('#narrative-sequence a:has-text("farm-inheritance-tax")').click()
         p.wait_for_selector("#carriers")
         assert p.locator("#carriers tbody tr").count() >= 3

@@ -205,6 +205,28 @@ def discover_command(
     console.print("\nPromote one with `reachwatch narratives add NAME --example TEXT ...`.", markup=False)
 
 
+@app.command("promote")
+def promote(
+    theme: Annotated[int, typer.Argument(help="The theme's number, as `narratives discover` showed it.")],
+    name: Annotated[str, typer.Argument(help="The name to track it under.")],
+    since: Annotated[str, typer.Option(help="The discovery window's start (as given to discover).")],
+    until: Annotated[str | None, typer.Option(help="The window's end (as given to discover).")] = None,
+    min_cluster_size: Annotated[int, typer.Option(help="As given to discover.", min=2)] = 10,
+    db: Db = None,
+) -> None:
+    """Track a discovered theme: its most central posts become the narrative's examples."""
+    settings = load_settings(db=db)
+    store = open_store(settings)
+    try:
+        window = parse_time(since, 0), parse_time(until, 2**62)
+        row = narratives.promote(store, settings.embedding_model, *window, theme, name, min_cluster_size)
+    finally:
+        store.close()
+    console.print(
+        f"Tracking {row.name!r} ({row.id}) from theme {theme}: threshold {row.threshold:.2f}.", markup=False
+    )
+
+
 @app.command("embed")
 def embed(
     since: Annotated[str | None, typer.Option(help="Posts from this ISO time.")] = None,

@@ -20,6 +20,7 @@ from reachwatch.enrich.embedding import SentenceEncoder, load_encoder
 from reachwatch.enrich.normalise import normalise
 from reachwatch.errors import NotFoundError, UsageError
 from reachwatch.store import narratives as reads
+from reachwatch.store import networks as network_reads
 from reachwatch.store import reach as reach_reads
 from reachwatch.store.database import Store
 from reachwatch.store.narratives import NarrativeRow as NarrativeRow
@@ -229,6 +230,7 @@ def timeline(store: Store, account_id: str) -> Timeline:
 class Carrier(msgspec.Struct, kw_only=True):
     account_id: str
     handle: str | None
+    followers: int | None
     posts: int
     engagements: int
     first_at_us: int
@@ -249,6 +251,7 @@ class Spread(msgspec.Struct, kw_only=True):
     narrative: NarrativeRow
     posts: int
     engagements: int
+    reach: int  # the carriers' followers added up: the audience the narrative was put in front of
     first_post_id: str | None
     carriers: list[Carrier]
     claims: list[Claim] = msgspec.field(default_factory=list)
@@ -261,12 +264,13 @@ def spread(store: Store, reference: str) -> Spread:
     for post in posts:
         by_account[post.author_id].append(post)
     start = posts[0].created_at_us if posts else 0
-    handles = reach_reads.handles(store, list(by_account))
+    profiles = network_reads.profiles(store, list(by_account))
     carriers = sorted(
         (
             Carrier(
                 account_id=account,
-                handle=handles.get(account),
+                handle=profiles.get(account, (None, None))[0],
+                followers=profiles.get(account, (None, None))[1],
                 posts=len(own),
                 engagements=sum(post.engagements for post in own),
                 first_at_us=own[0].created_at_us,
@@ -280,6 +284,7 @@ def spread(store: Store, reference: str) -> Spread:
         narrative=row,
         posts=len(posts),
         engagements=sum(post.engagements for post in posts),
+        reach=sum(carrier.followers or 0 for carrier in carriers),
         first_post_id=posts[0].post_id if posts else None,
         carriers=carriers,
         claims=_claims(store, row, posts),
@@ -429,3 +434,25 @@ def track_planted(store: Store, model_dir: str, planted: dict[str, dict[str, lis
     for plan in planted.values():
         add(store, model_dir, plan["name"][0], plan["examples"], description="planted in the demo scenario")
     return embed_pending(store, model_dir)
+
+
+def promote(
+    store: Store,
+    model_dir: str,
+    since_us: int,
+    until_us: int,
+    label: int,
+    name: str,
+    min_cluster_size: int = 10,
+) -> NarrativeRow:
+    """Track a discovered theme: discovery is run again on the same window (it is deterministic)
+    and the theme's most central posts become the new narrative's examples."""
+    found = discover_between(store, model_dir, since_us, until_us, min_cluster_size)
+    examples = found.examples.get(label)
+    if not examples:
+        labels = ", ".join(str(cluster.label) for cluster in found.clusters) or "none"
+        raise NotFoundError(f"No theme {label} in that window (themes: {labels}); run the discovery again.")
+    keywords = next(cluster.keywords[:3] for cluster in found.clusters if cluster.label == label)
+    return add(
+        store, model_dir, name, examples, description="discovered", keywords=keywords, origin="discovered"
+    )

@@ -9,8 +9,9 @@ import msgspec
 
 from reachwatch.errors import NotFoundError
 from reachwatch.model import Person
+from reachwatch.service import coordination, reach
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
-from reachwatch.service.spillover import SpilloverOptions, find_person, spillover
+from reachwatch.service.spillover import SpilloverOptions, engaged_accounts, find_person, spillover
 from reachwatch.store import enrichments, queries
 from reachwatch.store import floor as floor_reads
 from reachwatch.store import reach as reach_reads
@@ -164,3 +165,21 @@ def person_view(store: Store, reference: str, *, candidates: int = 10) -> Person
 
 def people_list(store: Store) -> list[Person]:
     return people(store)
+
+
+class PostCoordination(msgspec.Struct, kw_only=True):
+    post_id: str
+    window_s: float
+    clusters: list[coordination.Cluster]  # clusters with a member who engaged with the post
+
+
+def post_coordination(store: Store, post_id: str, window_s: float = 60.0) -> PostCoordination:
+    """The coordinated clusters of the post's first two days that include one of its engagers."""
+    head = reach.dossier_head(store, post_id)
+    options = coordination.CoordinationOptions(
+        since_us=head.created_at_us, until_us=head.created_at_us + 2 * DAY_US, window_s=window_s
+    )
+    report, _ = coordination.detect(store, options)
+    engaged = engaged_accounts(store, post_id)
+    clusters = [cluster for cluster in report.clusters if engaged.intersection(cluster.accounts)]
+    return PostCoordination(post_id=post_id, window_s=window_s, clusters=clusters)

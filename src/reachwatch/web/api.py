@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from reachwatch.errors import UsageError
 from reachwatch.model import Person, micros_from_datetime
-from reachwatch.service import coordination, explore, floor, narratives, reach, spillover, views
+from reachwatch.service import explore, floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
 from reachwatch.service.explore import SearchFilters, SearchHit, Stats
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
@@ -54,12 +54,6 @@ class NetworkView(msgspec.Struct, kw_only=True):
     nodes: list[Node]
     edges: list[Edge]
     truncated: bool  # only the heaviest edges are drawn
-
-
-class PostCoordination(msgspec.Struct, kw_only=True):
-    post_id: str
-    window_s: float
-    clusters: list[coordination.Cluster]  # clusters with a member who engaged with the post
 
 
 def documented(kind: Any) -> dict[int | str, dict[str, Any]]:
@@ -166,24 +160,13 @@ def api_post_network(
     return encoded(network_view(report, network, max_edges))
 
 
-@router.get("/post/coordination", responses=documented(PostCoordination), response_class=Response)
+@router.get("/post/coordination", responses=documented(views.PostCoordination), response_class=Response)
 def api_post_coordination(
     request: Request, id: PostId, window_s: Annotated[float, Query(gt=0, le=3600)] = 60.0
 ) -> Response:
     """Coordinated clusters (co-repost, co-link, co-hashtag, near-duplicate text) in the post's
     first two days that include an account that engaged with it."""
-    return encoded(post_coordination(store_of(request), id, window_s))
-
-
-def post_coordination(store: Store, post_id: str, window_s: float) -> PostCoordination:
-    head = reach.dossier_head(store, post_id)
-    options = coordination.CoordinationOptions(
-        since_us=head.created_at_us, until_us=head.created_at_us + 48 * HOUR_US, window_s=window_s
-    )
-    report, _ = coordination.detect(store, options)
-    engaged = spillover.engaged_accounts(store, post_id)
-    clusters = [cluster for cluster in report.clusters if engaged.intersection(cluster.accounts)]
-    return PostCoordination(post_id=post_id, window_s=window_s, clusters=clusters)
+    return encoded(views.post_coordination(store_of(request), id, window_s))
 
 
 @router.get("/post/spillover", responses=documented(spillover.SpilloverReport), response_class=Response)

@@ -17,8 +17,15 @@ from reachwatch.web.charts import svg_bars, svg_lines
 SEGMENTS = re.compile(r"[\w']+|[^\w']+")
 
 
+OPEN_END = 2**61  # "until" left open is 2**62 µs, far past any calendar
+
+
 def when(micros: int | None) -> str:
-    return iso_from_micros(micros)[:16].replace("T", " ") if micros else "–"
+    if not micros:
+        return "–"
+    if micros >= OPEN_END:
+        return "now"
+    return iso_from_micros(micros)[:16].replace("T", " ")
 
 
 def number(value: float | int | None, digits: int = 0) -> str:

@@ -4,13 +4,21 @@ htmx for the parts that refresh or load late (the live watch floor, coordination
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.service import floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import EngagerSort, engager_table
-from reachwatch.web.api import Sort, discover_window, post_coordination, search_filters, search_page, store_of
+from reachwatch.web.api import (
+    Sort,
+    discover_window,
+    parse_time,
+    search_filters,
+    search_page,
+    store_of,
+)
 
 router = APIRouter(include_in_schema=False)
 KINDS = ("repost", "quote", "reply", "like")
@@ -77,7 +85,7 @@ def post_engagers_fragment(
 def post_coordination_fragment(
     request: Request, id: Annotated[str, Query(min_length=1, max_length=500)]
 ) -> Response:
-    return render(request, "_coordination.html", {"found": post_coordination(store_of(request), id, 60.0)})
+    return render(request, "_coordination.html", {"found": views.post_coordination(store_of(request), id)})
 
 
 @router.get("/post/spillover", response_class=HTMLResponse)
@@ -107,6 +115,58 @@ def narratives_page(request: Request) -> Response:
     store = store_of(request)
     rows = [narratives.spread(store, row.id) for row in narratives.list_narratives(store)]
     return render(request, "narratives.html", {"spreads": rows})
+
+
+def same_origin(request: Request) -> None:
+    """The forms change the store: they are taken only from pages this server served (the Origin,
+    or else the Referer, names this host), so another site cannot post them through a browser."""
+    sent = request.headers.get("origin") or request.headers.get("referer") or ""
+    if urlsplit(sent).netloc != request.headers.get("host"):
+        raise HTTPException(403, "This form is accepted only from the reachwatch pages themselves.")
+
+
+SameOrigin = Annotated[None, Depends(same_origin)]
+FormText = Annotated[str, Form(max_length=20_000)]
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@router.post("/narratives", response_class=RedirectResponse)
+def narrative_save(
+    request: Request,
+    _: SameOrigin,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    examples: FormText,
+    description: FormText = "",
+    keywords: FormText = "",
+) -> Response:
+    """Track a narrative, or change one (the same name): examples and keywords one per line."""
+    settings = request.app.state.settings
+    row = narratives.add(
+        store_of(request), settings.embedding_model, name.strip(), _lines(examples),
+        description=description.strip(), keywords=_lines(keywords),
+    )  # fmt: skip
+    return RedirectResponse(f"/narrative?id={quote(row.id, safe='')}", status_code=303)
+
+
+@router.post("/narratives/promote", response_class=RedirectResponse)
+def narrative_promote(
+    request: Request,
+    _: SameOrigin,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    label: Annotated[int, Form(ge=0)],
+    since: Annotated[str, Form(min_length=1, max_length=40)],
+    until: Annotated[str, Form(max_length=40)] = "",
+    min_cluster_size: Annotated[int, Form(ge=2, le=10_000)] = 10,
+) -> Response:
+    """Track a discovered theme under a name."""
+    settings = request.app.state.settings
+    start, end = parse_time(since, "since") or 0, parse_time(until, "until") or 2**62
+    row = narratives.promote(store_of(request), settings.embedding_model, start, end, label, name.strip(),
+                             min_cluster_size)  # fmt: skip
+    return RedirectResponse(f"/narrative?id={quote(row.id, safe='')}", status_code=303)
 
 
 @router.get("/narratives/discover", response_class=HTMLResponse)
