@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-from enum import StrEnum
 from typing import Annotated, Any
 
 import msgspec
@@ -26,14 +25,7 @@ from reachwatch.service.store_access import Store
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 SCHEMAS: dict[str, Any] = {}
-HOUR_US = 3_600_000_000
-
-
-class Sort(StrEnum):
-    FIRST = "first"
-    FOLLOWERS = "followers"
-    ACTIONS = "actions"
-    PRIOR = "prior"
+Sort = EngagerSort  # the engager table's orders, as a query parameter
 
 
 class Node(msgspec.Struct, kw_only=True):
@@ -126,7 +118,7 @@ def api_post_engagers(
     page: Page = 1,
 ) -> Response:
     """The engager table of a post, sorted and paged."""
-    return encoded(engager_table(store_of(request), id, sort=EngagerSort(sort.value), limit=limit, page=page))
+    return encoded(engager_table(store_of(request), id, sort=sort, limit=limit, page=page))
 
 
 def network_view(report: NetworkReport, network: Any, max_edges: int) -> NetworkView:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.service import floor, narratives, reach, spillover, views
-from reachwatch.service.engagers import EngagerSort, engager_table
+from reachwatch.service.engagers import engager_table
 from reachwatch.web.api import (
     Sort,
     discover_window,
@@ -75,7 +75,7 @@ def post_engagers_fragment(
     sort: Sort = Sort.FIRST,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    engagers = engager_table(store_of(request), id, sort=EngagerSort(sort.value), limit=25, page=page)
+    engagers = engager_table(store_of(request), id, sort=sort, limit=25, page=page)
     context = {"engagers": engagers, "post_id": id, "sort": sort.value, "page": page,
                "pages": max(1, -(-engagers.total // 25))}  # fmt: skip
     return render(request, "_engagers.html", context)
