@@ -92,17 +92,17 @@ def _post(n: int, account: str, at_us: int, text: str) -> Post:
 
 
 @pytest.fixture
-def loaded(sqlite_store: Store) -> Store:
+def loaded(store: Store) -> Store:
     if not (Path(MODEL) / "model.onnx").is_file():
         pytest.skip(f"no embedding model in {MODEL}: run `make models`")
     lines = b"".join(
         msgspec.json.encode(msgspec.structs.asdict(p) | {"type": "post"}) + b"\n" for p in corpus()
     )
-    ingest_stream(sqlite_store, io.BytesIO(lines), "t", IngestOptions())
-    report = narratives.embed_pending(sqlite_store, MODEL)
+    ingest_stream(store, io.BytesIO(lines), "t", IngestOptions())
+    report = narratives.embed_pending(store, MODEL)
     assert report.embedded == len(corpus())
-    assert narratives.embed_pending(sqlite_store, MODEL).embedded == 0  # resumable: nothing left
-    return sqlite_store
+    assert narratives.embed_pending(store, MODEL).embedded == 0  # resumable: nothing left
+    return store
 
 
 def test_tracked_narratives_are_assigned_and_read_as_a_sequence(loaded: Store) -> None:
