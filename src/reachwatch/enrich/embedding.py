@@ -5,7 +5,6 @@ downloaded: a missing directory is an error that says how to make one."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -76,11 +75,6 @@ class SentenceEncoder:
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             found[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return found
-
-
-def model_fingerprint(directory: Path) -> str:
-    """The sha256 of the weights, to check a directory is the one a head was trained on."""
-    return hashlib.sha256((directory / "model.onnx").read_bytes()).hexdigest()
 
 
 @cache

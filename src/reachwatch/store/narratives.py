@@ -187,3 +187,28 @@ def assigned_ids(store: Store, post_ids: list[str]) -> set[str]:
             stmt = select(a.c.post_id).where(a.c.post_id.in_(post_ids[start : start + 500]))
             found.update(str(row[0]) for row in conn.execute(stmt))
     return found
+
+
+def texts_of(store: Store, post_ids: list[str]) -> dict[str, str]:
+    """The text of each of these posts (only these: never the whole store)."""
+    p = schema.posts
+    found: dict[str, str] = {}
+    with store.connect() as conn:
+        for start in range(0, len(post_ids), 500):
+            stmt = select(p.c.id, p.c.text).where(p.c.id.in_(post_ids[start : start + 500]))
+            found.update((str(post_id), str(text)) for post_id, text in conn.execute(stmt))
+    return found
+
+
+def embedded_after(store: Store, model: str, after: str, limit: int) -> list[PostText]:
+    """The next `limit` embedded posts by id after `after`: keyset paging over the whole store."""
+    p, e = schema.posts, schema.embeddings
+    stmt = (
+        select(p.c.id, p.c.author_id, p.c.created_at_us, p.c.text)
+        .select_from(e.join(p, p.c.id == e.c.post_id))
+        .where(e.c.model == model, e.c.post_id > after)
+        .order_by(e.c.post_id)
+        .limit(limit)
+    )
+    with store.connect() as conn:
+        return [PostText(*row) for row in conn.execute(stmt)]
