@@ -88,6 +88,21 @@ def test_hostile_text_is_escaped_everywhere(client: TestClient, demo_web: tuple[
     assert page.headers["x-content-type-options"] == "nosniff"
 
 
+def test_looks_are_audited(client: TestClient, demo_web: tuple[Store, str, str]) -> None:
+    from reachwatch.service import audit
+
+    store, trigger, _ = demo_web
+    client.get(f"/post?id={q(trigger)}")
+    client.get("/search?q=Whitfield&harm=threat")
+    client.get(f"/api/v1/post/series.csv?id={q(trigger)}")
+    newest = audit.entries(store, limit=3)
+    assert [(entry.action, entry.target) for entry in newest] == [
+        ("export", trigger), ("search", "Whitfield"), ("view-post", trigger),
+    ]  # fmt: skip
+    assert newest[1].detail["harm"] == "threat"
+    assert audit.verify(store).intact
+
+
 def test_csv_downloads(client: TestClient, demo_web: tuple[Store, str, str]) -> None:
     _, trigger, _ = demo_web
     series = client.get(f"/api/v1/post/series.csv?id={q(trigger)}")

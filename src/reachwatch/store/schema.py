@@ -236,6 +236,22 @@ narrative_posts = Table(
     Index("ix_narrative_posts_post", "post_id"),
 )
 
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # Append-only (database triggers refuse UPDATE and DELETE) and hash-chained: each entry's hash
+    # covers its fields and the hash before it, so an edited or removed entry breaks the chain.
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("case_id", Text),
+    Column("detail", Json, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+)
+
 watchlist = Table(
     "watchlist",
     metadata,

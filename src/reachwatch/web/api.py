@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from reachwatch.errors import UsageError
 from reachwatch.model import Person, micros_from_datetime
-from reachwatch.service import explore, floor, narratives, reach, spillover, views
+from reachwatch.service import audit, explore, floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
 from reachwatch.service.explore import SearchFilters, SearchHit, Stats
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
@@ -64,6 +64,16 @@ def store_of(request: Request) -> Store:
     return store
 
 
+LOCAL_ACTOR = "local"  # no user accounts yet (issue 8): every look is recorded under this name
+
+
+def audited(request: Request, action: str, target: str, **detail: Any) -> None:
+    """Record who looked at, searched or exported what (the audit trail, `reachwatch audit`)."""
+    audit.record(
+        store_of(request), LOCAL_ACTOR, action, target, detail={k: v for k, v in detail.items() if v}
+    )
+
+
 def parse_time(text: str | None, name: str) -> int | None:
     if not text:
         return None
@@ -100,7 +110,9 @@ def api_floor(
 @router.get("/post", responses=documented(reach.Dossier), response_class=Response)
 def api_post(request: Request, id: PostId) -> Response:
     """The reach dossier of a post: series, baseline, audience, cascade, forecast."""
-    return encoded(reach.dossier(store_of(request), id))
+    found = reach.dossier(store_of(request), id)
+    audited(request, "view-post", id, via="api")
+    return encoded(found)
 
 
 @router.get("/post/harm", responses=documented(views.PostHarm), response_class=Response)
@@ -198,6 +210,7 @@ def api_post_series_csv(request: Request, id: PostId) -> Response:
         [series.start_us + (i + 1) * series.step_us, *(series.kinds[kind][i] for kind in kinds), total]
         for i, total in enumerate(series.total)
     ]
+    audited(request, "export", id, what="reach series CSV")
     return csv_response(["time_us", *kinds, "total"], rows, "reach-series.csv")
 
 
@@ -206,7 +219,9 @@ def api_account(
     request: Request, id: Annotated[str, Query(min_length=1, max_length=500)], page: Page = 1
 ) -> Response:
     """An account: its most engaged posts, posts per day, median engagement, top engagers."""
-    return encoded(views.account_view(store_of(request), id, engager_page=page))
+    found = views.account_view(store_of(request), id, engager_page=page)
+    audited(request, "view-account", id, via="api")
+    return encoded(found)
 
 
 @router.get("/account/network", responses=documented(NetworkView), response_class=Response)
@@ -229,7 +244,9 @@ def api_people(request: Request) -> Response:
 @router.get("/person", responses=documented(views.PersonView), response_class=Response)
 def api_person(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
     """A protected person: mentions and harmful mentions per day, and the watched posts before rises."""
-    return encoded(views.person_view(store_of(request), id))
+    found = views.person_view(store_of(request), id)
+    audited(request, "view-person", found.person.id, via="api")
+    return encoded(found)
 
 
 @router.get("/person/days.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
@@ -237,6 +254,7 @@ def api_person_csv(request: Request, id: Annotated[str, Query(min_length=1, max_
     """The person chart's data: mentions and harmful mentions per day (UTC)."""
     found = views.person_view(store_of(request), id)
     rows: list[list[Any]] = [[day.day_us, day.mentions, day.harmful] for day in found.days]
+    audited(request, "export", found.person.id, what="mentions per day CSV")
     return csv_response(["day_us", "mentions", "harmful"], rows, f"{found.person.id}-mentions.csv")
 
 
@@ -302,7 +320,9 @@ def api_search(
 ) -> Response:
     """Full-text search with filters, newest first, paged."""
     filters = search_filters(platform, author, since, until, lang, harm, person)
-    return encoded(search_page(store_of(request), q, filters, limit, page))
+    found = search_page(store_of(request), q, filters, limit, page)
+    audited(request, "search", q, via="api", **msgspec.structs.asdict(filters))
+    return encoded(found)
 
 
 def search_filters(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
+import msgspec
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -13,6 +14,7 @@ from reachwatch.service import floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import engager_table
 from reachwatch.web.api import (
     Sort,
+    audited,
     discover_window,
     parse_time,
     search_filters,
@@ -55,6 +57,7 @@ def post_page(
     # The forecast of the final spread as a band over the chart, so the line can be read against it.
     band = ([found.forecast.low] * len(hours), [found.forecast.high] * len(hours))
     harm = views.post_harm(store, id)
+    audited(request, "view-post", id)
     # The words behind flagged classes are marked in the text; borderline ones only in the table.
     evidence_words = [word for name in harm.flagged for word, _ in harm.evidence.get(name, [])]
     return render(
@@ -107,6 +110,7 @@ def account_page(
 ) -> Response:
     store = store_of(request)
     context = {"a": views.account_view(store, id, engager_page=page), "t": narratives.timeline(store, id)}
+    audited(request, "view-account", id)
     return render(request, "account.html", context)
 
 
@@ -148,6 +152,7 @@ def narrative_save(
         store_of(request), settings.embedding_model, name.strip(), _lines(examples),
         description=description.strip(), keywords=_lines(keywords),
     )  # fmt: skip
+    audited(request, "change", f"narrative:{row.id}", examples=len(row.examples))
     return RedirectResponse(f"/narrative?id={quote(row.id, safe='')}", status_code=303)
 
 
@@ -166,6 +171,7 @@ def narrative_promote(
     start, end = parse_time(since, "since") or 0, parse_time(until, "until") or 2**62
     row = narratives.promote(store_of(request), settings.embedding_model, start, end, label, name.strip(),
                              min_cluster_size)  # fmt: skip
+    audited(request, "change", f"narrative:{row.id}", promoted_theme=label)
     return RedirectResponse(f"/narrative?id={quote(row.id, safe='')}", status_code=303)
 
 
@@ -193,7 +199,9 @@ def people_page(request: Request) -> Response:
 
 @router.get("/person", response_class=HTMLResponse)
 def person_page(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
-    return render(request, "person.html", {"p": views.person_view(store_of(request), id)})
+    found = views.person_view(store_of(request), id)
+    audited(request, "view-person", found.person.id)
+    return render(request, "person.html", {"p": found})
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -212,6 +220,8 @@ def search_view(
     filters = search_filters(platform, author, since, until, lang, harm, person)
     asked = bool(q.strip()) or any((platform, author, since, until, lang, harm, person))
     found = search_page(store_of(request), q, filters, 25, page) if asked else None
+    if asked:
+        audited(request, "search", q, **msgspec.structs.asdict(filters))
     form = {"q": q, "platform": platform, "author": author, "since": since, "until": until, "lang": lang,
             "harm": harm, "person": person}  # fmt: skip
     return render(

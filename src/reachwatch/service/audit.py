@@ -1,0 +1,82 @@
+"""The audit trail: who looked at, searched, exported or changed what, when, and under which case.
+Entries are appended, never changed; `verify` recomputes the chain and names the first entry that
+was edited, removed or inserted out of order."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from reachwatch.store import audit as log
+from reachwatch.store.audit import GENESIS, AuditEntry, entry_hash
+from reachwatch.store.database import Store
+
+__all__ = ["AuditEntry", "Verification", "entries", "record", "verify"]
+
+
+def record(
+    store: Store,
+    actor: str,
+    action: str,
+    target: str,
+    *,
+    case_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry (action: view-post, view-account, view-person, search, export, change, …)."""
+    return log.append(store, time.time_ns() // 1000, actor, action, target, case_id, detail or {})
+
+
+def entries(store: Store, limit: int = 100) -> list[AuditEntry]:
+    """The newest entries first."""
+    return log.entries(store, limit=limit, newest_first=True)
+
+
+class Verification(msgspec.Struct, kw_only=True):
+    entries: int
+    intact: bool
+    broken_at: int | None  # the first sequence number whose chain does not hold
+    reason: str
+
+
+def verify(store: Store) -> Verification:
+    """Walk the chain from the start: each entry must follow the one before (no gap), point at its
+    hash, and hash to what it says."""
+    previous, expected_seq, count = GENESIS, 1, 0
+    for entry in log.walk(store):
+        count += 1
+        if entry.seq != expected_seq:
+            return Verification(
+                entries=count,
+                intact=False,
+                broken_at=expected_seq,
+                reason=f"entry {expected_seq} is missing (the next is {entry.seq})",
+            )
+        if entry.prev_hash != previous:
+            return Verification(
+                entries=count,
+                intact=False,
+                broken_at=entry.seq,
+                reason=f"entry {entry.seq} does not follow the entry before it",
+            )
+        digest = entry_hash(
+            entry.prev_hash,
+            entry.seq,
+            entry.at_us,
+            entry.actor,
+            entry.action,
+            entry.target,
+            entry.case_id,
+            entry.detail,
+        )
+        if digest != entry.hash:
+            return Verification(
+                entries=count,
+                intact=False,
+                broken_at=entry.seq,
+                reason=f"entry {entry.seq} was changed after it was written",
+            )
+        previous, expected_seq = entry.hash, entry.seq + 1
+    return Verification(entries=count, intact=True, broken_at=None, reason="the chain holds")
