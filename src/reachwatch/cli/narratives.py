@@ -83,7 +83,7 @@ def list_command(db: Db = None, as_json: AsJson = False) -> None:
     store = open_store(load_settings(db=db))
     try:
         rows = narratives.list_narratives(store)
-        counts = {row.id: narratives.spread(store, row.id).posts for row in rows}
+        counts = {row.id: narratives.spread(store, row.id, with_claims=False).posts for row in rows}
     finally:
         store.close()
     if as_json:

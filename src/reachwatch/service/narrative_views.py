@@ -91,7 +91,9 @@ class Spread(msgspec.Struct, kw_only=True):
     claims: list[Claim] = msgspec.field(default_factory=list)
 
 
-def spread(store: Store, reference: str) -> Spread:
+def spread(store: Store, reference: str, *, with_claims: bool = True) -> Spread:
+    """Who carried the narrative; `with_claims=False` skips grouping the claims (a read of every
+    post's vector and a similarity matrix), for lists that show counts only."""
     row = find(store, reference)
     posts = reads.assigned_posts(store, narrative_id=row.id)
     by_account: dict[str, list[reads.AssignedPost]] = defaultdict(list)
@@ -121,7 +123,7 @@ def spread(store: Store, reference: str) -> Spread:
         reach=sum(carrier.followers or 0 for carrier in carriers),
         first_post_id=posts[0].post_id if posts else None,
         carriers=carriers,
-        claims=_claims(store, row, posts),
+        claims=_claims(store, row, posts) if with_claims else [],
     )
 
 

@@ -79,7 +79,7 @@ def add(
     )
     reads.save_narrative(store, row)
     reads.forget_assignments(store, row.id)
-    reassign_all(store, model_dir, only=[row])
+    reassign_all(store, model_dir, Tracked(rows=[row], examples=[vectors]))
     return row
 
 
@@ -87,23 +87,27 @@ def list_narratives(store: Store) -> list[NarrativeRow]:
     return reads.narratives(store)
 
 
-def _example_vectors(encoder: SentenceEncoder, rows: list[NarrativeRow]) -> list[npt.NDArray[np.float32]]:
-    return [encoder.encode([normalise(text) for text in row.examples]) for row in rows]
+class Tracked(msgspec.Struct, kw_only=True):
+    """The narratives to assign against, with their examples embedded once per run (not per batch)."""
+
+    rows: list[NarrativeRow]
+    examples: list[npt.NDArray[np.float32]]
+
+
+def tracked(store: Store, encoder: SentenceEncoder) -> Tracked:
+    rows = reads.narratives(store)
+    return Tracked(
+        rows=rows, examples=[encoder.encode([normalise(text) for text in row.examples]) for row in rows]
+    )
 
 
 def assign_posts(
-    store: Store,
-    model_dir: str,
-    posts: list[reads.PostText],
-    vectors: npt.NDArray[np.float32],
-    only: list[NarrativeRow] | None = None,
+    store: Store, narratives: Tracked, posts: list[reads.PostText], vectors: npt.NDArray[np.float32]
 ) -> int:
     """Assign posts (with their vectors) to the tracked narratives; returns how many assignments."""
-    rows = only if only is not None else reads.narratives(store)
+    rows, examples = narratives.rows, narratives.examples
     if not rows or not posts:
         return 0
-    encoder = _encoder(model_dir)
-    examples = _example_vectors(encoder, rows)
     # A keyword lowers the bar a little: the analyst said these words belong to the narrative.
     texts = [normalise(post.text) for post in posts]
     found = assign(vectors, examples, [row.threshold - KEYWORD_BONUS for row in rows])
@@ -147,6 +151,7 @@ def embed_pending(
     encoder = _encoder(model_dir)
     started = time.perf_counter()
     embedded = assigned = 0
+    against = tracked(store, encoder)
     while limit is None or embedded < limit:
         size = batch if limit is None else min(batch, limit - embedded)
         posts = reads.posts_without_embedding(store, encoder.version, since_us, until_us, size)
@@ -156,7 +161,7 @@ def embed_pending(
         reads.save_embeddings(
             store, [post.post_id for post in posts], encoder.version, vectors, time.time_ns() // 1000
         )
-        assigned += assign_posts(store, model_dir, posts, vectors)
+        assigned += assign_posts(store, against, posts, vectors)
         embedded += len(posts)
     seconds = time.perf_counter() - started
     return EmbedReport(
@@ -167,15 +172,16 @@ def embed_pending(
     )
 
 
-def reassign_all(store: Store, model_dir: str, only: list[NarrativeRow] | None = None) -> int:
+def reassign_all(store: Store, model_dir: str, only: Tracked | None = None) -> int:
     """Assign every post embedded so far (e.g. after a narrative is added or edited)."""
     encoder = _encoder(model_dir)
+    against = only if only is not None else tracked(store, encoder)
     total, after = 0, ""
     while chunk := reads.embedded_after(store, encoder.version, after, 5_000):
         after = chunk[-1].post_id
         ids, vectors = reads.vectors_of(store, [post.post_id for post in chunk], encoder.version)
         order = {post_id: i for i, post_id in enumerate(ids)}
-        total += assign_posts(store, model_dir, chunk, vectors[[order[post.post_id] for post in chunk]], only)
+        total += assign_posts(store, against, chunk, vectors[[order[post.post_id] for post in chunk]])
     return total
 
 

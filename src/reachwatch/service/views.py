@@ -44,9 +44,7 @@ class PostHarm(msgspec.Struct, kw_only=True):
 
 
 def post_harm(store: Store, post_id: str) -> PostHarm:
-    head = reach_reads.post_head(store, post_id)
-    if head is None:
-        raise NotFoundError(f"No post {post_id!r} in the store. Find ids with `reachwatch search`.")
+    head = reach.dossier_head(store, post_id)
     harm = enrichments.results(store, "harm", [post_id]).get(post_id, {})
     named = enrichments.results(store, "mentions", [post_id]).get(post_id, {})
     language = enrichments.results(store, "language", [post_id]).get(post_id, {})

@@ -117,7 +117,7 @@ def account_page(
 @router.get("/narratives", response_class=HTMLResponse)
 def narratives_page(request: Request) -> Response:
     store = store_of(request)
-    rows = [narratives.spread(store, row.id) for row in narratives.list_narratives(store)]
+    rows = [narratives.spread(store, row.id, with_claims=False) for row in narratives.list_narratives(store)]
     return render(request, "narratives.html", {"spreads": rows})
 
 
