@@ -16,12 +16,15 @@ from fastapi.testclient import TestClient
 
 from reachwatch.service.store_access import Store
 from reachwatch.web.app import create_app
-from tests.web_fixtures import HOSTILE_TEXT, free_port, hostile_post_id
+from tests.web_fixtures import HOSTILE_TEXT, PASSWORD, csrf_of, free_port, hostile_post_id, log_in
 
 
 @pytest.fixture(scope="module")
 def client(demo_web: tuple[Store, str, str]) -> TestClient:
-    return TestClient(create_app(demo_web[0]))
+    """An analyst's browser: logged in through the form."""
+    logged = TestClient(create_app(demo_web[0]))
+    log_in(logged, "analyst")
+    return logged
 
 
 def q(value: str) -> str:
@@ -126,16 +129,24 @@ def test_csv_cells_cannot_start_a_formula() -> None:
 
 
 def test_serve_command_serves_on_loopback(tmp_path: Path) -> None:
+    """A user made with `reachwatch users add` logs in to `reachwatch serve`; nobody else gets in."""
+    db = str(tmp_path / "e.db")
+    subprocess.run(
+        [sys.executable, "-m", "reachwatch", "users", "add", "chief", "--role", "admin", "--password-stdin",
+         "--db", db],
+        input=PASSWORD + "\n", text=True, check=True, capture_output=True,
+    )  # fmt: skip
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "reachwatch", "serve", "--db", str(tmp_path / "e.db"), "--port", str(port)],
+        [sys.executable, "-m", "reachwatch", "serve", "--db", db, "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60  # a loaded 2-core machine takes a while to import everything
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+                response = httpx.get(base + "/", timeout=5)
                 break
             except httpx.TransportError:
                 if server.poll() is not None or time.monotonic() > deadline:
@@ -143,16 +154,24 @@ def test_serve_command_serves_on_loopback(tmp_path: Path) -> None:
                         f"reachwatch serve did not answer: {server.communicate(timeout=10)[1][-2000:]}"
                     )
                 time.sleep(0.2)
-        assert response.status_code == 200
-        assert "No watched accounts yet" in response.text
-        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/stats", timeout=5).json()["posts"] == 0
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login?next=/"
+        assert httpx.get(base + "/api/v1/stats", timeout=5).status_code == 401
+        with httpx.Client(base_url=base, timeout=5) as browser:
+            answer = browser.post("/login", data={"name": "chief", "password": PASSWORD})
+            assert answer.status_code == 303
+            floor = browser.get("/")
+            assert floor.status_code == 200
+            assert "No watched accounts yet" in floor.text
+            assert browser.get("/api/v1/stats").json()["posts"] == 0
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
 def test_narrative_forms_take_only_same_origin_posts(client: TestClient) -> None:
-    """Runs last in this module: it adds a narrative to the shared demo store."""
+    """A change needs the session's CSRF token and, when the browser names one, this origin.
+    Runs last in this module: it adds a narrative to the shared demo store."""
     if not client.get("/api/v1/narratives").json():
         pytest.skip("the demo store tracks no narratives (no embedding model: make models)")
     form = {
@@ -162,6 +181,10 @@ def test_narrative_forms_take_only_same_origin_posts(client: TestClient) -> None
     }
     refused = client.post("/narratives", data=form, follow_redirects=False)
     assert refused.status_code == 403
+    assert "security token" in refused.text
+    stale = client.post("/narratives", data=form | {"csrf": "not-the-token"}, follow_redirects=False)
+    assert stale.status_code == 403
+    form["csrf"] = csrf_of(client)
     foreign = client.post(
         "/narratives", data=form, headers={"origin": "https://evil.example"}, follow_redirects=False
     )
@@ -176,6 +199,8 @@ def test_narrative_forms_take_only_same_origin_posts(client: TestClient) -> None
     spread = client.get("/api/v1/narrative?id=football").json()
     assert spread["posts"] >= 1  # the watched account's football posts
     empty = client.post(
-        "/narratives", data={"name": "X", "examples": "  "}, headers={"origin": "http://testserver"}
+        "/narratives",
+        data={"name": "X", "examples": "  ", "csrf": form["csrf"]},
+        headers={"origin": "http://testserver"},
     )
     assert empty.status_code == 400

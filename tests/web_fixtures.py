@@ -4,11 +4,13 @@ by a real uvicorn server in a thread (for the browser, the API fuzzing and the p
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import uvicorn
@@ -17,6 +19,7 @@ from reachwatch.enrich.embedding import DEFAULT_MODEL_DIR
 from reachwatch.model import Post
 from reachwatch.scenario.generator import ScenarioConfig
 from reachwatch.service import scenario as scenarios
+from reachwatch.service import users
 from reachwatch.service.ingest import IngestOptions, ingest_stream
 from reachwatch.service.store_access import Store
 from reachwatch.web.app import create_app
@@ -44,7 +47,32 @@ def build_demo_store(path: Path) -> tuple[Store, str, str]:
     )  # fmt: skip
     line = msgspec.json.encode(msgspec.structs.asdict(hostile) | {"type": "post"}) + b"\n"
     ingest_stream(store, io.BytesIO(line), "hostile", IngestOptions())
+    add_role_users(store)
     return store, truth.trigger_post_id, truth.watched_account_id
+
+
+ROLES = ("viewer", "analyst", "supervisor", "auditor", "admin")
+PASSWORD = "correct horse battery staple"  # every test user's: the tests log in through the form
+
+
+def add_role_users(store: Store) -> None:
+    """One user per role, named after it."""
+    for role in ROLES:
+        users.add_user(store, role, role, PASSWORD)
+
+
+def log_in(client: Any, role: str) -> str:
+    """Log a TestClient in through the login form; returns the session's CSRF token."""
+    response = client.post("/login", data={"name": role, "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 303, response.text[:300]
+    return csrf_of(client)
+
+
+def csrf_of(client: Any) -> str:
+    """The session's CSRF token, from the log-out form every page (even a refusal) carries."""
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/people").text)
+    assert found is not None, "no CSRF token on the page: not logged in?"
+    return found.group(1)
 
 
 def hostile_post_id(watched_account_id: str) -> str:

@@ -63,6 +63,50 @@ class HarmSettings(BaseModel, extra="forbid"):
     )
 
 
+class PrivacySettings(BaseModel, extra="forbid"):
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the engagers' pseudonyms (HMAC); unset: one is made per store at first use.",
+    )
+    public_followers: int = Field(
+        default=100_000,
+        ge=0,
+        description="Accounts with this audience or more are public figures, shown by name.",
+    )
+
+
+class RetentionSettings(BaseModel, extra="forbid"):
+    engagement_days: float | None = Field(
+        default=90.0, gt=0, description="Engagements by non-watched accounts older than this are deleted."
+    )
+    raw_days: float | None = Field(
+        default=30.0, gt=0, description="Raw payloads older than this are deleted (records stay)."
+    )
+    quarantine_days: float | None = Field(
+        default=180.0, gt=0, description="Resolved quarantine items older than this are deleted."
+    )
+    every_hours: float = Field(
+        default=24.0, ge=0, description="How often `reachwatch serve` runs the retention job; 0: never."
+    )
+
+
+class OversightSettings(BaseModel, extra="forbid"):
+    hourly_rate: float = Field(
+        default=0.0, ge=0, description="Cost of an officer hour, for the oversight report."
+    )
+    currency: str = Field(default="GBP", description="Currency of the hourly rate.")
+
+
+class AlertSettings(BaseModel, extra="forbid"):
+    rules_file: str | None = Field(
+        default=None, description="A YAML rules file loaded at start when the store has no rules yet."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Default HMAC-SHA256 key of webhook signatures (a channel may name its own).",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting reachwatch reads, with its default."""
 
@@ -84,7 +128,15 @@ class Settings(BaseSettings):
         default="models/all-MiniLM-L6-v2-int8",
         description="Directory of the sentence-embedding model (made by `make models`).",
     )
+    web_secure_cookies: bool = Field(
+        default=False,
+        description="Mark the session cookie Secure even over plain HTTP (it is always Secure over HTTPS).",
+    )
     harm: HarmSettings = Field(default_factory=HarmSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    oversight: OversightSettings = Field(default_factory=OversightSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
     mastodon: MastodonSettings = Field(default_factory=MastodonSettings)
     x: XSettings = Field(default_factory=XSettings)

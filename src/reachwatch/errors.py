@@ -64,3 +64,15 @@ class ConnectorError(ReachwatchError):
 
 class StoppedError(ReachwatchError):
     """The collector was asked to stop while a connector was waiting."""
+
+
+class AuthenticationError(ReachwatchError):
+    """No valid session or token: the user must log in (pages redirect, the API answers 401)."""
+
+
+class PermissionDeniedError(ReachwatchError):
+    """The user is logged in, but the role or the case does not allow this (403)."""
+
+
+class RateLimitedError(ReachwatchError):
+    """Too many attempts in a short time (429); the message says when to try again."""

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from reachwatch.cli import accountability as accountability_commands
 from reachwatch.cli import audit as audit_commands
 from reachwatch.cli import automation as automation_commands
 from reachwatch.cli import collect as collect_commands
@@ -47,6 +48,9 @@ app.add_typer(collect_commands.watch_app, name="watch")
 app.add_typer(collect_commands.people_app, name="people")
 app.add_typer(narrative_commands.app, name="narratives")
 app.add_typer(audit_commands.app, name="audit")
+app.add_typer(accountability_commands.users_app, name="users")
+app.command("oversight")(accountability_commands.oversight_command)
+app.command("retention")(accountability_commands.retention_command)
 app.command("collect")(collect_commands.collect_command)
 eval_app.command("scenario")(scenario_commands.evaluate)
 eval_app.command("forecast")(reach_commands.evaluate_forecast)

@@ -17,7 +17,7 @@ from reachwatch.cli.render import console, errors, plural, safe, when
 from reachwatch.cli.serve import Host, Port, run_server
 from reachwatch.config import load_settings, tier2_model
 from reachwatch.scenario.generator import ScenarioConfig
-from reachwatch.service import explore
+from reachwatch.service import explore, users
 from reachwatch.service import scenario as scenarios
 from reachwatch.service.ingest import IngestOptions, IngestProgress
 from reachwatch.service.store_access import Store, open_store
@@ -67,6 +67,11 @@ def demo(
             f"Next: {_me()} stats --db {db} · {_me()} search Whitfield --db {db} · "
             f"{_me()} eval scenario --db {db}",
             markup=False,
+        )
+        password = users.demo_admin(store)
+        console.print(
+            f"\nLog in to the dashboard as [b]demo[/b] with the password [b]{password}[/b] (an admin; a new "
+            f"password each run). Add officers with `{_me()} users add NAME --role analyst --db {db}`."
         )
         if serve:
             run_server(store, host, port, settings)

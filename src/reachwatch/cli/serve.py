@@ -11,7 +11,7 @@ from reachwatch.cli.render import console
 from reachwatch.config import Settings, load_settings
 from reachwatch.service.store_access import Store, open_store
 
-Host = Annotated[str, typer.Option(help="Address to listen on (loopback by default: there is no login yet).")]
+Host = Annotated[str, typer.Option(help="Address to listen on (loopback by default).")]
 Port = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
 
 
@@ -19,8 +19,14 @@ def run_server(store: Store, host: str, port: int, settings: Settings | None = N
     """Serve until interrupted (Ctrl-C)."""
     import uvicorn
 
+    from reachwatch.service import users
     from reachwatch.web.app import create_app
 
+    if not users.list_users(store):
+        console.print(
+            "No users yet: add the first with `reachwatch users add NAME --role admin`, then log in.",
+            markup=False,
+        )
     console.print(
         f"Serving the dashboard on http://{host}:{port}/ (API: /api/v1, docs: /api/docs); Ctrl-C stops.",
         markup=False,

@@ -296,3 +296,153 @@ scenarios = Table(
     Column("created_at_us", BigInteger, nullable=False),
     Column("truth", Json, nullable=False),
 )
+
+# Accountability (migration 0007): who may look, under which case, for how long.
+users = Table(
+    "users",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("password_hash", Text, nullable=False),  # Argon2id
+    Column("role", Text, nullable=False),  # viewer | analyst | supervisor | auditor | admin
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # Only a hash of each token is kept: a copy of the database does not log anyone in.
+    Column("token_hash", Text, primary_key=True),
+    Column("user_name", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # browser | api
+    Column("csrf", Text, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger, nullable=False),
+    Column("case_id", Text),  # the case its user is working on: audit entries name it
+    Index("ix_sessions_user", "user_name"),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("user_name", Text, nullable=False),
+    Column("client", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Index("ix_login_failures_user", "user_name", "at_us"),
+)
+
+deployment = Table(
+    "deployment",
+    metadata,
+    # Values made once per deployment, e.g. the key of the engagers' pseudonyms.
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("justification", Text, nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("status", Text, nullable=False),  # open | closed
+    Column("opened_by", Text, nullable=False),
+    Column("opened_at_us", BigInteger, nullable=False),
+    Column("closed_by", Text),
+    Column("closed_at_us", BigInteger),
+)
+
+case_members = Table(
+    "case_members",
+    metadata,
+    Column("case_id", Text, nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("joined_at_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("case_id", "user_name"),
+)
+
+case_targets = Table(
+    "case_targets",
+    metadata,
+    # The posts and accounts looked at closer under a case (the oversight report counts them).
+    Column("case_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # post | account
+    Column("target_id", Text, nullable=False),
+    Column("added_by", Text, nullable=False),
+    Column("added_at_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("case_id", "kind", "target_id"),
+    Index("ix_case_targets_target", "target_id"),
+)
+
+time_entries = Table(
+    "time_entries",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("case_id", Text, nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("started_at_us", BigInteger, nullable=False),
+    Column("stopped_at_us", BigInteger),  # NULL while the clock runs
+    Column("note", Text, nullable=False, server_default=""),
+    Index("ix_time_entries_case", "case_id"),
+)
+
+# Alerts (migration 0007): rule sets as saved, alerts raised once per deduplication key, their
+# history, and the deliveries owed to each channel.
+rule_sets = Table(
+    "rule_sets",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("text", Text, nullable=False),
+    Column("saved_by", Text, nullable=False),
+    Column("saved_at_us", BigInteger, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("rule_id", Text, nullable=False),
+    Column("dedup_key", Text, nullable=False, unique=True),
+    Column("severity", Text, nullable=False),
+    Column("level", Integer, nullable=False),  # 0 when raised, +1 per escalation step crossed
+    Column("status", Text, nullable=False),  # open | acknowledged | closed
+    Column("title", Text, nullable=False),
+    Column("post_id", Text),
+    Column("author_id", Text),
+    Column("features", Json, nullable=False),
+    Column("assignee", Text),
+    Column("event_at_us", BigInteger, nullable=False),  # when the triggering event was received
+    Column("raised_at_us", BigInteger, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+    Index("ix_alerts_status", "status", "updated_at_us"),
+)
+
+alert_notes = Table(
+    "alert_notes",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("alert_id", BigInteger, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # raised | escalated | acknowledged | assigned | comment | closed
+    Column("text", Text, nullable=False, server_default=""),
+    Index("ix_alert_notes_alert", "alert_id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("alert_id", BigInteger, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("status", Text, nullable=False),  # pending | sent | dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_at_us", BigInteger, nullable=False),  # not before (backoff, quiet periods)
+    Column("last_error", Text),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("sent_at_us", BigInteger),
+    Index("ix_deliveries_due", "status", "next_at_us"),
+)

@@ -15,13 +15,16 @@ import msgspec
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from reachwatch.errors import UsageError
+from reachwatch.errors import AuthenticationError, UsageError
 from reachwatch.model import Person, micros_from_datetime
-from reachwatch.service import audit, explore, floor, narratives, reach, spillover, views
+from reachwatch.service import audit, cases, explore, floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
 from reachwatch.service.explore import SearchFilters, SearchHit, Stats
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
+from reachwatch.service.privacy import Pseudonyms
 from reachwatch.service.store_access import Store
+from reachwatch.service.users import Permission
+from reachwatch.web.auth import Investigator, Reader, principal_or_none, pseudonyms
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 SCHEMAS: dict[str, Any] = {}
@@ -56,7 +59,13 @@ def documented(kind: Any) -> dict[int | str, dict[str, Any]]:
 
 
 def encoded(value: Any) -> Response:
+    """JSON of a value that names no ordinary engager (or was shown through `shown`)."""
     return Response(msgspec.json.encode(value), media_type="application/json")
+
+
+def shown(request: Request, value: Any) -> Response:
+    """JSON of `value` with every ordinary engager pseudonymised."""
+    return encoded(pseudonyms(request).mask(value))
 
 
 def store_of(request: Request) -> Store:
@@ -64,14 +73,28 @@ def store_of(request: Request) -> Store:
     return store
 
 
-LOCAL_ACTOR = "local"  # no user accounts yet (issue 8): every look is recorded under this name
+TARGET_KINDS = {"view-post": "post", "view-account": "account"}
 
 
 def audited(request: Request, action: str, target: str, **detail: Any) -> None:
-    """Record who looked at, searched or exported what (the audit trail, `reachwatch audit`)."""
-    audit.record(
-        store_of(request), LOCAL_ACTOR, action, target, detail={k: v for k, v in detail.items() if v}
-    )
+    """Record who looked at, searched or exported what, under which case (`reachwatch audit`); a
+    post or account looked at under a case becomes one of its targets."""
+    who = principal_or_none(request)
+    name, case_id = (who.name, who.case_id) if who else ("anonymous", None)
+    store = store_of(request)
+    audit.record(store, name, action, target, case_id=case_id, detail={k: v for k, v in detail.items() if v})
+    if who is not None and action in TARGET_KINDS:
+        cases.note_target(store, who, TARGET_KINDS[action], target)
+
+
+def account_gate(request: Request, account_id: str) -> None:
+    """Looking closer at an ordinary account needs an open case the user works on."""
+    if not pseudonyms(request).is_public(account_id):
+        who = principal_or_none(request)
+        if who is None:
+            raise AuthenticationError("Please log in.")
+        who.require(Permission.INVESTIGATE)
+        cases.require_open_case(store_of(request), who)
 
 
 def parse_time(text: str | None, name: str) -> int | None:
@@ -92,63 +115,73 @@ Page = Annotated[int, Query(ge=1, le=100_000)]
 
 
 @router.get("/stats", responses=documented(Stats), response_class=Response)
-def api_stats(request: Request) -> Response:
+def api_stats(request: Request, _: Reader) -> Response:
     """Counts of everything in the store."""
-    return encoded(explore.stats(store_of(request)))
+    return shown(request, explore.stats(store_of(request)))
 
 
 @router.get("/floor", responses=documented(floor.WatchFloor), response_class=Response)
 def api_floor(
     request: Request,
+    _: Reader,
     window_days: Annotated[float, Query(gt=0, le=90)] = 7.0,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Response:
     """The watch floor: watched accounts, their latest posts, posts by velocity and by z-score."""
-    return encoded(floor.watch_floor(store_of(request), window_days=window_days, limit=limit))
+    return shown(request, floor.watch_floor(store_of(request), window_days=window_days, limit=limit))
 
 
 @router.get("/post", responses=documented(reach.Dossier), response_class=Response)
-def api_post(request: Request, id: PostId) -> Response:
+def api_post(request: Request, _: Reader, id: PostId) -> Response:
     """The reach dossier of a post: series, baseline, audience, cascade, forecast."""
     found = reach.dossier(store_of(request), id)
     audited(request, "view-post", id, via="api")
-    return encoded(found)
+    return shown(request, found)
 
 
 @router.get("/post/harm", responses=documented(views.PostHarm), response_class=Response)
-def api_post_harm(request: Request, id: PostId) -> Response:
+def api_post_harm(request: Request, _: Reader, id: PostId) -> Response:
     """Harm scores, flags, rules and evidence words; the protected people the post names."""
-    return encoded(views.post_harm(store_of(request), id))
+    return shown(request, views.post_harm(store_of(request), id))
 
 
 @router.get("/post/engagers", responses=documented(EngagerTable), response_class=Response)
 def api_post_engagers(
     request: Request,
+    _: Reader,
     id: PostId,
     sort: Sort = Sort.FIRST,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     page: Page = 1,
 ) -> Response:
     """The engager table of a post, sorted and paged."""
-    return encoded(engager_table(store_of(request), id, sort=sort, limit=limit, page=page))
+    return shown(request, engager_table(store_of(request), id, sort=sort, limit=limit, page=page))
 
 
-def network_view(report: NetworkReport, network: Any, max_edges: int) -> NetworkView:
+def network_view(report: NetworkReport, network: Any, max_edges: int, names: Pseudonyms) -> NetworkView:
+    """The heaviest edges and their nodes; ordinary engagers by pseudonym, labelled by it."""
     order = sorted(range(len(network.weight)), key=lambda i: -network.weight[i])[:max_edges]
     used = sorted({network.source[i] for i in order} | {network.target[i] for i in order})
     handles = {top.account: top.handle for community in report.communities for top in community.top_accounts}
+    names.decide(network.accounts[i] for i in used)
+    shown = {i: names.name(network.accounts[i]) for i in used}
     return NetworkView(
-        report=report,
+        report=names.mask(report),
         nodes=[
             Node(
-                id=network.accounts[i], label=handles.get(network.accounts[i]) or network.accounts[i][-12:],
+                id=shown[i],
+                label=(handles.get(network.accounts[i]) or network.accounts[i][-12:])
+                if shown[i] == network.accounts[i] else shown[i],
                 community=int(network.cluster[i]), bridge=bool(network.flagged[i]),
             )
             for i in used
         ],
         edges=[
-            Edge(source=network.accounts[network.source[i]], target=network.accounts[network.target[i]],
-                 weight=int(network.weight[i]))
+            Edge(
+                source=shown[network.source[i]],
+                target=shown[network.target[i]],
+                weight=int(network.weight[i]),
+            )
             for i in order
         ],
         truncated=len(order) < len(network.weight),
@@ -157,25 +190,26 @@ def network_view(report: NetworkReport, network: Any, max_edges: int) -> Network
 
 @router.get("/post/network", responses=documented(NetworkView), response_class=Response)
 def api_post_network(
-    request: Request, id: PostId, max_edges: Annotated[int, Query(ge=1, le=20_000)] = 1_500
+    request: Request, _: Reader, id: PostId, max_edges: Annotated[int, Query(ge=1, le=20_000)] = 1_500
 ) -> Response:
     """Who engaged with whom around the post (reposts, quotes, replies), with Leiden communities."""
     report, network = build(store_of(request), NetworkOptions(kind=NetworkKind.INTERACTION, post_id=id))
-    return encoded(network_view(report, network, max_edges))
+    return encoded(network_view(report, network, max_edges, pseudonyms(request)))
 
 
 @router.get("/post/coordination", responses=documented(views.PostCoordination), response_class=Response)
 def api_post_coordination(
-    request: Request, id: PostId, window_s: Annotated[float, Query(gt=0, le=3600)] = 60.0
+    request: Request, _: Reader, id: PostId, window_s: Annotated[float, Query(gt=0, le=3600)] = 60.0
 ) -> Response:
     """Coordinated clusters (co-repost, co-link, co-hashtag, near-duplicate text) in the post's
     first two days that include an account that engaged with it."""
-    return encoded(views.post_coordination(store_of(request), id, window_s))
+    return shown(request, views.post_coordination(store_of(request), id, window_s))
 
 
 @router.get("/post/spillover", responses=documented(spillover.SpilloverReport), response_class=Response)
 def api_post_spillover(
     request: Request,
+    _: Reader,
     id: PostId,
     person: Annotated[str, Query(min_length=1, max_length=200)],
     before_days: Annotated[float, Query(gt=0, le=365)] = 14.0,
@@ -183,7 +217,7 @@ def api_post_spillover(
 ) -> Response:
     """Mentions and harmful mentions of a person before and after the post (reachwatch spillover)."""
     options = spillover.SpilloverOptions(before_hours=before_days * 24, after_hours=after_days * 24)
-    return encoded(spillover.spillover(store_of(request), person, id, options))
+    return shown(request, spillover.spillover(store_of(request), person, id, options))
 
 
 def csv_response(header: list[str], rows: list[list[Any]], name: str) -> Response:
@@ -201,7 +235,7 @@ def csv_response(header: list[str], rows: list[list[Any]], name: str) -> Respons
 
 
 @router.get("/post/series.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def api_post_series_csv(request: Request, id: PostId) -> Response:
+def api_post_series_csv(request: Request, _: Investigator, id: PostId) -> Response:
     """The reach chart's data: cumulative engagements per kind at the end of each step."""
     found = reach.dossier(store_of(request), id)
     series = found.series
@@ -216,41 +250,49 @@ def api_post_series_csv(request: Request, id: PostId) -> Response:
 
 @router.get("/account", responses=documented(views.AccountView), response_class=Response)
 def api_account(
-    request: Request, id: Annotated[str, Query(min_length=1, max_length=500)], page: Page = 1
+    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=500)], page: Page = 1
 ) -> Response:
-    """An account: its most engaged posts, posts per day, median engagement, top engagers."""
+    """An account: its most engaged posts, posts per day, median engagement, top engagers.
+    An ordinary account (one shown by pseudonym) is opened only under an open case."""
+    account_gate(request, id)
     found = views.account_view(store_of(request), id, engager_page=page)
     audited(request, "view-account", id, via="api")
-    return encoded(found)
+    return shown(request, found)
 
 
 @router.get("/account/network", responses=documented(NetworkView), response_class=Response)
 def api_account_network(
     request: Request,
+    _: Reader,
     id: Annotated[str, Query(min_length=1, max_length=500)],
     max_edges: Annotated[int, Query(ge=1, le=20_000)] = 1_500,
 ) -> Response:
     """Who engages with the account's posts and with each other, with Leiden communities."""
+    account_gate(request, id)
     report, network = build(store_of(request), NetworkOptions(kind=NetworkKind.INTERACTION, author_id=id))
-    return encoded(network_view(report, network, max_edges))
+    return encoded(network_view(report, network, max_edges, pseudonyms(request)))
 
 
 @router.get("/people", responses=documented(list[Person]), response_class=Response)
-def api_people(request: Request) -> Response:
+def api_people(request: Request, _: Reader) -> Response:
     """The registry of protected people."""
-    return encoded(views.people_list(store_of(request)))
+    return shown(request, views.people_list(store_of(request)))
 
 
 @router.get("/person", responses=documented(views.PersonView), response_class=Response)
-def api_person(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+def api_person(
+    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
+) -> Response:
     """A protected person: mentions and harmful mentions per day, and the watched posts before rises."""
     found = views.person_view(store_of(request), id)
     audited(request, "view-person", found.person.id, via="api")
-    return encoded(found)
+    return shown(request, found)
 
 
 @router.get("/person/days.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def api_person_csv(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+def api_person_csv(
+    request: Request, _: Investigator, id: Annotated[str, Query(min_length=1, max_length=200)]
+) -> Response:
     """The person chart's data: mentions and harmful mentions per day (UTC)."""
     found = views.person_view(store_of(request), id)
     rows: list[list[Any]] = [[day.day_us, day.mentions, day.harmful] for day in found.days]
@@ -259,34 +301,38 @@ def api_person_csv(request: Request, id: Annotated[str, Query(min_length=1, max_
 
 
 @router.get("/narratives", responses=documented(list[narratives.NarrativeRow]), response_class=Response)
-def api_narratives(request: Request) -> Response:
+def api_narratives(request: Request, _: Reader) -> Response:
     """The tracked narratives: examples, keywords, calibrated threshold."""
-    return encoded(narratives.list_narratives(store_of(request)))
+    return shown(request, narratives.list_narratives(store_of(request)))
 
 
 @router.get("/narrative", responses=documented(narratives.Spread), response_class=Response)
-def api_narrative(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+def api_narrative(
+    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
+) -> Response:
     """Who carried a narrative, first to last, with the lag after the first and the engagement."""
-    return encoded(narratives.spread(store_of(request), id))
+    return shown(request, narratives.spread(store_of(request), id))
 
 
 @router.get("/account/narratives", responses=documented(narratives.Timeline), response_class=Response)
 def api_account_narratives(
-    request: Request, id: Annotated[str, Query(min_length=1, max_length=500)]
+    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=500)]
 ) -> Response:
     """The narratives an account pushed, in order, and per week."""
-    return encoded(narratives.timeline(store_of(request), id))
+    account_gate(request, id)
+    return shown(request, narratives.timeline(store_of(request), id))
 
 
 @router.get("/narratives/discover", responses=documented(narratives.Discovered), response_class=Response)
 def api_discover(
     request: Request,
+    _: Reader,
     since: Annotated[str, Query(min_length=1, max_length=40)],
     until: Annotated[str, Query(max_length=40)] = "",
     min_cluster_size: Annotated[int, Query(ge=2, le=10_000)] = 10,
 ) -> Response:
     """Themes among the window's posts that no tracked narrative claims."""
-    return encoded(discover_window(request, since, until, min_cluster_size))
+    return shown(request, discover_window(request, since, until, min_cluster_size))
 
 
 def discover_window(request: Request, since: str, until: str, min_cluster_size: int) -> narratives.Discovered:
@@ -307,6 +353,7 @@ class SearchPage(msgspec.Struct, kw_only=True):
 @router.get("/search", responses=documented(SearchPage), response_class=Response)
 def api_search(
     request: Request,
+    _: Reader,
     q: Annotated[str, Query(max_length=500)] = "",
     platform: Annotated[str | None, Query(max_length=50)] = None,
     author: Annotated[str | None, Query(max_length=500)] = None,
@@ -322,7 +369,7 @@ def api_search(
     filters = search_filters(platform, author, since, until, lang, harm, person)
     found = search_page(store_of(request), q, filters, limit, page)
     audited(request, "search", q, via="api", **msgspec.structs.asdict(filters))
-    return encoded(found)
+    return shown(request, found)
 
 
 def search_filters(

@@ -9,18 +9,28 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reachwatch import __version__
 from reachwatch.config import Settings, load_settings
-from reachwatch.errors import NotFoundError, ReachwatchError, UsageError
+from reachwatch.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ReachwatchError,
+    UsageError,
+)
 from reachwatch.service.store_access import Store
 from reachwatch.web import filters
 
@@ -41,11 +51,19 @@ SECURITY_HEADERS = {
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=str(HERE / "templates"))
     filters.register(found.env)
+
+    @pass_context
+    def csrf_field(context: Any) -> Markup:
+        """The hidden field carrying the session's CSRF token, for every form that changes things."""
+        me = context.get("me")
+        return Markup('<input type="hidden" name="csrf" value="{}">').format(me.csrf if me else "")
+
+    found.env.globals["csrf_field"] = csrf_field
     return found
 
 
 def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
-    from reachwatch.web import api, pages
+    from reachwatch.web import accountability, api, pages
 
     app = FastAPI(
         title="reachwatch",
@@ -61,6 +79,8 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(accountability.router)
+    app.include_router(accountability.api_router)
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document with the response schemas msgspec made for each route."""
@@ -87,9 +107,30 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
         page = app.state.templates.TemplateResponse(
-            request, "error.html", {"status": status, "message": message}, status_code=status
-        )
+            request, "error.html",
+            {"status": status, "message": message, "me": getattr(request.state, "principal", None)},
+            status_code=status,
+        )  # fmt: skip
         return page  # type: ignore[no-any-return]
+
+    @app.exception_handler(AuthenticationError)
+    async def unauthenticated(request: Request, exc: AuthenticationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return failure(request, 401, "unauthenticated", str(exc))
+        target = "/login?next=" + quote(
+            request.url.path + ("?" + request.url.query if request.url.query else "")
+        )
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(PermissionDeniedError)
+    async def forbidden(request: Request, exc: PermissionDeniedError) -> Response:
+        return failure(request, 403, "forbidden", str(exc))
+
+    @app.exception_handler(RateLimitedError)
+    async def too_many(request: Request, exc: RateLimitedError) -> Response:
+        return failure(request, 429, "rate-limited", str(exc))
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> Response:

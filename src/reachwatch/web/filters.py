@@ -55,6 +55,16 @@ def narrative_series(timeline: Any) -> dict[str, list[float]]:
     return series
 
 
+def account_href(account_id: str) -> str:
+    """An account's page; for a pseudonymised engager, the page that reveals it under a case."""
+    if str(account_id).startswith("anon-"):
+        return f"/reveal?pseudonym={quote(str(account_id), safe='')}"
+    return f"/account?id={quote(str(account_id), safe='')}"
+
+
 def register(env: Environment) -> None:
-    env.filters.update(when=when, number=number, marked=marked, q=lambda value: quote(str(value), safe=""))
+    env.filters.update(
+        when=when, number=number, marked=marked, q=lambda value: quote(str(value), safe=""),
+        account_href=account_href,
+    )  # fmt: skip
     env.globals.update(svg_lines=svg_lines, svg_bars=svg_bars, narrative_series=narrative_series)

@@ -4,16 +4,17 @@ htmx for the parts that refresh or load late (the live watch floor, coordination
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import msgspec
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.service import floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import engager_table
 from reachwatch.web.api import (
     Sort,
+    account_gate,
     audited,
     discover_window,
     parse_time,
@@ -21,6 +22,7 @@ from reachwatch.web.api import (
     search_page,
     store_of,
 )
+from reachwatch.web.auth import Investigator, Reader, principal_or_none, pseudonyms
 
 router = APIRouter(include_in_schema=False)
 KINDS = ("repost", "quote", "reply", "like")
@@ -28,23 +30,28 @@ SPREAD = ("repost", "quote", "reply")  # what the forecast predicts
 
 
 def render(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
-    page: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, context)
+    """A template over the context with every ordinary engager pseudonymised."""
+    names = pseudonyms(request)
+    shown = {key: names.mask(value) for key, value in context.items()}
+    shown["me"] = principal_or_none(request)
+    page: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, shown)
     return page
 
 
 @router.get("/", response_class=HTMLResponse)
-def floor_page(request: Request) -> Response:
+def floor_page(request: Request, _: Reader) -> Response:
     return render(request, "floor.html", {"floor": floor.watch_floor(store_of(request))})
 
 
 @router.get("/floor/live", response_class=HTMLResponse)
-def floor_fragment(request: Request) -> Response:
+def floor_fragment(request: Request, _: Reader) -> Response:
     return render(request, "_floor.html", {"floor": floor.watch_floor(store_of(request))})
 
 
 @router.get("/post", response_class=HTMLResponse)
 def post_page(
     request: Request,
+    _: Reader,
     id: Annotated[str, Query(min_length=1, max_length=500)],
     sort: Sort = Sort.FIRST,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -74,6 +81,7 @@ def post_page(
 @router.get("/post/engagers", response_class=HTMLResponse)
 def post_engagers_fragment(
     request: Request,
+    _: Reader,
     id: Annotated[str, Query(min_length=1, max_length=500)],
     sort: Sort = Sort.FIRST,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -86,7 +94,7 @@ def post_engagers_fragment(
 
 @router.get("/post/coordination", response_class=HTMLResponse)
 def post_coordination_fragment(
-    request: Request, id: Annotated[str, Query(min_length=1, max_length=500)]
+    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=500)]
 ) -> Response:
     return render(request, "_coordination.html", {"found": views.post_coordination(store_of(request), id)})
 
@@ -94,6 +102,7 @@ def post_coordination_fragment(
 @router.get("/post/spillover", response_class=HTMLResponse)
 def post_spillover_fragment(
     request: Request,
+    _: Reader,
     id: Annotated[str, Query(min_length=1, max_length=500)],
     person: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> Response:
@@ -105,31 +114,24 @@ def post_spillover_fragment(
 @router.get("/account", response_class=HTMLResponse)
 def account_page(
     request: Request,
+    _: Reader,
     id: Annotated[str, Query(min_length=1, max_length=500)],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     store = store_of(request)
+    account_gate(request, id)
     context = {"a": views.account_view(store, id, engager_page=page), "t": narratives.timeline(store, id)}
     audited(request, "view-account", id)
     return render(request, "account.html", context)
 
 
 @router.get("/narratives", response_class=HTMLResponse)
-def narratives_page(request: Request) -> Response:
+def narratives_page(request: Request, _: Reader) -> Response:
     store = store_of(request)
     rows = [narratives.spread(store, row.id, with_claims=False) for row in narratives.list_narratives(store)]
     return render(request, "narratives.html", {"spreads": rows})
 
 
-def same_origin(request: Request) -> None:
-    """The forms change the store: they are taken only from pages this server served (the Origin,
-    or else the Referer, names this host), so another site cannot post them through a browser."""
-    sent = request.headers.get("origin") or request.headers.get("referer") or ""
-    if urlsplit(sent).netloc != request.headers.get("host"):
-        raise HTTPException(403, "This form is accepted only from the reachwatch pages themselves.")
-
-
-SameOrigin = Annotated[None, Depends(same_origin)]
 FormText = Annotated[str, Form(max_length=20_000)]
 
 
@@ -140,7 +142,7 @@ def _lines(text: str) -> list[str]:
 @router.post("/narratives", response_class=RedirectResponse)
 def narrative_save(
     request: Request,
-    _: SameOrigin,
+    _: Investigator,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     examples: FormText,
     description: FormText = "",
@@ -159,7 +161,7 @@ def narrative_save(
 @router.post("/narratives/promote", response_class=RedirectResponse)
 def narrative_promote(
     request: Request,
-    _: SameOrigin,
+    _: Investigator,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     label: Annotated[int, Form(ge=0)],
     since: Annotated[str, Form(min_length=1, max_length=40)],
@@ -178,6 +180,7 @@ def narrative_promote(
 @router.get("/narratives/discover", response_class=HTMLResponse)
 def discover_page(
     request: Request,
+    _: Reader,
     since: Annotated[str, Query(min_length=1, max_length=40)],
     until: Annotated[str, Query(max_length=40)] = "",
     min_cluster_size: Annotated[int, Query(ge=2, le=10_000)] = 10,
@@ -188,17 +191,21 @@ def discover_page(
 
 
 @router.get("/narrative", response_class=HTMLResponse)
-def narrative_page(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+def narrative_page(
+    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
+) -> Response:
     return render(request, "narrative.html", {"s": narratives.spread(store_of(request), id)})
 
 
 @router.get("/people", response_class=HTMLResponse)
-def people_page(request: Request) -> Response:
+def people_page(request: Request, _: Reader) -> Response:
     return render(request, "people.html", {"people": views.people_list(store_of(request))})
 
 
 @router.get("/person", response_class=HTMLResponse)
-def person_page(request: Request, id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+def person_page(
+    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
+) -> Response:
     found = views.person_view(store_of(request), id)
     audited(request, "view-person", found.person.id)
     return render(request, "person.html", {"p": found})
@@ -207,6 +214,7 @@ def person_page(request: Request, id: Annotated[str, Query(min_length=1, max_len
 @router.get("/search", response_class=HTMLResponse)
 def search_view(
     request: Request,
+    _: Reader,
     q: Annotated[str, Query(max_length=500)] = "",
     platform: Annotated[str, Query(max_length=50)] = "",
     author: Annotated[str, Query(max_length=500)] = "",
