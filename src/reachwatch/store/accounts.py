@@ -8,7 +8,7 @@ import msgspec
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from reachwatch.errors import UsageError
+from reachwatch.errors import StoreDataError, UsageError
 from reachwatch.store import schema
 from reachwatch.store.database import Store
 
@@ -40,7 +40,7 @@ def add_user(store: Store, row: UserRow) -> None:
     try:
         with store.transaction() as conn:
             conn.execute(insert(schema.users), [msgspec.structs.asdict(row)])
-    except IntegrityError as exc:
+    except (IntegrityError, StoreDataError) as exc:
         raise UsageError(f"A user named {row.name!r} already exists.") from exc
 
 
@@ -83,7 +83,8 @@ def get_session(store: Store, token_hash: str) -> tuple[SessionRow, UserRow] | N
         disabled=bool(values["disabled"]),
         created_at_us=values["user_created"],
     )
-    session = msgspec.convert({str(column.name): values[str(column.name)] for column in schema.sessions.c}, SessionRow)
+    names = [str(column.name) for column in schema.sessions.c]
+    session = msgspec.convert({name: values[name] for name in names}, SessionRow)
     return session, user
 
 
@@ -142,7 +143,7 @@ def deployment_value(store: Store, name: str, make: str) -> str:
     try:
         with store.transaction() as conn:
             conn.execute(insert(d), [{"name": name, "value": make}])
-    except IntegrityError:
+    except (IntegrityError, StoreDataError):
         pass
     with store.connect() as conn:
         return str(conn.execute(select(d.c.value).where(d.c.name == name)).scalar_one())

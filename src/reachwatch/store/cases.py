@@ -8,6 +8,7 @@ import msgspec
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from reachwatch.errors import StoreDataError
 from reachwatch.store import schema
 from reachwatch.store.database import Store
 
@@ -97,7 +98,7 @@ def add_member(store: Store, case_id: str, user_name: str, at_us: int) -> bool:
                 insert(schema.case_members),
                 [{"case_id": case_id, "user_name": user_name, "joined_at_us": at_us}],
             )
-    except IntegrityError:
+    except (IntegrityError, StoreDataError):
         return False
     return True
 
@@ -116,7 +117,7 @@ def add_target(store: Store, row: TargetRow) -> bool:
     try:
         with store.transaction() as conn:
             conn.execute(insert(schema.case_targets), [msgspec.structs.asdict(row)])
-    except IntegrityError:
+    except (IntegrityError, StoreDataError):
         return False
     return True
 

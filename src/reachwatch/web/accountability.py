@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from reachwatch.errors import PermissionDeniedError
 from reachwatch.service import audit, cases, oversight, privacy, users
 from reachwatch.service.users import Role
-from reachwatch.web.api import audited, documented, encoded, parse_time, store_of
+from reachwatch.web.api import audited, documented, encoded, parse_time, request_body, store_of
 from reachwatch.web.auth import (
     SESSION_COOKIE,
     Admin,
@@ -314,7 +314,12 @@ def api_case(request: Request, who: CaseReader, id: CaseId) -> Response:
     return encoded(found)
 
 
-@api_router.post("/reveal", responses=documented(privacy.Revealed), response_class=Response)
+@api_router.post(
+    "/reveal",
+    responses=documented(privacy.Revealed),
+    response_class=Response,
+    openapi_extra=request_body(RevealRequest),
+)
 async def api_reveal(request: Request, who: Investigator) -> Response:
     """Name the account behind a pseudonym, under an open case the caller is an officer of."""
     try:

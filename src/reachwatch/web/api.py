@@ -58,6 +58,13 @@ def documented(kind: Any) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
 
 
+def request_body(kind: Any) -> dict[str, Any]:
+    """The `openapi_extra` of a route reading a JSON body of `kind` (msgspec decodes it)."""
+    (schema,), components = msgspec.json.schema_components([kind], ref_template="#/components/schemas/{name}")
+    SCHEMAS.update(components)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 def encoded(value: Any) -> Response:
     """JSON of a value that names no ordinary engager (or was shown through `shown`)."""
     return Response(msgspec.json.encode(value), media_type="application/json")
@@ -89,12 +96,14 @@ def audited(request: Request, action: str, target: str, **detail: Any) -> None:
 
 def account_gate(request: Request, account_id: str) -> None:
     """Looking closer at an ordinary account needs an open case the user works on."""
-    if not pseudonyms(request).is_public(account_id):
+    names = pseudonyms(request)
+    if not names.is_public(account_id):
         who = principal_or_none(request)
         if who is None:
             raise AuthenticationError("Please log in.")
         who.require(Permission.INVESTIGATE)
         cases.require_open_case(store_of(request), who)
+        names.show(account_id)
 
 
 def parse_time(text: str | None, name: str) -> int | None:

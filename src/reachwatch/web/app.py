@@ -43,7 +43,9 @@ SECURITY_HEADERS = {
         "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Same-origin: browsers then send a real Origin with form posts (the CSRF checks read it) and
+    # never tell another site which post or account was open.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 
