@@ -22,6 +22,9 @@ from reachwatch.connectors.mastodon.client import MastodonStream, MastodonStream
 from reachwatch.enrich.mentions import MentionMatcher
 from reachwatch.errors import ConnectorError, StoppedError
 from reachwatch.model import Person
+from reachwatch.service import privacy
+from reachwatch.service.alerts import AlertEngine
+from reachwatch.service.delivery import Deliverer
 from reachwatch.service.pipeline import Pipeline, PipelineOptions, SourceReport
 from reachwatch.service.platforms import Platforms
 from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
@@ -231,6 +234,17 @@ def live_sources(settings: Settings, entries: list[WatchEntry], registry: list[P
     return sources
 
 
+def delivery_worker(store: Store, settings: Settings, engine: AlertEngine) -> Deliverer:
+    """The deliverer of the engine's alerts, woken as soon as the engine queues one."""
+    secret = settings.alerts.webhook_secret
+    key = settings.privacy.secret_key
+    return Deliverer(
+        store, lambda: engine.rules, webhook_secret=secret.get_secret_value() if secret else None,
+        pseudonym_key=privacy.deployment_key(store, key.get_secret_value() if key else None),
+        wake=engine.delivery_wanted,
+    )  # fmt: skip
+
+
 def collect(
     store: Store,
     settings: Settings,
@@ -243,6 +257,8 @@ def collect(
     stopper = stopper or Stopper()
     platforms = Platforms(settings, stopper)
     backfiller = Backfiller(store, platforms, settings)
+    engine = AlertEngine(store)
+    backfiller.sink.on_written = engine.on_batch
     reports: dict[str, SourceReport] = {}
     try:
         if options.once:
@@ -262,13 +278,24 @@ def collect(
                         return
                     stopper.sleep(options.round_interval_s)
 
+            deliverer = delivery_worker(store, settings, engine)
+
+            def deliver_loop() -> None:
+                try:
+                    deliverer.run(lambda: stopper.stopped)
+                finally:
+                    deliverer.close()
+
             pipeline = Pipeline(
                 store,
                 PipelineOptions(harm_tier2_model=tier2_model(settings)),
                 policies=policies,
                 on_progress=on_progress,
+                on_written=engine.on_batch,
             )
-            reports = pipeline.run(sources, stopper, workers=[backfill_loop], duration_s=options.duration_s)
+            reports = pipeline.run(
+                sources, stopper, workers=[backfill_loop, deliver_loop], duration_s=options.duration_s
+            )
     finally:
         platforms.close()
     reports.update(backfiller.sink.reports)

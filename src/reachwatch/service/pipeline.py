@@ -48,6 +48,7 @@ class SourceReport(msgspec.Struct, kw_only=True):
 
 
 ProgressCallback = Callable[[dict[str, SourceReport]], None]
+WrittenCallback = Callable[[WriteBatch, int], object]  # (the batch just committed, when it was received)
 
 
 class Pipeline:
@@ -60,8 +61,10 @@ class Pipeline:
         *,
         policies: dict[str, KeepPolicy] | None = None,
         on_progress: ProgressCallback | None = None,
+        on_written: WrittenCallback | None = None,
     ) -> None:
         self.store = store
+        self.on_written = on_written  # e.g. the alert engine: it checks what each batch touched
         self.options = options or PipelineOptions()
         self.policies = policies or {}
         self.on_progress = on_progress
@@ -228,6 +231,11 @@ class Pipeline:
         if self.enrichment is not None:
             self.enrichment.apply(batch, received)
         written = write_resilient(self.store, batch, source)
+        if self.on_written is not None:
+            try:
+                self.on_written(batch, received)
+            except Exception:  # a failing hook must not stop the ingest; it is logged loudly
+                log.exception("the after-write hook failed on a batch from %s", source)
         report.written += written.raw_new
         report.duplicates += written.duplicates
         report.records += written.records

@@ -1,0 +1,422 @@
+"""Alerts: the rules checked against every post a batch touched (a new post, an engagement, a
+platform's metric update), each alert raised once per deduplication key and then updated, raised
+in severity when a later snapshot crosses an escalation step, and delivered to its channels
+(service/delivery.py) outside the rule's quiet periods. The inbox reads and triages them.
+
+Features are computed in tiers: what one query per batch gives (author, harm, people, narratives)
+decides which posts could match any rule; only those get their engagement counts, and the costly
+features (baseline z-score, forecast, coordination share) only when a rule names them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from reachwatch.errors import NotFoundError, UsageError
+from reachwatch.model import Engagement, MetricSnapshot, Post
+from reachwatch.service import audit
+from reachwatch.service.alert_rules import (
+    COSTLY,
+    FEATURES,
+    SEVERITIES,
+    Rule,
+    RuleSet,
+    dedup_key,
+    level_of,
+    matches,
+    parse,
+    quiet_until,
+)
+from reachwatch.service.users import Principal
+from reachwatch.store import alert_features as facts
+from reachwatch.store import alerts as rows
+from reachwatch.store import enrichments
+from reachwatch.store.alerts import AlertRow, DeliveryRow, NoteRow
+from reachwatch.store.database import Store, WriteBatch
+
+__all__ = ["AlertRow", "DeliveryRow", "Evaluation", "NoteRow"]
+
+CHEAP = frozenset(
+    {
+        "platform",
+        "author",
+        "author_handle",
+        "watched_author",
+        "protected_person_named",
+        "person",
+        "offensive",
+        "hateful",
+        "threat",
+        "harm_flag",
+        "narrative",
+        "is_reply",
+        "age_hours",
+    }
+)
+COUNTS = frozenset(FEATURES) - CHEAP - COSTLY
+
+
+class Evaluation(msgspec.Struct, kw_only=True):
+    posts: int  # touched posts checked
+    counted: int  # of which could match a rule and had their counts read
+    raised: int
+    escalated: int
+    updated: int
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def touched_posts(batch: WriteBatch) -> list[str]:
+    """The posts a written batch created, engaged with or re-measured, in first-seen order."""
+    seen: dict[str, None] = {}
+    for event in batch.events:
+        for record in event.records:
+            if isinstance(record, Post):
+                seen[record.id] = None
+            elif isinstance(record, Engagement | MetricSnapshot):
+                seen[record.post_id] = None
+    return list(seen)
+
+
+def active_rules(store: Store) -> RuleSet:
+    """The newest saved rule set (an empty one before any is saved)."""
+    latest = rows.latest_rule_set(store)
+    return parse(latest[1], f"rule set {latest[0]}") if latest else RuleSet()
+
+
+def save_rules(store: Store, text: str, by: str) -> RuleSet:
+    """Check and save a rule set (it takes effect on the next batch); RuleError if it is wrong."""
+    found = parse(text)
+    rows.save_rule_set(store, text, by, _now_us())
+    audit.record(store, by, "change", "alert-rules", detail={"rules": len(found.rules)})
+    return found
+
+
+def rules_text(store: Store) -> str:
+    latest = rows.latest_rule_set(store)
+    return latest[1] if latest else ""
+
+
+class AlertEngine:
+    """Checks touched posts against the active rules; safe to call from the pipeline's thread."""
+
+    def __init__(self, store: Store, rules: RuleSet | None = None, *, reload_s: float = 5.0) -> None:
+        self.store = store
+        self._fixed = rules
+        self.rules = rules if rules is not None else active_rules(store)
+        self._loaded_at = time.monotonic()
+        self.reload_s = reload_s
+        self.delivery_wanted = threading.Event()  # set when a delivery is queued (the deliverer waits on it)
+        self._costly_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    def _refresh(self) -> None:
+        if self._fixed is None and time.monotonic() - self._loaded_at > self.reload_s:
+            self.rules = active_rules(self.store)
+            self._loaded_at = time.monotonic()
+
+    def on_batch(self, batch: WriteBatch, received_us: int | None = None) -> Evaluation:
+        """The pipeline's hook: check every post the batch touched."""
+        return self.evaluate(touched_posts(batch), received_us)
+
+    def evaluate(self, post_ids: list[str], event_at_us: int | None = None) -> Evaluation:
+        self._refresh()
+        rules = [rule for rule in self.rules.rules if rule.enabled]
+        result = Evaluation(posts=len(post_ids), counted=0, raised=0, escalated=0, updated=0)
+        if not rules or not post_ids:
+            return result
+        features = self._cheap(post_ids)
+        candidates = [
+            post_id
+            for post_id, found in features.items()
+            if any(matches({k: v for k, v in rule.when.items() if k in CHEAP}, found) for rule in rules)
+        ]
+        result.counted = len(candidates)
+        needs_counts = any(name in COUNTS for rule in rules for name in _named(rule))
+        costly = {name for rule in rules for name in _named(rule)} & COSTLY
+        hits: list[tuple[Rule, dict[str, Any]]] = []
+        for post_id in candidates:
+            found = features[post_id]
+            if needs_counts:
+                found.update(self._counts(post_id))
+            if costly:
+                found.update(self._costly(post_id, found, costly))
+            hits += [(rule, found) for rule in rules if matches(rule.when, found)]
+        if hits:
+            self._record(hits, event_at_us or _now_us(), result)
+        return result
+
+    def _cheap(self, post_ids: list[str]) -> dict[str, dict[str, Any]]:
+        posts = facts.post_rows(self.store, post_ids)
+        ids = list(posts)
+        harm = enrichments.results(self.store, "harm", ids)
+        named = enrichments.results(self.store, "mentions", ids)
+        stories = facts.narratives_of(self.store, ids)
+        now = _now_us()
+        for post_id, found in posts.items():
+            scores = harm.get(post_id, {}).get("scores", {})
+            people = list(named.get(post_id, {}).get("people", []))
+            created = found.get("created_at_us")
+            found.update(
+                post_id=post_id,
+                offensive=scores.get("offensive"),
+                hateful=scores.get("hateful"),
+                threat=scores.get("threat"),
+                harm_flag=list(harm.get(post_id, {}).get("flagged", [])),
+                person=people,
+                protected_person_named=bool(people),
+                narrative=stories.get(post_id, []),
+                age_hours=(now - created) / 3.6e9 if created else None,
+            )
+        return posts
+
+    def _counts(self, post_id: str) -> dict[str, Any]:
+        counts, hour, _ = facts.engagement_counts(self.store, post_id)
+        reported = facts.latest_metrics(self.store, [post_id]).get(post_id, {})
+        best = {kind: max(counts.get(kind, 0), reported.get(kind, 0)) for kind in facts.KINDS}
+        return {
+            "reposts": best["repost"],
+            "quotes": best["quote"],
+            "replies": best["reply"],
+            "likes": best["like"],
+            "engagements": sum(best.values()),
+            "velocity_per_hour": hour,
+        }
+
+    def _costly(self, post_id: str, found: dict[str, Any], names: set[str]) -> dict[str, Any]:
+        """Baseline z-score, forecast and coordination share, at most once a minute per post."""
+        out: dict[str, Any] = {}
+        for name in names:
+            cached = self._costly_cache.get((post_id, name))
+            if cached is not None and time.monotonic() - cached[0] < 60:
+                out[name] = cached[1]
+                continue
+            value = self._compute(post_id, found, name)
+            self._costly_cache[(post_id, name)] = (time.monotonic(), value)
+            out[name] = value
+        return out
+
+    def _compute(self, post_id: str, found: dict[str, Any], name: str) -> Any:
+        from reachwatch.service import reach, views
+
+        try:
+            if name == "baseline_z":
+                return reach.dossier(self.store, post_id).baseline.robust_z
+            if name in ("forecast_final", "forecast_high"):
+                forecast = reach.dossier(self.store, post_id).forecast
+                return forecast.predicted if name == "forecast_final" else forecast.high
+            if name == "coordination_share":
+                clusters = views.post_coordination(self.store, post_id).clusters
+                members = {account for cluster in clusters for account in cluster.accounts}
+                total = found.get("engagements") or 0
+                return len(members) / total if total else 0.0
+        except Exception:  # a feature that cannot be computed yet (too little data) is absent
+            return None
+        return None
+
+    def _record(self, hits: list[tuple[Rule, dict[str, Any]]], event_at_us: int, result: Evaluation) -> None:
+        keyed = [(dedup_key(rule, found), rule, found) for rule, found in hits]
+        existing = rows.alerts_by_keys(self.store, [key for key, _, _ in keyed])
+        now = _now_us()
+        queued = False
+        with self.store.transaction() as conn:
+            for key, rule, found in keyed:
+                level, severity = level_of(rule, found)
+                shown = {k: v for k, v in found.items() if k in FEATURES or k == "post_id"}
+                before = existing.get(key)
+                if before is None:
+                    alert_id = rows.insert_alert(
+                        conn,
+                        {
+                            "rule_id": rule.id,
+                            "dedup_key": key,
+                            "severity": severity,
+                            "level": level,
+                            "status": "open",
+                            "title": rule.title,
+                            "post_id": found.get("post_id"),
+                            "author_id": found.get("author"),
+                            "features": shown,
+                            "assignee": None,
+                            "event_at_us": event_at_us,
+                            "raised_at_us": now,
+                            "updated_at_us": now,
+                        },
+                    )
+                    existing[key] = AlertRow(
+                        id=alert_id,
+                        rule_id=rule.id,
+                        dedup_key=key,
+                        severity=severity,
+                        level=level,
+                        status="open",
+                        title=rule.title,
+                        post_id=found.get("post_id"),
+                        author_id=found.get("author"),
+                        features=shown,
+                        assignee=None,
+                        event_at_us=event_at_us,
+                        raised_at_us=now,
+                        updated_at_us=now,
+                    )
+                    rows.add_note(conn, alert_id, now, "system", "raised", f"{severity}: {rule.title}")
+                    queued |= self._queue(conn, rule, alert_id, level, severity, now)
+                    result.raised += 1
+                elif level > before.level:
+                    rows.update_alert(
+                        conn,
+                        before.id,
+                        severity=severity,
+                        level=level,
+                        features=shown,
+                        updated_at_us=now,
+                        event_at_us=event_at_us,
+                        status="open" if before.status == "closed" else before.status,
+                    )
+                    rows.add_note(
+                        conn, before.id, now, "system", "escalated", f"{before.severity} → {severity}"
+                    )
+                    before.level, before.severity = level, severity
+                    queued |= self._queue(conn, rule, before.id, level, severity, now)
+                    result.escalated += 1
+                elif shown != before.features:
+                    rows.update_alert(conn, before.id, features=shown, updated_at_us=now)
+                    before.features = shown
+                    result.updated += 1
+        if queued:
+            self.delivery_wanted.set()
+
+    def _queue(self, conn: Any, rule: Rule, alert_id: int, level: int, severity: str, now: int) -> bool:
+        if not rule.notify:
+            return False
+        held = quiet_until(rule, severity, datetime.fromtimestamp(now / 1e6, tz=UTC))
+        due = int(held.timestamp() * 1e6) if held is not None else now
+        rows.add_deliveries(
+            conn,
+            [
+                {
+                    "alert_id": alert_id,
+                    "channel": channel,
+                    "level": level,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_at_us": due,
+                    "last_error": None,
+                    "created_at_us": now,
+                    "sent_at_us": None,
+                }
+                for channel in rule.notify
+            ],
+        )
+        return held is None
+
+
+def _named(rule: Rule) -> Iterable[str]:
+    yield from rule.when
+    for step in rule.escalate:
+        yield from step.when
+
+
+# The inbox ---------------------------------------------------------------------------------------
+
+
+class AlertPage(msgspec.Struct, kw_only=True):
+    alerts: list[AlertRow]
+    total: int
+    page: int
+    limit: int
+
+
+class AlertView(msgspec.Struct, kw_only=True):
+    alert: AlertRow
+    notes: list[NoteRow]
+    deliveries: list[DeliveryRow]
+
+
+def inbox(
+    store: Store,
+    *,
+    status: str | None = None,
+    severity: str | None = None,
+    rule_id: str | None = None,
+    assignee: str | None = None,
+    page: int = 1,
+    limit: int = 50,
+) -> AlertPage:
+    if severity and severity not in SEVERITIES:
+        raise UsageError(f"Unknown severity {severity!r}: use one of {', '.join(SEVERITIES)}.")
+    found, total = rows.list_alerts(
+        store,
+        status=status,
+        severity=severity,
+        rule_id=rule_id,
+        assignee=assignee,
+        limit=limit,
+        offset=(page - 1) * limit,
+    )
+    return AlertPage(alerts=found, total=total, page=page, limit=limit)
+
+
+def view(store: Store, alert_id: int) -> AlertView:
+    alert = rows.get_alert(store, alert_id)
+    if alert is None:
+        raise NotFoundError(f"No alert {alert_id}.")
+    return AlertView(
+        alert=alert, notes=rows.notes(store, alert_id), deliveries=rows.deliveries(store, alert_id=alert_id)
+    )
+
+
+def triage(store: Store, who: Principal, alert_id: int, action: str, text: str = "") -> AlertView:
+    """acknowledge | assign (text: the user) | comment (text) | close | reopen."""
+    alert = view(store, alert_id).alert
+    now = _now_us()
+    text = text.strip()[:2000]
+    changes: dict[str, Any] = {"updated_at_us": now}
+    if action == "acknowledge":
+        changes["status"] = "acknowledged"
+    elif action == "assign":
+        from reachwatch.store import accounts
+
+        if not text or accounts.get_user(store, text) is None:
+            raise UsageError(f"No user named {text!r} to assign the alert to.")
+        changes["assignee"] = text
+    elif action == "comment":
+        if not text:
+            raise UsageError("A comment needs some text.")
+    elif action == "close":
+        changes["status"] = "closed"
+    elif action == "reopen":
+        changes["status"] = "open"
+    else:
+        raise UsageError(f"Unknown action {action!r}.")
+    with store.transaction() as conn:
+        rows.update_alert(conn, alert.id, **changes)
+        rows.add_note(
+            conn,
+            alert.id,
+            now,
+            who.name,
+            {
+                "acknowledge": "acknowledged",
+                "assign": "assigned",
+                "close": "closed",
+                "reopen": "reopened",
+            }.get(action, action),
+            text,
+        )
+    audit.record(
+        store,
+        who.name,
+        f"alert-{action}",
+        f"alert:{alert.id}",
+        case_id=who.case_id,
+        detail={"text": text} if text else {},
+    )
+    return view(store, alert_id)
