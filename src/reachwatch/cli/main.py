@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from reachwatch.cli import accountability as accountability_commands
+from reachwatch.cli import alerts as alert_commands
 from reachwatch.cli import audit as audit_commands
 from reachwatch.cli import automation as automation_commands
 from reachwatch.cli import collect as collect_commands
@@ -49,6 +50,7 @@ app.add_typer(collect_commands.people_app, name="people")
 app.add_typer(narrative_commands.app, name="narratives")
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(accountability_commands.users_app, name="users")
+app.add_typer(alert_commands.app, name="alerts")
 app.command("oversight")(accountability_commands.oversight_command)
 app.command("retention")(accountability_commands.retention_command)
 app.command("collect")(collect_commands.collect_command)

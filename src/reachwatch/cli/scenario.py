@@ -17,7 +17,7 @@ from reachwatch.cli.render import console, errors, plural, safe, when
 from reachwatch.cli.serve import Host, Port, run_server
 from reachwatch.config import load_settings, tier2_model
 from reachwatch.scenario.generator import ScenarioConfig
-from reachwatch.service import explore, users
+from reachwatch.service import alerts, explore, users
 from reachwatch.service import scenario as scenarios
 from reachwatch.service.ingest import IngestOptions, IngestProgress
 from reachwatch.service.store_access import Store, open_store
@@ -67,6 +67,12 @@ def demo(
             f"Next: {_me()} stats --db {db} · {_me()} search Whitfield --db {db} · "
             f"{_me()} eval scenario --db {db}",
             markup=False,
+        )
+        if not alerts.rules_text(store):
+            alerts.save_rules(store, alerts.demo_rules_text(), "demo")
+        raised = alerts.evaluate_stored(store)
+        console.print(
+            f"Alert rules raised {raised.raised:,} alerts ({raised.escalated:,} escalated).", markup=False
         )
         password = users.demo_admin(store)
         console.print(

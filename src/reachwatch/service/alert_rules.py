@@ -46,6 +46,13 @@ FEATURES: dict[str, str] = {
     "age_hours": "number", "baseline_z": "number", "forecast_final": "number", "forecast_high": "number",
     "coordination_share": "number", "narrative": "list", "is_reply": "bool",
 }  # fmt: skip
+ALLOWED = {
+    "severity": SEVERITIES,
+    "except": SEVERITIES,
+    "dedup": DEDUP_FIELDS,
+    "type": ("webhook", "email", "apprise"),
+    "days": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+}
 COSTLY = frozenset({"baseline_z", "forecast_final", "forecast_high", "coordination_share"})
 
 
@@ -170,7 +177,10 @@ def parse(text: str, source: str = "rules") -> RuleSet:
         message = str(exc)
         location = message.rsplit(" - at `", 1)
         path = _path(location[1].rstrip("`")) if len(location) == 2 else []
-        raise RuleError([f"{source}, line {_line_of(node, path)}, {_where(path)}: {location[0]}."]) from exc
+        named = next((part for part in reversed(path) if isinstance(part, str)), "")
+        hint = f"; use one of {', '.join(ALLOWED[named])}" if "enum" in message and named in ALLOWED else ""
+        line = _line_of(node, path)
+        raise RuleError([f"{source}, line {line}, {_where(path)}: {location[0].rstrip('.')}{hint}."]) from exc
     problems = [
         f"{source}, line {_line_of(node, path)}, {_where(path)}: {problem}" for path, problem in check(found)
     ]

@@ -144,25 +144,20 @@ class Deliverer:
         return 1
 
     def message(self, delivery: DeliveryRow, alert: AlertRow) -> AlertMessage:
+        """The message about an alert. An ordinary author goes by pseudonym, and the post id (a
+        Bluesky post id holds its author's DID) stays behind the link, which needs a login."""
         shown = self.names.mask(alert)
+        ordinary = shown.author_id != alert.author_id
+        hidden = {"author", "author_handle"} | ({"post_id"} if ordinary else set())
+        features = {k: v for k, v in alert.features.items() if k not in hidden} | {"author": shown.author_id}
         return AlertMessage(
-            delivery_id=delivery.id,
-            event="raised" if delivery.level == 0 else "escalated",
+            delivery_id=delivery.id, event="raised" if delivery.level == 0 else "escalated",
             alert_id=alert.id,
-            rule_id=alert.rule_id,
-            severity=alert.severity,
-            level=alert.level,
-            title=alert.title,
-            status=alert.status,
-            post_id=alert.post_id,
-            author=shown.author_id,
-            features={k: v for k, v in alert.features.items() if k not in ("author", "author_handle")}
-            | {"author": shown.author_id},
-            raised_at_us=alert.raised_at_us,
-            event_at_us=alert.event_at_us,
-            sent_at_us=_now_us(),
-            link=f"{self.base_url}/alert?id={alert.id}",
-        )
+            rule_id=alert.rule_id, severity=alert.severity, level=alert.level, title=alert.title,
+            status=alert.status, post_id=None if ordinary else alert.post_id, author=shown.author_id,
+            features=features, raised_at_us=alert.raised_at_us, event_at_us=alert.event_at_us,
+            sent_at_us=_now_us(), link=f"{self.base_url}/alert?id={alert.id}",
+        )  # fmt: skip
 
     def send(self, channel: Channel, message: AlertMessage) -> None:
         if channel.type == "webhook":
@@ -244,3 +239,7 @@ def redeliver(store: Store, delivery_id: int) -> None:
     if not found:
         raise NotFoundError(f"No dead-lettered delivery {delivery_id}; see `reachwatch alerts dead`.")
     rows.update_delivery(store, delivery_id, status="pending", attempts=0, next_at_us=_now_us())
+
+
+def dead_letters(store: Store) -> list[DeliveryRow]:
+    return rows.deliveries(store, status="dead", limit=100_000)

@@ -65,7 +65,7 @@ def templates() -> Jinja2Templates:
 
 
 def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
-    from reachwatch.web import accountability, api, pages
+    from reachwatch.web import accountability, alerts, api, pages
 
     app = FastAPI(
         title="reachwatch",
@@ -83,6 +83,8 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(accountability.router)
     app.include_router(accountability.api_router)
+    app.include_router(alerts.router)
+    app.include_router(alerts.api_router)
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document with the response schemas msgspec made for each route."""

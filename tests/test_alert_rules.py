@@ -1,0 +1,121 @@
+"""Rules files: valid ones load; each kind of mistake is named with its line and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from reachwatch.service.alert_rules import RuleError, dedup_key, level_of, matches, parse
+from tests.alert_fixtures import RULES
+
+GOOD = RULES.format(url="https://ops.example/hook")
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(RuleError) as caught:
+        parse(text, "rules.yaml")
+    return caught.value.problems
+
+
+def test_a_good_file_loads() -> None:
+    found = parse(GOOD)
+    (rule,) = found.rules
+    assert rule.id == "threat-naming-protected"
+    assert found.channels["ops"].max_attempts == 3
+    assert rule.dedup == ["post"]
+
+
+def test_wrong_type_names_line_and_field() -> None:
+    text = GOOD.replace("severity: high", "severity: urgent")
+    (problem,) = problems(text)
+    line = text.splitlines().index("    severity: urgent") + 1
+    assert problem.startswith(f"rules.yaml, line {line}, rules[0].severity:")
+    assert "low" in problem
+    assert "critical" in problem
+
+
+def test_unknown_feature_and_channel_are_named() -> None:
+    text = GOOD.replace("watched_author: true", "watched_autor: true").replace(
+        "notify: [ops]", "notify: [pager]"
+    )
+    found = problems(text)
+    lines = text.splitlines()
+    assert any(
+        p.startswith(
+            f"rules.yaml, line {lines.index('      watched_autor: true') + 1}, rules[0].when.watched_autor"
+        )
+        and "unknown feature" in p
+        for p in found
+    )
+    assert any("rules[0].notify[0]" in p and "'pager'" in p for p in found)
+
+
+def test_broken_yaml_names_its_line() -> None:
+    (problem,) = problems("rules:\n  - id: x\n    title: [unclosed\n")
+    assert "line 4" in problem or "line 3" in problem
+    assert "not valid YAML" in problem
+
+
+def test_other_mistakes() -> None:
+    text = GOOD.replace("severity: critical", "severity: medium")  # an escalation that lowers
+    assert any("must raise the severity" in p for p in problems(text))
+    twice = GOOD + GOOD.split("rules:\n", 1)[1]
+    assert any("used by an earlier rule" in p for p in problems(twice))
+    assert any(
+        "is not a time" in p
+        for p in problems(
+            GOOD.replace("    notify: [ops]", '    quiet: [{from: "25:00", to: "07:00"}]\n    notify: [ops]')
+        )
+    )
+    assert any(
+        "unknown time zone" in p
+        for p in problems(
+            GOOD.replace(
+                "    notify: [ops]",
+                '    quiet: [{from: "22:00", to: "07:00", timezone: Mars/Olympus}]\n    notify: [ops]',
+            )
+        )
+    )
+    assert any(
+        "threat is a number" in p for p in problems(GOOD.replace("watched_author: true", "threat: high"))
+    )
+    assert any(
+        "unknown field" in p.lower() or "object contains unknown field" in p.lower()
+        for p in problems(GOOD.replace("severity: high", "severity: high\n    colour: red"))
+    )
+    assert any("webhook needs" in p for p in problems(GOOD.replace("https://ops.example/hook", "ftp://x")))
+
+
+def test_hostile_text_in_a_rules_file_is_only_data() -> None:
+    found = parse(
+        GOOD.replace("title: Threat naming a protected person", 'title: "<script>alert(1)</script>"')
+    )
+    assert found.rules[0].title == "<script>alert(1)</script>"
+    with pytest.raises(RuleError):
+        parse("!!python/object/apply:os.system ['echo pwned']")  # safe_load refuses object tags
+
+
+def test_matching() -> None:
+    rule = parse(GOOD).rules[0]
+    base = {
+        "watched_author": True,
+        "protected_person_named": True,
+        "harm_flag": ["threat"],
+        "engagements": 10,
+        "post_id": "p1",
+        "author": "a",
+        "person": ["dana"],
+        "created_at_us": 0,
+    }
+    assert matches(rule.when, base)
+    assert not matches(rule.when, base | {"harm_flag": ["offensive"]})
+    assert not matches(rule.when, base | {"watched_author": False})
+    assert not matches(rule.when, {k: v for k, v in base.items() if k != "harm_flag"})  # unknown: no match
+    assert level_of(rule, base) == (0, "high")
+    assert level_of(rule, base | {"engagements": 50}) == (1, "critical")
+    assert dedup_key(rule, base) == "threat-naming-protected|p1"
+    ranged = parse(GOOD.replace("harm_flag: {any_of: [threat]}", "threat: {above: 0.5, at_most: 0.9}")).rules[
+        0
+    ]
+    assert matches(ranged.when, base | {"threat": 0.6})
+    assert not matches(ranged.when, base | {"threat": 0.5})
+    assert not matches(ranged.when, base | {"threat": 0.95})

@@ -1,0 +1,114 @@
+"""Alert evaluation on the stream, on both stores: a rule fires once per deduplication key as
+batches arrive, later engagements (or a platform's metric update) escalate it, a quiet period
+holds the delivery, and the demo rules raise alerts on the demo scenario."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from reachwatch.service import alerts
+from reachwatch.service.alert_rules import parse, quiet_until
+from reachwatch.service.alerts import AlertEngine
+from reachwatch.service.pipeline import Pipeline
+from reachwatch.store import alerts as rows
+from reachwatch.store.database import Store
+from tests.alert_fixtures import CALM_POST, RULES, THREAT_POST, engagements, metrics, opening
+
+
+@pytest.fixture
+def engine(store: Store) -> AlertEngine:
+    alerts.save_rules(store, RULES.format(url="http://127.0.0.1:9/hook"), "test")
+    return AlertEngine(store)
+
+
+def test_raised_once_then_escalated_by_later_engagements(store: Store, engine: AlertEngine) -> None:
+    pipeline = Pipeline(store, on_written=engine.on_batch)
+    pipeline.write_now(opening())
+    raised = alerts.inbox(store).alerts
+    assert [(a.rule_id, a.post_id, a.severity, a.level) for a in raised] == [
+        ("threat-naming-protected", THREAT_POST, "high", 0)
+    ]  # the calm post names her too, but threatens no one
+    assert CALM_POST not in {a.post_id for a in raised}
+    pipeline.write_now(engagements(THREAT_POST, 0, 20))  # 20 reposts: still below the step
+    pipeline.write_now(engagements(THREAT_POST, 20, 10))
+    again = alerts.inbox(store)
+    assert again.total == 1  # updated, never a second alert
+    assert again.alerts[0].features["engagements"] == 30
+    assert again.alerts[0].severity == "high"
+    pipeline.write_now(engagements(THREAT_POST, 30, 25))  # 55 ≥ 50: the escalation step
+    final = alerts.view(store, again.alerts[0].id)
+    assert (final.alert.severity, final.alert.level) == ("critical", 1)
+    assert [note.kind for note in final.notes] == ["raised", "escalated"]
+    # One delivery when raised, one when escalated: nothing for the updates between.
+    assert [(d.channel, d.level, d.status) for d in final.deliveries] == [
+        ("ops", 0, "pending"),
+        ("ops", 1, "pending"),
+    ]
+    pipeline.write_now(engagements(THREAT_POST, 55, 5))
+    assert len(alerts.view(store, final.alert.id).deliveries) == 2
+
+
+def test_a_metric_update_alone_escalates(store: Store, engine: AlertEngine) -> None:
+    pipeline = Pipeline(store, on_written=engine.on_batch)
+    pipeline.write_now(opening())
+    pipeline.write_now([metrics(THREAT_POST, reposts=400)])  # X-style counts, no engager list
+    found = alerts.inbox(store).alerts[0]
+    assert (found.severity, found.features["reposts"]) == ("critical", 400)
+
+
+def test_rules_reload_while_running(store: Store) -> None:
+    engine = AlertEngine(store, reload_s=0.0)
+    pipeline = Pipeline(store, on_written=engine.on_batch)
+    pipeline.write_now(opening()[:2])
+    assert alerts.inbox(store).total == 0  # no rules yet
+    alerts.save_rules(store, RULES.format(url="http://127.0.0.1:9/hook"), "test")
+    pipeline.write_now(opening()[2:])
+    assert alerts.inbox(store).total == 1
+
+
+def test_quiet_periods_hold_delivery_but_not_the_alert(store: Store) -> None:
+    text = RULES.format(url="http://127.0.0.1:9/hook").replace(
+        "    notify: [ops]",
+        '    quiet:\n      - {from: "00:00", to: "23:59", except: [critical]}\n    notify: [ops]',
+    )
+    alerts.save_rules(store, text, "test")
+    engine = AlertEngine(store)
+    Pipeline(store, on_written=engine.on_batch).write_now(opening())
+    found = alerts.view(store, alerts.inbox(store).alerts[0].id)
+    assert found.alert.status == "open"  # in the inbox at once
+    (held,) = found.deliveries
+    now_us = datetime.now(tz=UTC).timestamp() * 1e6
+    assert held.next_at_us > now_us  # held until the quiet period ends
+    assert rows.due_deliveries(store, int(now_us)) == []
+
+
+def test_quiet_period_arithmetic() -> None:
+    rule = parse(
+        RULES.format(url="http://x.example/h").replace(
+            "    notify: [ops]",
+            '    quiet:\n      - {from: "22:00", to: "07:00", timezone: Europe/London, except: [critical]}\n'
+            "    notify: [ops]",
+        )
+    ).rules[0]
+    night = datetime(2026, 1, 10, 23, 30, tzinfo=UTC)  # London is on UTC in January
+    assert quiet_until(rule, "high", night) == datetime(2026, 1, 11, 7, 0, tzinfo=UTC)
+    early = datetime(2026, 1, 11, 6, 59, tzinfo=UTC)
+    assert quiet_until(rule, "high", early) == datetime(2026, 1, 11, 7, 0, tzinfo=UTC)
+    assert quiet_until(rule, "high", datetime(2026, 1, 11, 7, 0, tzinfo=UTC)) is None
+    assert quiet_until(rule, "critical", night) is None  # critical goes through
+    summer = datetime(2026, 7, 10, 21, 30, tzinfo=UTC)  # 22:30 in London (BST)
+    assert quiet_until(rule, "high", summer) == datetime(2026, 7, 11, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.slow
+def test_demo_rules_raise_alerts_on_the_demo(demo_web: tuple[Store, str, str]) -> None:
+    store, trigger, _ = demo_web
+    if not alerts.rules_text(store):
+        alerts.save_rules(store, alerts.demo_rules_text(), "demo")
+        alerts.evaluate_stored(store)
+    by_post = {a.post_id: a for a in alerts.inbox(store, status=None, limit=500).alerts}
+    assert by_post[trigger].rule_id in {"threat-naming-protected", "watched-post-travelling"}
+    critical = alerts.inbox(store, status=None, severity="critical").alerts
+    assert [a.post_id for a in critical] == [trigger]
