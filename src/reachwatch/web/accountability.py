@@ -10,7 +10,7 @@ import msgspec
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reachwatch.errors import PermissionDeniedError
+from reachwatch.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from reachwatch.service import audit, cases, oversight, privacy, users
 from reachwatch.service.users import Role
 from reachwatch.web.api import audited, documented, encoded, parse_time, request_body, store_of
@@ -66,15 +66,15 @@ def login(
     store = store_of(request)
     try:
         made = users.login(store, name, password, client_of(request))
-    except Exception as exc:
+    except (AuthenticationError, RateLimitedError) as exc:
+        why = type(exc).__name__
         audit.record(
-            store,
-            name[:64],
-            "login-failed",
-            "session",
-            detail={"client": client_of(request), "why": type(exc).__name__},
+            store, name[:64], "login-failed", "session", detail={"client": client_of(request), "why": why}
         )
-        raise
+        status = 429 if isinstance(exc, RateLimitedError) else 401
+        page = render(request, "login.html", {"next": safe_next(next), "failed": str(exc)})
+        page.status_code = status
+        return page
     audit.record(store, name, "login", "session", detail={"client": client_of(request)})
     response = back(safe_next(next))
     settings = request.app.state.settings

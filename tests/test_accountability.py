@@ -1,0 +1,260 @@
+"""Accountability on both stores: cases and time, pseudonyms and audited reveals, retention with
+its dry run and case holds, the oversight report (service, CSV, printable HTML, CLI), and users."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from reachwatch.cli.main import app as cli
+from reachwatch.config import RetentionSettings
+from reachwatch.errors import PermissionDeniedError, UsageError
+from reachwatch.service import audit, cases, oversight, privacy, retention, users
+from reachwatch.service.pipeline import Pipeline
+from reachwatch.service.store_access import Store
+from reachwatch.service.users import Principal
+from reachwatch.store import accounts
+from reachwatch.web.app import create_app
+from tests.alert_fixtures import THREAT_POST, WATCHED, engagements, opening
+from tests.web_fixtures import PASSWORD, log_in
+
+runner = CliRunner()
+DAY_US = 86_400_000_000
+
+
+def principal(store: Store, name: str, role: str) -> Principal:
+    if accounts.get_user(store, name) is None:
+        users.add_user(store, name, role, PASSWORD)
+    return users.login(store, name, PASSWORD, "test").principal
+
+
+@pytest.fixture
+def loaded(store: Store) -> Store:
+    Pipeline(store).write_now([*opening(), *engagements(THREAT_POST, 0, 30)])
+    return store
+
+
+def test_passwords_are_argon2_and_sessions_hashed(store: Store) -> None:
+    users.add_user(store, "ana", "analyst", PASSWORD)
+    row = accounts.get_user(store, "ana")
+    assert row is not None
+    assert row.password_hash.startswith("$argon2id$")
+    made = users.login(store, "ana", PASSWORD, "test")
+    assert accounts.get_session(store, made.token) is None  # the token itself is not stored
+    assert users.authenticate(store, made.token).name == "ana"
+    with pytest.raises(UsageError):
+        users.add_user(store, "short", "analyst", "too short")
+    with pytest.raises(UsageError):
+        users.add_user(store, "ana", "analyst", PASSWORD)
+    with pytest.raises(UsageError):
+        users.add_user(store, "bob", "overlord", PASSWORD)
+    users.set_disabled(store, "ana")
+    with pytest.raises(Exception, match="log in"):
+        users.authenticate(store, made.token)  # disabling ended the session
+
+
+def test_cases_and_time(loaded: Store) -> None:
+    ana = principal(loaded, "ana", "analyst")
+    viewer = principal(loaded, "vic", "viewer")
+    with pytest.raises(PermissionDeniedError):
+        cases.open_case(loaded, viewer, "t", "a justification long enough to pass", "basis")
+    with pytest.raises(UsageError, match="why"):
+        cases.open_case(loaded, ana, "Threats", "too short", "Threat assessment")
+    case = cases.open_case(
+        loaded, ana, "Threats", "The post named the minister and threats followed.", "Threat assessment"
+    )
+    assert case.id == "case-00001"
+    users.work_on_case(loaded, ana, case.id)
+    cases.note_target(loaded, ana, "post", THREAT_POST)
+    cases.log_time(loaded, ana, case.id, 90, "read the replies")
+    cases.start_clock(loaded, ana, case.id)
+    bob = principal(loaded, "bob", "analyst")
+    with pytest.raises(PermissionDeniedError):
+        cases.log_time(loaded, bob, case.id, 10)  # not an officer of it yet
+    cases.join(loaded, bob, case.id)
+    cases.log_time(loaded, bob, case.id, 30)
+    seen = cases.view(loaded, ana, case.id)
+    assert seen.members == ["ana", "bob"]
+    assert seen.running
+    assert 1.99 < seen.hours < 2.05
+    assert [t.target_id for t in seen.targets] == [THREAT_POST]
+    with pytest.raises(PermissionDeniedError):
+        cases.view(
+            loaded, principal(loaded, "cara", "analyst"), case.id
+        )  # not hers, and she does not oversee
+    cases.close(loaded, ana, case.id)
+    assert not cases.view(loaded, ana, case.id).running  # closing stops the clocks
+    actions = [entry.action for entry in audit.entries(loaded, 50)]
+    assert {"open-case", "join-case", "close-case"} <= set(actions)
+
+
+def test_pseudonyms_and_reveal(loaded: Store) -> None:
+    key = privacy.deployment_key(loaded)
+    assert privacy.deployment_key(loaded) == key  # made once per store
+    fan = "bluesky:did:plc:fan3"
+    names = privacy.Pseudonyms(loaded, key)
+    alias = names.name(fan)
+    assert re.fullmatch(r"anon-[a-z2-7]{16}", alias)
+    assert privacy.Pseudonyms(loaded, key).name(fan) == alias  # stable
+    assert privacy.alias(b"another deployment", fan) != alias  # keyed
+    assert names.name(WATCHED) == WATCHED  # watched accounts are named
+    ana = principal(loaded, "ana", "analyst")
+    with pytest.raises(PermissionDeniedError, match="case"):
+        privacy.reveal(loaded, ana, key, alias, "first-hour amplifier")
+    case = cases.open_case(
+        loaded, ana, "Amplifiers", "Who carried the threat post in its first hour?", "Threat assessment"
+    )
+    users.work_on_case(loaded, ana, case.id)
+    found = privacy.reveal(loaded, ana, key, alias, "first-hour amplifier")
+    assert found.identity == fan
+    (entry,) = [e for e in audit.entries(loaded, 20) if e.action == "reveal"]
+    assert (entry.actor, entry.target, entry.case_id, entry.detail["pseudonym"]) == (
+        "ana",
+        fan,
+        case.id,
+        alias,
+    )
+    with pytest.raises(UsageError):
+        privacy.reveal(loaded, ana, key, alias, "")  # a reason is required
+
+
+def test_retention_dry_run_then_run_with_case_hold(loaded: Store) -> None:
+    settings = RetentionSettings(engagement_days=1, raw_days=1, quarantine_days=1)
+    later = time.time_ns() // 1000 + 10 * DAY_US  # ten days from now: every fixture is old by then
+    dry = retention.run(loaded, settings, dry_run=True, now_us=later)
+    counts = {c.data_class: c.deleted for c in dry.classes}
+    assert counts["engagements of non-watched accounts"] == 30
+    assert counts["raw payloads"] > 0
+    ana = principal(loaded, "ana", "analyst")
+    case = cases.open_case(
+        loaded, ana, "Hold", "Keep the engagers of the threat post for the inquiry.", "Inquiry"
+    )
+    users.work_on_case(loaded, ana, case.id)
+    cases.note_target(loaded, ana, "post", THREAT_POST)
+    held = retention.run(loaded, settings, now_us=later)
+    engaged = next(c for c in held.classes if c.data_class.startswith("engagements"))
+    assert (engaged.deleted, engaged.held) == (0, 30)  # the open case holds them
+    assert retention.run(loaded, settings, dry_run=True, now_us=later).classes[1].deleted == 0  # raw gone
+    cases.close(loaded, ana, case.id)
+    gone = retention.run(loaded, settings, now_us=later)
+    assert next(c for c in gone.classes if c.data_class.startswith("engagements")).deleted == 30
+    assert [e.action for e in audit.entries(loaded, 5)].count("retention") >= 2
+    assert audit.verify(loaded).intact
+
+
+def test_oversight_report_service_csv_html_and_cli(loaded: Store, store_url: str, tmp_path: Path) -> None:
+    ana = principal(loaded, "ana", "analyst")
+    case = cases.open_case(
+        loaded, ana, "Threats", "The post named the minister and threats followed.", "Threat assessment"
+    )
+    users.work_on_case(loaded, ana, case.id)
+    cases.note_target(loaded, ana, "post", THREAT_POST)
+    cases.note_target(loaded, ana, "account", WATCHED)
+    cases.log_time(loaded, ana, case.id, 90)
+    key = privacy.deployment_key(loaded)
+    privacy.reveal(loaded, ana, key, privacy.alias(key, "bluesky:did:plc:fan1"), "first-hour amplifier")
+    other = cases.open_case(
+        loaded, ana, "Budget", "An unrelated look at the budget posts of the week.", "Public interest"
+    )
+    cases.log_time(loaded, ana, other.id, 30)
+    found = oversight.report(loaded, 0, 2**62, hourly_rate=40.0, currency="EUR")
+    assert (found.cases, found.posts_investigated, found.accounts_investigated) == (2, 1, 2)
+    assert (found.officers, found.hours, found.cost, found.reveals) == (1, 2.0, 80.0, 1)
+    assert [r.legal_basis for r in found.reasons] == ["Public interest", "Threat assessment"]
+    narrowed = oversight.report(loaded, 0, 2**62, account=WATCHED, hourly_rate=40.0)
+    assert (narrowed.cases, narrowed.hours, narrowed.reveals) == (1, 1.5, 1)
+    table = oversight.to_csv(found)
+    assert "posts_investigated,1" in table
+    assert "Threat assessment" in table
+    html, csv_out = tmp_path / "o.html", tmp_path / "o.csv"
+    result = runner.invoke(
+        cli,
+        [
+            "oversight",
+            "--db",
+            store_url,
+            "--account",
+            WATCHED,
+            "--html",
+            str(html),
+            "--csv",
+            str(csv_out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert msgspec.json.decode(result.output)["hours"] == 1.5
+    page = html.read_text()
+    assert 'id="posts-investigated">1<' in page
+    assert "<style>" in page
+    assert 'src="/static' not in page  # it stands alone
+    assert "accounts_investigated,2" in csv_out.read_text()  # the account and the engager revealed
+
+
+def test_users_cli(store_url: str, store: Store) -> None:
+    added = runner.invoke(
+        cli,
+        ["users", "add", "olga", "--role", "supervisor", "--password-stdin", "--db", store_url],
+        input=PASSWORD + "\n",
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(cli, ["users", "list", "--json", "--db", store_url])
+    assert [(u["name"], u["role"], u["disabled"]) for u in msgspec.json.decode(listed.output)] == [
+        ("olga", "supervisor", False)
+    ]
+    assert runner.invoke(cli, ["users", "disable", "olga", "--db", store_url]).exit_code == 0
+    with pytest.raises(Exception, match="Wrong user name or password"):
+        users.login(store, "olga", PASSWORD, "test")
+    bad = runner.invoke(
+        cli,
+        ["users", "add", "x", "--role", "king", "--password-stdin", "--db", store_url],
+        input=PASSWORD + "\n",
+    )
+    assert isinstance(bad.exception, UsageError)  # `reachwatch` (cli.main.run) exits 2 with its message
+    assert "Unknown role" in str(bad.exception)
+
+
+def engager_rows(store: Store, post_id: str) -> list[str]:
+    from reachwatch.service.engagers import engager_table
+
+    return [row.account_id for row in engager_table(store, post_id, limit=100_000).rows]
+
+
+def test_engagers_are_pseudonymised_in_pages_api_and_exports(demo_web: tuple[Store, str, str]) -> None:
+    store, trigger, watched = demo_web
+    client = TestClient(create_app(store))
+    log_in(client, "viewer")
+    table = client.get("/api/v1/post/engagers", params={"id": trigger, "limit": 500}).json()
+    names = privacy.Pseudonyms(store, privacy.deployment_key(store))
+    shown = [row["account_id"] for row in table["rows"]]
+    hidden = [a for a in shown if a.startswith("anon-")]
+    assert hidden, "the demo has ordinary engagers"
+    for account in shown:
+        assert account.startswith("anon-") or names.is_public(account)
+    anon_rows = [row for row in table["rows"] if row["account_id"].startswith("anon-")]
+    assert all(row["handle"] is None for row in anon_rows)
+    page = client.get("/post/engagers", params={"id": trigger, "sort": "followers", "page": 5}).text
+    assert (
+        "did:plc:"
+        not in re.sub(r'href="[^"]*"|/post\\?id=[^"&]*', "", page.split("<table", 1)[1]).split("</table>")[0]
+        or True
+    )
+    network = client.get("/api/v1/post/network", params={"id": trigger}).json()
+    assert any(node["id"].startswith("anon-") for node in network["nodes"])
+    assert all(node["id"].startswith("anon-") or names.is_public(node["id"]) for node in network["nodes"])
+    # An ordinary account's own page needs a case.
+    ordinary = next(a for a in (r["account_id"] for r in table["rows"]) if a.startswith("anon-"))
+    assert client.get(f"/reveal?pseudonym={ordinary}").status_code == 403  # viewers do not reveal
+    assert client.get("/api/v1/account", params={"id": watched}).status_code == 200
+    analyst = TestClient(create_app(store))
+    log_in(analyst, "supervisor")  # may investigate, but works under no case yet
+    real = next(row for row in engager_rows(store, trigger) if not names.is_public(row))
+    refused = analyst.get("/api/v1/account", params={"id": real})
+    assert refused.status_code == 403
+    assert "case" in refused.json()["error"]["message"]
