@@ -80,7 +80,7 @@ def demo(
             f"password each run). Add officers with `{_me()} users add NAME --role analyst --db {db}`."
         )
         if serve:
-            run_server(store, host, port, settings)
+            run_server(store, host, port, settings, retention_job=False)
     finally:
         store.close()
 

@@ -15,8 +15,11 @@ Host = Annotated[str, typer.Option(help="Address to listen on (loopback by defau
 Port = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
 
 
-def run_server(store: Store, host: str, port: int, settings: Settings | None = None) -> None:
-    """Serve until interrupted (Ctrl-C)."""
+def run_server(
+    store: Store, host: str, port: int, settings: Settings | None = None, *, retention_job: bool = True
+) -> None:
+    """Serve until interrupted (Ctrl-C), with the retention job in a thread (not for the demo: its
+    data is fixed in time and would age out)."""
     import uvicorn
 
     from reachwatch.service import users
@@ -31,7 +34,26 @@ def run_server(store: Store, host: str, port: int, settings: Settings | None = N
         f"Serving the dashboard on http://{host}:{port}/ (API: /api/v1, docs: /api/docs); Ctrl-C stops.",
         markup=False,
     )
-    uvicorn.run(create_app(store, settings), host=host, port=port, log_level="warning", access_log=False)
+    import threading
+
+    from reachwatch.config import load_settings
+    from reachwatch.service import retention
+
+    chosen = settings or load_settings()
+    stop = threading.Event()
+    if retention_job and chosen.retention.every_hours > 0:
+        console.print(
+            f"Retention runs every {chosen.retention.every_hours:g} hours ([retention] settings; "
+            "`reachwatch retention --dry-run` shows what it would delete).",
+            markup=False,
+        )
+        threading.Thread(
+            target=retention.run_every, args=(store, chosen.retention, stop), name="retention", daemon=True
+        ).start()
+    try:
+        uvicorn.run(create_app(store, chosen), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        stop.set()
 
 
 def serve(db: Db = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:

@@ -8,6 +8,8 @@ leaves an audit entry with its counts.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -21,6 +23,7 @@ from reachwatch.store import schema
 from reachwatch.store.database import Store
 
 DAY_US = 86_400_000_000
+log = logging.getLogger(__name__)
 
 
 class ClassReport(msgspec.Struct, kw_only=True):
@@ -110,3 +113,20 @@ def run(
             detail={c.data_class: c.deleted for c in found if c.keep_days is not None},
         )
     return result
+
+
+def run_every(
+    store: Store, settings: RetentionSettings, stop: threading.Event, first_after_s: float = 60.0
+) -> None:
+    """The scheduled job (`reachwatch serve` runs it in a thread): a run now and then every
+    `every_hours`, until `stop` is set. A failed run is logged and tried again at the next turn."""
+    if settings.every_hours <= 0:
+        return
+    wait = first_after_s
+    while not stop.wait(wait):
+        try:
+            found = run(store, settings)
+            log.info("retention: %s", {c.data_class: c.deleted for c in found.classes})
+        except Exception:
+            log.exception("the retention job failed; it runs again in %s hours", settings.every_hours)
+        wait = settings.every_hours * 3600
