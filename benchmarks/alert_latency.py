@@ -19,7 +19,6 @@ import statistics
 import sys
 import threading
 import time
-from pathlib import Path
 
 import msgspec
 
@@ -219,5 +218,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
     main()

@@ -209,3 +209,41 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(
     shown = p.locator("#post-text blockquote").inner_text()
     assert shown == HOSTILE_TEXT  # every character, as text
     shot(p, "07-hostile-post")
+
+
+def test_alert_inbox_triage(page: object, base_url: str, demo_web: tuple[Store, str, str]) -> None:
+    """The inbox lists the demo's alerts; an analyst opens the critical one, acknowledges it,
+    assigns it and comments, and follows it to the post's dossier."""
+    from reachwatch.service import alerts
+
+    store, trigger, _ = demo_web
+    if not alerts.rules_text(store):
+        alerts.save_rules(store, alerts.demo_rules_text(), "demo")
+        alerts.evaluate_stored(store)
+    p = page
+    p.goto(base_url + "/alerts")
+    assert p.locator("#alerts tbody tr").count() >= 2
+    p.select_option('#alert-filters select[name="severity"]', "critical")
+    p.locator('#alert-filters button[type="submit"]').click()
+    p.wait_for_url("**severity=critical**")
+    assert p.locator("#alerts tbody tr").count() == 1
+    shot(p, "10-alert-inbox")
+    p.locator("#alerts tbody tr a").first.click()
+    p.wait_for_selector("#triage")
+    p.locator("#acknowledge").click()
+    p.wait_for_selector("#alert-status")
+    assert p.locator("#alert-status").inner_text() == "acknowledged"
+    p.select_option('select[name="text"]', "analyst")
+    p.locator("#assign").click()
+    p.wait_for_selector("#assignee")
+    p.fill('#comment-form input[name="text"]', "<b>Escalated</b> to the protection team")
+    p.locator("#comment-form button").click()
+    p.wait_for_selector("#notes")
+    notes = p.locator("#notes").inner_text()
+    assert "acknowledged" in notes
+    assert "<b>Escalated</b> to the protection team" in notes  # shown as text
+    shot(p, "11-alert")
+    p.locator("#dossier-link").click()
+    p.wait_for_selector("#reach")
+    assert trigger.split("/")[-1] in p.url
+    assert p.problems == []
