@@ -25,6 +25,7 @@ import httpx
 from common import DATA, fresh_sqlite
 from dossier_latency import AUTHOR, POST, build
 from reachwatch.model import Account
+from reachwatch.service import users
 from reachwatch.store.database import Store, WriteBatch
 
 
@@ -60,6 +61,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     path = store_path(args.engagements)
+    store = Store.open(str(path))
+    if not any(user.name == "bench" for user in users.list_users(store)):
+        users.add_user(store, "bench", "analyst", "bench-password-0")
+    token = users.api_token(store, "bench", days=1)  # every request is authenticated, as in use
+    store.close()
+    auth = {"Authorization": f"Bearer {token}"}
     server = subprocess.Popen(
         [sys.executable, "-m", "reachwatch", "serve", "--db", str(path), "--port", str(args.port)],
         stdout=subprocess.DEVNULL,
@@ -68,7 +75,7 @@ def main() -> None:
     try:
         for _ in range(200):
             try:
-                httpx.get(base + "/api/v1/stats", timeout=1)
+                httpx.get(base + "/api/v1/stats", timeout=1, headers=auth)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
@@ -85,11 +92,11 @@ def main() -> None:
             f"{args.requests // args.clients} requests per route"
         )
         for name, route in routes.items():
-            with httpx.Client(base_url=base, timeout=60) as warm:
+            with httpx.Client(base_url=base, timeout=60, headers=auth) as warm:
                 assert warm.get(route).status_code == 200, route
 
             def one(_: int, route: str = route) -> tuple[float, float]:
-                with httpx.Client(base_url=base, timeout=60) as client:
+                with httpx.Client(base_url=base, timeout=60, headers=auth) as client:
                     found = []
                     for _ in range(args.requests // args.clients):
                         started = time.perf_counter()

@@ -258,3 +258,33 @@ def test_engagers_are_pseudonymised_in_pages_api_and_exports(demo_web: tuple[Sto
     refused = analyst.get("/api/v1/account", params={"id": real})
     assert refused.status_code == 403
     assert "case" in refused.json()["error"]["message"]
+
+
+def test_oversight_and_audit_pages(loaded: Store) -> None:
+    from tests.web_fixtures import add_role_users
+
+    add_role_users(loaded)
+    ana = principal(loaded, "analyst", "analyst")
+    case = cases.open_case(
+        loaded, ana, "Threats", "The post named the minister and threats followed.", "Threat assessment"
+    )
+    users.work_on_case(loaded, ana, case.id)
+    key = privacy.deployment_key(loaded)
+    privacy.reveal(loaded, ana, key, privacy.alias(key, "bluesky:did:plc:fan2"), "first-hour amplifier")
+    cases.log_time(loaded, ana, case.id, 45)
+    supervisor = TestClient(create_app(loaded))
+    log_in(supervisor, "supervisor")
+    page = supervisor.get("/oversight", params={"from": "2020-01-01"}).text
+    assert re.search(r'id="reveals">1<', page)
+    assert re.search(r'id="hours">0.75<', page)
+    assert "Threat assessment" in page
+    exported = supervisor.get("/oversight.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "reveals,1" in exported.text
+    auditor = TestClient(create_app(loaded))
+    log_in(auditor, "auditor")
+    trail = auditor.get("/audit", params={"action": "reveal"}).text
+    assert trail.count("<td>reveal</td>") == 1
+    assert case.id in trail
+    assert "the chain holds" in trail
+    assert auditor.get("/post", params={"id": THREAT_POST}).status_code == 403  # not the posts themselves

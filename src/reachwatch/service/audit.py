@@ -29,9 +29,16 @@ def record(
     return log.append(store, time.time_ns() // 1000, actor, action, target, case_id, detail or {})
 
 
-def entries(store: Store, limit: int = 100) -> list[AuditEntry]:
-    """The newest entries first."""
-    return log.entries(store, limit=limit, newest_first=True)
+def entries(
+    store: Store,
+    limit: int = 100,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    case_id: str | None = None,
+) -> list[AuditEntry]:
+    """The newest entries first, optionally only one officer's, one action's or one case's."""
+    return log.entries(store, limit=limit, newest_first=True, actor=actor, action=action, case_id=case_id)
 
 
 class Verification(msgspec.Struct, kw_only=True):

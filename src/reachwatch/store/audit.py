@@ -84,10 +84,23 @@ def append(
 
 
 def entries(
-    store: Store, *, after_seq: int = 0, limit: int = 1_000, newest_first: bool = False
+    store: Store,
+    *,
+    after_seq: int = 0,
+    limit: int = 1_000,
+    newest_first: bool = False,
+    actor: str | None = None,
+    action: str | None = None,
+    case_id: str | None = None,
 ) -> list[AuditEntry]:
     log = schema.audit_log
     stmt = select(log).where(log.c.seq > after_seq).limit(limit)
+    if actor:
+        stmt = stmt.where(log.c.actor == actor)
+    if action:
+        stmt = stmt.where(log.c.action == action)
+    if case_id:
+        stmt = stmt.where(log.c.case_id == case_id)
     stmt = stmt.order_by(desc(log.c.seq) if newest_first else log.c.seq)
     with store.connect() as conn:
         return [

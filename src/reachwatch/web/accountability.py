@@ -253,11 +253,19 @@ def oversight_csv(
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, _: Auditor, limit: Annotated[int, Query(ge=1, le=5_000)] = 200) -> Response:
+def audit_page(
+    request: Request,
+    _: Auditor,
+    limit: Annotated[int, Query(ge=1, le=5_000)] = 200,
+    actor: Annotated[str, Query(max_length=64)] = "",
+    action: Annotated[str, Query(max_length=64)] = "",
+    case: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
     store = store_of(request)
-    context = {"entries": audit.entries(store, limit), "check": audit.verify(store)}
-    audited(request, "view-audit", "audit-log")
-    return render(request, "audit.html", context)
+    found = audit.entries(store, limit, actor=actor or None, action=action or None, case_id=case or None)
+    form = {"actor": actor, "action": action, "case": case}
+    audited(request, "view-audit", "audit-log", who=actor, did=action, case=case)
+    return render(request, "audit.html", {"entries": found, "check": audit.verify(store), "form": form})
 
 
 @router.get("/users", response_class=HTMLResponse)
