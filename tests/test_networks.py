@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from reachwatch.cli.main import app
 from reachwatch.errors import UsageError
 from reachwatch.model import Account, Engagement, EngagementKind, Post
+from reachwatch.service import audit, cases, users
 from reachwatch.service.networks import NetworkKind, NetworkOptions, build
 from reachwatch.store.database import Store
 
@@ -144,9 +145,24 @@ def test_export_network_command_writes_graphml(tmp_path: Path) -> None:
     assert graph.vcount() == 2 + 12 + 1
     assert {"repost", "quote", "reply", "weight"} <= set(graph.es.attributes())
     assert len(set(graph.vs["cluster"])) == 2
+    assert all(str(name).startswith("anon-") for name in graph.vs["account"])  # ordinary engagers
     shown = CliRunner().invoke(app, ["network", "--db", str(db), "--kind", "co-engagement"])
     assert shown.exit_code == 0
-    assert "bridge" in shown.output
+    assert "anon-" in shown.output
+    assert "bridge" not in shown.output  # the bridging account is an ordinary one: a pseudonym
+    store = Store.open(str(db))
+    users.add_user(store, "ana", "analyst", "a long enough password")
+    ana = users.login(store, "ana", "a long enough password", "test").principal
+    case = cases.open_case(store, ana, "Bridges", "Who links the two camps in the replies?", "Research")
+    store.close()
+    named = CliRunner().invoke(
+        app, ["network", "--db", str(db), "--kind", "co-engagement", "--names-under-case", case.id]
+    )
+    assert named.exit_code == 0, named.output
+    assert "bridge" in named.output
+    store = Store.open(str(db))
+    assert [e.case_id for e in audit.entries(store) if e.action == "reveal"] == [case.id]
+    store.close()
     bad = CliRunner().invoke(app, ["export", "network", str(tmp_path / "n.xlsx"), "--db", str(db)])
     assert isinstance(bad.exception, UsageError)
     assert "gexf" in str(bad.exception)

@@ -9,9 +9,10 @@ import typer
 from rich.table import Table
 
 from reachwatch.cli.coordination import parse_time
-from reachwatch.cli.options import AsJson, Db
+from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe
 from reachwatch.config import load_settings
+from reachwatch.service import privacy
 from reachwatch.service.automation import score_accounts
 from reachwatch.service.store_access import open_store
 
@@ -26,14 +27,20 @@ def automation(
     min_actions: Annotated[int, typer.Option(help="Without accounts: actions needed to be scored.")] = 5,
     top: Annotated[int, typer.Option(help="Without accounts: how many to show.")] = 20,
     as_json: AsJson = False,
+    names_under_case: Names = None,
 ) -> None:
-    """A transparent 0–1 score per account: rate, regularity, clock, age, profile, handle, bursts."""
-    store = open_store(load_settings(db=db))
+    """A transparent 0–1 score per account: rate, regularity, clock, age, profile, handle, bursts
+    (ordinary accounts by pseudonym unless named under an open case)."""
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
         scored = score_accounts(
             store, accounts or None, since_us=parse_time(since, 0), until_us=parse_time(until, 2**62),
             min_actions=min_actions, top=top,
         )  # fmt: skip
+        scored = privacy.shown(
+            store, settings, names_under_case, scored, "automation", " ".join(accounts or []) or "top"
+        )
     finally:
         store.close()
     if as_json:

@@ -11,11 +11,12 @@ import msgspec
 import typer
 from rich.table import Table
 
-from reachwatch.cli.options import AsJson, Db
+from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe
 from reachwatch.config import load_settings
 from reachwatch.errors import UsageError
 from reachwatch.model import micros_from_datetime
+from reachwatch.service import privacy
 from reachwatch.service.coordination import SIGNALS, CoordinationOptions, detect
 from reachwatch.service.exports import export_network
 from reachwatch.service.store_access import open_store
@@ -57,8 +58,10 @@ def coordination(
         Path | None, typer.Option(help="Write the network: .gexf, .graphml, .csv or .parquet.")
     ] = None,
     as_json: AsJson = False,
+    names_under_case: Names = None,
 ) -> None:
-    """Accounts that repost, link or tag the same things within seconds, again and again."""
+    """Accounts that repost, link or tag the same things within seconds, again and again (ordinary
+    accounts by pseudonym unless named under an open case)."""
     options = CoordinationOptions(
         since_us=parse_time(since, 0),
         until_us=parse_time(until, 2**62),
@@ -68,9 +71,13 @@ def coordination(
         similarity=similarity,
         signals=signal or list(SIGNALS),
     )
-    store = open_store(load_settings(db=db))
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
         report, network = detect(store, options)
+        report, network = privacy.shown(
+            store, settings, names_under_case, (report, network), "coordination", "all"
+        )
     finally:
         store.close()
     written = export_network(network, export) if export is not None else []

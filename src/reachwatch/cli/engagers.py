@@ -10,9 +10,10 @@ import typer
 from rich.table import Table
 
 from reachwatch.cli.coordination import parse_time
-from reachwatch.cli.options import AsJson, Db
+from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
+from reachwatch.service import privacy
 from reachwatch.service.engagers import EngagerSort, engager_table
 from reachwatch.service.store_access import open_store
 
@@ -33,14 +34,21 @@ def engagers(
     limit: Annotated[int, typer.Option(help="Rows per page.")] = 50,
     page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
     as_json: AsJson = False,
+    names_under_case: Names = None,
 ) -> None:
-    """Every account that engaged: kinds, first time, delay, followers, account age, prior engagements."""
-    store = open_store(load_settings(db=db))
+    """Every account that engaged: kinds, first time, delay, followers, account age, prior engagements.
+    Ordinary engagers are shown by pseudonym unless named under an open case."""
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
         table = engager_table(
             store, subject, since_us=parse_time(since, 0), until_us=parse_time(until, 2**62),
             sort=EngagerSort(sort.value), limit=limit, page=page,
         )  # fmt: skip
+        if names_under_case:
+            privacy.named_under_case(store, names_under_case, "engager table", subject)
+        else:
+            table = privacy.for_settings(store, settings).mask(table)
     finally:
         store.close()
     if as_json:

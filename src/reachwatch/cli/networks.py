@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import typer
 from rich.table import Table
 
 from reachwatch.cli.coordination import parse_time, parse_window
-from reachwatch.cli.options import AsJson, Db
+from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe
-from reachwatch.config import load_settings
+from reachwatch.config import Settings, load_settings
+from reachwatch.service import privacy
 from reachwatch.service.coordination import CoordinationOptions, detect
 from reachwatch.service.exports import FORMATS, export_network
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
-from reachwatch.service.store_access import open_store
+from reachwatch.service.store_access import Store, open_store
 
 export_app = typer.Typer(help="Write data out for other tools.", no_args_is_help=True)
 
@@ -59,11 +60,15 @@ def network(
     min_weight: MinWeight = 1,
     export: Annotated[Path | None, typer.Option(help=f"Also write it: {', '.join(FORMATS)}.")] = None,
     as_json: AsJson = False,
+    names_under_case: Names = None,
 ) -> None:
-    """Communities of engaging accounts (Leiden), what each talks about, and the bridges between."""
-    store = open_store(load_settings(db=db))
+    """Communities of engaging accounts (Leiden), what each talks about, and the bridges between.
+    Ordinary engagers are shown (and exported) by pseudonym unless named under an open case."""
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
         report, graph = build(store, _options(kind, post, account, since, until, min_weight))
+        report, graph = _shown(store, settings, names_under_case, (report, graph), post or account or "all")
     finally:
         store.close()
     written = export_network(graph, export) if export is not None else []
@@ -73,6 +78,17 @@ def network(
     _print(report)
     for path in written:
         console.print(f"wrote {path}", markup=False)
+
+
+def _shown(
+    store: Store, settings: Settings, case_id: str | None, found: tuple[Any, Any], target: str
+) -> tuple[Any, Any]:
+    """The report and network with ordinary engagers by pseudonym, or by name under an open case."""
+    if case_id:
+        privacy.named_under_case(store, case_id, "network", target)
+        return found
+    names = privacy.for_settings(store, settings)
+    return names.mask(found[0]), names.mask(found[1])
 
 
 def _print(report: NetworkReport) -> None:
@@ -117,9 +133,12 @@ def export_network_command(
     until: Until = None,
     min_weight: MinWeight = 1,
     window: Annotated[str, typer.Option(help="Coordination only: the co-action window.")] = "60s",
+    names_under_case: Names = None,
 ) -> None:
-    """Write the interaction, co-engagement or coordination network with each account's community."""
-    store = open_store(load_settings(db=db))
+    """Write the interaction, co-engagement or coordination network with each account's community
+    (ordinary engagers by pseudonym unless named under an open case)."""
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
         if kind == ExportKind.COORDINATION:
             _, graph = detect(
@@ -133,6 +152,7 @@ def export_network_command(
             _, graph = build(
                 store, _options(NetworkKind(kind.value), post, account, since, until, min_weight)
             )
+        _, graph = _shown(store, settings, names_under_case, (None, graph), f"{kind.value} network export")
     finally:
         store.close()
     for path in export_network(graph, out):

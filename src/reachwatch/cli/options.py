@@ -16,3 +16,13 @@ Db = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+Names = Annotated[
+    str | None,
+    typer.Option(
+        "--names-under-case",
+        help="Show ordinary engagers' account ids instead of pseudonyms, under this open case "
+        "(recorded in the audit log as a reveal).",
+        show_default=False,
+    ),
+]

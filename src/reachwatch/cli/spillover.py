@@ -10,10 +10,11 @@ import msgspec
 import typer
 from rich.table import Table
 
-from reachwatch.cli.options import AsJson, Db
+from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
 from reachwatch.errors import UsageError
+from reachwatch.service import privacy
 from reachwatch.service.spillover import RateRatio, SpilloverOptions, spillover
 from reachwatch.service.store_access import open_store
 
@@ -42,6 +43,7 @@ def spillover_command(
     bin_size: Annotated[str, typer.Option("--bin", help="Bin for the series and the dispersion.")] = "1d",
     alpha: Annotated[float, typer.Option(help="1 − the confidence level of the intervals.")] = 0.05,
     as_json: AsJson = False,
+    names_under_case: Names = None,
 ) -> None:
     """Mentions and harmful mentions of a person before and after a post: rate ratio with an exact
     interval, a segmented time-series fit, and the share from the post's own engagers."""
@@ -49,9 +51,11 @@ def spillover_command(
         before_hours=parse_hours(before, "--before"), after_hours=parse_hours(after, "--after"),
         bin_hours=parse_hours(bin_size, "--bin"), alpha=alpha,
     )  # fmt: skip
-    store = open_store(load_settings(db=db))
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
         report = spillover(store, person, post, options)
+        report = privacy.shown(store, settings, names_under_case, report, "spillover authors", person)
     finally:
         store.close()
     if as_json:

@@ -144,9 +144,10 @@ def _masked(value: Any, names: Pseudonyms) -> Any:
                 if field in value.__struct_fields__ and getattr(value, field):
                     changes[field] = None
         return msgspec.structs.replace(value, **changes) if changes else value
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         items = [_masked(item, names) for item in value]
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        differs = any(a is not b for a, b in zip(items, value, strict=True))
+        return (type(value)(items) if isinstance(value, tuple) else items) if differs else value
     if isinstance(value, dict):
         masked = {k: _masked(v, names) for k, v in value.items()}
         return masked if any(masked[k] is not value[k] for k in value) else value
@@ -190,3 +191,29 @@ def reveal(store: Store, who: Principal, key: bytes, pseudonym: str, reason: str
     )
     cases.note_target(store, who, "account", found)
     return Revealed(alias=pseudonym, identity=found, name=handle, case_id=case.id)
+
+
+def for_settings(store: Store, settings: Any) -> Pseudonyms:
+    """The deployment's pseudonyms, as configured in `[privacy]`."""
+    configured = settings.privacy.secret_key
+    key = deployment_key(store, configured.get_secret_value() if configured else None)
+    return Pseudonyms(store, key, settings.privacy.public_followers)
+
+
+def named_under_case(store: Store, case_id: str, what: str, target: str) -> None:
+    """A command-line output that names ordinary engagers: only under an open case, and audited
+    as a reveal by the operating-system user who ran it."""
+    import getpass
+
+    case = cases.get(store, case_id)
+    if case.status != "open":
+        raise UsageError(f"{case_id} is closed: naming engagers needs an open case.")
+    audit.record(store, f"cli:{getpass.getuser()}", "reveal", target, case_id=case.id, detail={"what": what})
+
+
+def shown(store: Store, settings: Any, case_id: str | None, value: T, what: str, target: str) -> T:
+    """A command's output with ordinary engagers by pseudonym, or named under an open case."""
+    if case_id:
+        named_under_case(store, case_id, what, target)
+        return value
+    return for_settings(store, settings).mask(value)
