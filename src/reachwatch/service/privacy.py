@@ -103,6 +103,10 @@ class Pseudonyms:
         return _masked(value, self)  # type: ignore[no-any-return]
 
 
+def _nested(value: Any) -> bool:
+    return isinstance(value, msgspec.Struct | list | tuple | dict)
+
+
 def _ids(value: Any) -> Iterable[str]:
     if isinstance(value, msgspec.Struct):
         for field in value.__struct_fields__:
@@ -114,8 +118,9 @@ def _ids(value: Any) -> Iterable[str]:
             else:
                 yield from _ids(item)
     elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _ids(item)
+        if isinstance(value, tuple) or (value and _nested(value[0])):  # a list of numbers needs no walk
+            for item in value:
+                yield from _ids(item)
     elif isinstance(value, dict):
         for item in value.values():
             yield from _ids(item)
@@ -145,6 +150,8 @@ def _masked(value: Any, names: Pseudonyms) -> Any:
                     changes[field] = None
         return msgspec.structs.replace(value, **changes) if changes else value
     if isinstance(value, list | tuple):
+        if isinstance(value, list) and (not value or not _nested(value[0])):
+            return value
         items = [_masked(item, names) for item in value]
         differs = any(a is not b for a, b in zip(items, value, strict=True))
         return (type(value)(items) if isinstance(value, tuple) else items) if differs else value
