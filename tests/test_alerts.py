@@ -112,3 +112,18 @@ def test_demo_rules_raise_alerts_on_the_demo(demo_web: tuple[Store, str, str]) -
     assert by_post[trigger].rule_id in {"threat-naming-protected", "watched-post-travelling"}
     critical = alerts.inbox(store, status=None, severity="critical").alerts
     assert [a.post_id for a in critical] == [trigger]
+
+
+def test_costly_features_are_computed_when_named(store: Store) -> None:
+    text = RULES.format(url="http://127.0.0.1:9/hook").replace(
+        "      harm_flag: {any_of: [threat]}",
+        "      harm_flag: {any_of: [threat]}\n"
+        "      forecast_high: {at_least: 1}\n"
+        "      coordination_share: {at_most: 1}",
+    )
+    alerts.save_rules(store, text, "test")
+    engine = AlertEngine(store)
+    Pipeline(store, on_written=engine.on_batch).write_now([*opening(), *engagements(THREAT_POST, 0, 30)])
+    (found,) = alerts.inbox(store).alerts
+    assert found.features["forecast_high"] >= found.features["engagements"] == 30
+    assert found.features["coordination_share"] == 0.0  # no ring among these engagers

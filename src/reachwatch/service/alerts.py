@@ -199,6 +199,9 @@ class AlertEngine:
                 out[name] = cached[1]
                 continue
             value = self._compute(post_id, found, name)
+            if len(self._costly_cache) > 50_000:  # keep the last minute's only
+                now = time.monotonic()
+                self._costly_cache = {k: v for k, v in self._costly_cache.items() if now - v[0] < 60}
             self._costly_cache[(post_id, name)] = (time.monotonic(), value)
             out[name] = value
         return out

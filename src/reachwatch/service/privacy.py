@@ -54,8 +54,14 @@ class Pseudonyms:
     def __init__(self, store: Store, key: bytes, public_followers: int = 100_000) -> None:
         self.store, self.key, self.public_followers = store, key, public_followers
         self._public: dict[str, bool] = {}
+        self._known: set[str] | None = None
 
     def _known_public(self) -> set[str]:
+        if self._known is None:
+            self._known = self._read_known_public()
+        return self._known
+
+    def _read_known_public(self) -> set[str]:
         people_handles: set[str] = set()
         a, p = schema.accounts, schema.people
         with self.store.connect() as conn:
