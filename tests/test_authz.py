@@ -305,3 +305,18 @@ def test_hostile_query_parameters_on_every_get_route(
         assert answer.status_code < 500, (route.path, answer.text[:300])
         if answer.headers.get("content-type", "").startswith("text/html"):
             assert HOSTILE not in answer.text, route.path
+
+
+def test_login_redirects_only_within_the_site(app: object) -> None:
+    for target, expected in [
+        ("/alerts?status=open", "/alerts?status=open"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ]:
+        client = TestClient(app)  # type: ignore[arg-type]
+        answer = client.post(
+            "/login", data={"name": "viewer", "password": PASSWORD, "next": target}, follow_redirects=False
+        )
+        assert answer.headers["location"] == expected, target

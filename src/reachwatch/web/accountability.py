@@ -38,7 +38,13 @@ FormCaseId = Annotated[str, Form(min_length=1, max_length=40)]
 def safe_next(target: str) -> str:
     """Only a path on this site: a login link cannot send anyone elsewhere."""
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return "/"
     return target
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from reachwatch.errors import AuthenticationError, PermissionDeniedError
 from reachwatch.service import privacy, users
@@ -43,7 +44,8 @@ async def current(request: Request) -> Principal:
     if found is not None:
         return found
     token, from_cookie = _token(request)
-    principal = users.authenticate(request.app.state.store, token)
+    # The lookup is a database read: off the event loop, like the handlers.
+    principal = await run_in_threadpool(users.authenticate, request.app.state.store, token)
     if from_cookie and principal.kind != "browser":
         raise AuthenticationError("API tokens go in the Authorization header.")
     if request.method in UNSAFE and from_cookie:
@@ -70,7 +72,6 @@ def allow(*permissions: Permission) -> Callable[[Request], Coroutine[Any, Any, P
             principal.require(permissions[0])
         return principal
 
-    check.permissions = permissions  # type: ignore[attr-defined]  # read by the route listing test
     return check
 
 
