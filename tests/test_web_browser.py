@@ -247,3 +247,22 @@ def test_alert_inbox_triage(page: object, base_url: str, demo_web: tuple[Store, 
     p.wait_for_selector("#reach")
     assert trigger.split("/")[-1] in p.url
     assert p.problems == []
+
+
+def test_oversight_page_as_a_supervisor_prints_clean(browser: object, base_url: str) -> None:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    p = context.new_page()
+    try:
+        p.goto(base_url + "/login")
+        shot(p, "00-login")
+        log_in_page(p, base_url, "supervisor")
+        p.goto(base_url + "/oversight?from=2026-01-01")
+        assert int(p.locator("#case-count").inner_text()) >= 0
+        assert p.locator('a:has-text("Oversight")').count() == 1  # in the supervisor's menu
+        assert p.locator('a:has-text("Users")').count() == 0  # not an admin
+        shot(p, "12-oversight")
+        p.emulate_media(media="print")
+        assert not p.locator("form.filters").is_visible()  # the printed page is the figures only
+        assert p.locator("#figures").is_visible()
+    finally:
+        context.close()

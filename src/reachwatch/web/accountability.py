@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from reachwatch.service import audit, cases, oversight, privacy, users
-from reachwatch.service.users import Role
+from reachwatch.service.users import Permission, Role
 from reachwatch.web.api import audited, documented, encoded, parse_time, request_body, store_of
 from reachwatch.web.auth import (
     SESSION_COOKIE,
@@ -82,7 +82,10 @@ def login(
         page.status_code = status
         return page
     audit.record(store, name, "login", "session", detail={"client": client_of(request)})
-    response = back(safe_next(next))
+    target = safe_next(next)
+    if target == "/" and not made.principal.can(Permission.READ):
+        target = "/audit"  # auditors start at the log: the monitored posts are not theirs to read
+    response = back(target)
     settings = request.app.state.settings
     secure = request.url.scheme == "https" or settings.web_secure_cookies
     response.set_cookie(
