@@ -124,6 +124,15 @@ def test_pseudonyms_and_reveal(loaded: Store) -> None:
         privacy.reveal(loaded, ana, key, alias, "")  # a reason is required
 
 
+def accounts_left(store: Store) -> list[str]:
+    from sqlalchemy import select
+
+    from reachwatch.store import schema
+
+    with store.connect() as conn:
+        return sorted(conn.execute(select(schema.accounts.c.id)).scalars())
+
+
 def test_retention_dry_run_then_run_with_case_hold(loaded: Store) -> None:
     settings = RetentionSettings(engagement_days=1, raw_days=1, quarantine_days=1)
     later = time.time_ns() // 1000 + 10 * DAY_US  # ten days from now: every fixture is old by then
@@ -140,10 +149,15 @@ def test_retention_dry_run_then_run_with_case_hold(loaded: Store) -> None:
     held = retention.run(loaded, settings, now_us=later)
     engaged = next(c for c in held.classes if c.data_class.startswith("engagements"))
     assert (engaged.deleted, engaged.held) == (0, 30)  # the open case holds them
-    assert retention.run(loaded, settings, dry_run=True, now_us=later).classes[1].deleted == 0  # raw gone
+    after = {
+        c.data_class: c.deleted for c in retention.run(loaded, settings, dry_run=True, now_us=later).classes
+    }
+    assert after["raw payloads"] == 0  # deleted by the run before
     cases.close(loaded, ana, case.id)
-    gone = retention.run(loaded, settings, now_us=later)
-    assert next(c for c in gone.classes if c.data_class.startswith("engagements")).deleted == 30
+    gone = {c.data_class: c.deleted for c in retention.run(loaded, settings, now_us=later).classes}
+    assert gone["engagements of non-watched accounts"] == 30
+    assert gone["profiles of non-watched accounts no longer engaged"] == 30  # the fans' profiles went too
+    assert accounts_left(loaded) == ["bluesky:did:plc:watched"]
     assert [e.action for e in audit.entries(loaded, 5)].count("retention") >= 2
     assert audit.verify(loaded).intact
 

@@ -95,6 +95,27 @@ def run(
         lambda cutoff: and_(old_ordinary(cutoff), not_(is_held())),
         lambda cutoff: and_(old_ordinary(cutoff), is_held()),
     )
+    # Then the profiles of ordinary accounts with nothing left in the store: not watched, no post,
+    # no engagement, not held by a case (in a dry run: those with nothing left already).
+    p, w, snaps = schema.posts, schema.watchlist, schema.account_snapshots
+    orphan = and_(
+        not_(a.c.watched), not_(a.c.id.in_(select(w.c.account_id))),
+        not_(a.c.id.in_(select(e.c.actor_id))), not_(a.c.id.in_(select(p.c.author_id))),
+    )  # fmt: skip
+    one(
+        "profiles of non-watched accounts no longer engaged",
+        settings.engagement_days,
+        a,
+        lambda _: and_(orphan, not_(a.c.id.in_(sorted(held_accounts)))),
+        lambda _: and_(orphan, a.c.id.in_(sorted(held_accounts))),
+    )
+    one(
+        "profile snapshots of accounts no longer kept",
+        settings.engagement_days,
+        snaps,
+        lambda cutoff: and_(snaps.c.observed_at_us < cutoff, not_(snaps.c.account_id.in_(select(a.c.id)))),
+        None,
+    )
     one("raw payloads", settings.raw_days, r, lambda cutoff: r.c.received_at_us < cutoff, None)
     one(
         "resolved quarantine items",
