@@ -47,7 +47,13 @@ def inbox_page(
     return render(
         request,
         "alerts.html",
-        {"found": found, "form": form, "rules": rules, "pages": max(1, -(-found.total // 50))},
+        {
+            "found": found,
+            "form": form,
+            "rules": rules,
+            "pages": max(1, -(-found.total // 50)),
+            "query": str(request.url.query),
+        },
     )
 
 
