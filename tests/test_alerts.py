@@ -5,7 +5,9 @@ holds the delivery, and the demo rules raise alerts on the demo scenario."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import msgspec
 import pytest
 
 from reachwatch.service import alerts
@@ -127,3 +129,35 @@ def test_costly_features_are_computed_when_named(store: Store) -> None:
     (found,) = alerts.inbox(store).alerts
     assert found.features["forecast_high"] >= found.features["engagements"] == 30
     assert found.features["coordination_share"] == 0.0  # no ring among these engagers
+
+
+def test_cli(store_url: str, store: Store, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from reachwatch.cli.main import app
+    from reachwatch.errors import UsageError
+    from tests.alert_fixtures import Receiver
+
+    runner = CliRunner()
+    Pipeline(store).write_now(opening())  # stored before any rule exists: nothing raised yet
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(RULES.format(url="http://127.0.0.1:9/h").replace("severity: high", "severity: loud"))
+    checked = runner.invoke(app, ["alerts", "rules", "check", str(bad)])
+    assert isinstance(checked.exception, UsageError)
+    assert "line 10, rules[0].severity" in str(checked.exception)
+    with Receiver().running() as hook:
+        good = tmp_path / "good.yaml"
+        good.write_text(RULES.format(url=hook.url))
+        assert runner.invoke(app, ["alerts", "rules", "check", str(good)]).exit_code == 0
+        assert runner.invoke(app, ["alerts", "rules", "load", str(good), "--db", store_url]).exit_code == 0
+        evaluated = runner.invoke(
+            app, ["alerts", "evaluate", "--db", store_url], env={"REACHWATCH_ALERTS__WEBHOOK_SECRET": "k3y"}
+        )
+        assert evaluated.exit_code == 0, evaluated.output
+        said = " ".join(evaluated.output.split())  # Rich wraps at the terminal's width
+        assert "1 alerts raised" in said
+        assert "1 deliveries sent" in said
+        assert len(hook.requests) == 1
+    listed = runner.invoke(app, ["alerts", "list", "--json", "--db", store_url])
+    assert [a["post_id"] for a in msgspec.json.decode(listed.output)["alerts"]] == [THREAT_POST]
+    assert "Dead letters (0)" in runner.invoke(app, ["alerts", "dead", "--db", store_url]).output

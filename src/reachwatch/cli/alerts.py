@@ -70,19 +70,28 @@ def evaluate(
     since: Annotated[
         str | None, typer.Option(help="Only posts created since (ISO date or time, UTC).")
     ] = None,
+    deliver: Annotated[bool, typer.Option(help="Send the deliveries due now when done.")] = True,
     db: Db = None,
 ) -> None:
     """Check stored posts against the active rules (after an import, or after the rules change)."""
     from reachwatch.cli.accountability import _time
 
-    store = open_store(load_settings(db=db))
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
         found = alerts.evaluate_stored(store, since_us=_time(since, "--since") or 0)
+        sent = 0
+        if deliver:
+            worker = delivery_worker(store, settings, AlertEngine(store))
+            try:
+                sent = worker.deliver_due()
+            finally:
+                worker.close()
     finally:
         store.close()
     console.print(
         f"Checked {found.posts:,} posts ({found.counted:,} could match): {found.raised:,} alerts raised, "
-        f"{found.escalated:,} escalated, {found.updated:,} updated.",
+        f"{found.escalated:,} escalated, {found.updated:,} updated; {sent:,} deliveries sent.",
         markup=False,
     )
 
