@@ -67,7 +67,7 @@ bench: setup models
 	$(BIN)/python benchmarks/narratives_speed.py --posts 100000
 	$(BIN)/python benchmarks/web_latency.py --engagements 100000 --clients 1
 	$(BIN)/python benchmarks/alert_latency.py --seconds 60 --rate 2000
-	$(BIN)/python benchmarks/alert_latency.py --seconds 60 --rate 2000 --db postgresql://postgres@127.0.0.1:5432/test
+	$(BIN)/python benchmarks/alert_latency.py --seconds 60 --rate 2000 --postgres
 
 clean:
 	rm -rf $(VENV) $(EXPORT_VENV) models test-artifacts build *.egg-info reachwatch-demo.db* bench-data

@@ -1,6 +1,6 @@
 """Alert latency under load: from an event entering ingest to the webhook receiving its alert.
 
-Run: .venv/bin/python benchmarks/alert_latency.py [--seconds 60] [--rate 2000] [--db URL]
+Run: .venv/bin/python benchmarks/alert_latency.py [--seconds 60] [--rate 2000] [--postgres]
 
 A source thread emits background events at --rate per second (likes and reposts of ordinary posts,
 and new ordinary posts, as canonical JSON payloads) into the live pipeline (normalise → enrich:
@@ -22,7 +22,7 @@ import time
 
 import msgspec
 
-from common import fresh_sqlite
+from common import fresh_postgres, fresh_sqlite
 from reachwatch.connectors.base import Fetched, Stopper
 from reachwatch.model import Account, Engagement, EngagementKind, Person, Post
 from reachwatch.service import alerts
@@ -149,9 +149,17 @@ def main() -> None:
     parser.add_argument(
         "--flush-interval", type=float, default=0.25, help="the pipeline's batch deadline (s)"
     )
-    parser.add_argument("--db", default=None, help="a postgresql:// URL (default: a fresh SQLite file)")
+    parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL schema instead of SQLite")
     args = parser.parse_args()
-    store = Store.open(args.db or fresh_sqlite("alert-latency"))
+    if args.postgres:
+        with fresh_postgres() as url:
+            run(args, url)
+    else:
+        run(args, fresh_sqlite("alert-latency"))
+
+
+def run(args: argparse.Namespace, db: str) -> None:
+    store = Store.open(db)
     receiver = Receiver()
     threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
     setup = Pipeline(store)
