@@ -67,8 +67,7 @@ def test_tampering_is_found(store: Store, tamper: str, broken_at: int | None, re
         conn.execute(text(tamper))
     found = audit.verify(store)
     if broken_at is None:
-        # Cutting the tail leaves a shorter chain that holds: the count is what shows it, and
-        # an auditor compares it with the last count they saw.
+        # Cutting the tail leaves a shorter chain that holds: a checkpoint kept outside shows it.
         assert found.intact
         assert found.entries == 4
         return
@@ -123,3 +122,27 @@ def test_cli(store_url: str, store: Store) -> None:
     broken = runner.invoke(app, ["audit", "verify", "--db", store_url])
     assert isinstance(broken.exception, StoreDataError)
     assert "entry 2 was changed" in str(broken.exception)
+
+
+def test_a_checkpoint_catches_a_cut_or_rewritten_end(store: Store) -> None:
+    _fill(store, 4)
+    kept = audit.head(store)
+    assert kept.seq == 4
+    assert audit.Checkpoint.parse(str(kept)) == kept
+    _fill(store, 2)
+    assert audit.verify(store, kept).intact  # entries after the checkpoint are fine
+    _drop_guards(store)
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE seq >= 4"))
+    assert audit.verify(store).intact  # without the checkpoint the shorter chain looks whole
+    cut = audit.verify(store, kept)
+    assert not cut.intact
+    assert "removed from its end" in cut.reason
+    # Rewriting the end with a fresh chain from entry 4 on is caught too.
+    _fill(store, 1)
+    rewritten = audit.verify(store, kept)
+    assert (rewritten.intact, rewritten.broken_at) == (False, 4)
+    runner = CliRunner()
+    with pytest.raises(Exception, match="not a checkpoint"):
+        audit.Checkpoint.parse("12:nothex")
+    assert runner.invoke(app, ["audit", "head", "--db", store.location]).exit_code == 0

@@ -51,11 +51,17 @@ def list_command(
 
 
 @app.command("verify")
-def verify(db: Db = None) -> None:
+def verify(
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(help="SEQ:HASH from `audit head` or an oversight report: also catches a cut end."),
+    ] = None,
+    db: Db = None,
+) -> None:
     """Recompute the hash chain; exit 1 naming the first entry that was edited, removed or reordered."""
     store = open_store(load_settings(db=db))
     try:
-        found = audit.verify(store)
+        found = audit.verify(store, audit.Checkpoint.parse(checkpoint) if checkpoint else None)
     finally:
         store.close()
     if not found.intact:
@@ -63,3 +69,13 @@ def verify(db: Db = None) -> None:
             f"The audit log is broken: {found.reason}. Restore it from a backup and investigate."
         )
     console.print(f"The audit log is intact: {found.entries:,} entries, {found.reason}.", markup=False)
+
+
+@app.command("head")
+def head(db: Db = None) -> None:
+    """The newest entry as SEQ:HASH: keep it elsewhere, and `audit verify --checkpoint` it later."""
+    store = open_store(load_settings(db=db))
+    try:
+        print(audit.head(store))
+    finally:
+        store.close()

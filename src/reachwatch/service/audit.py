@@ -9,11 +9,12 @@ from typing import Any
 
 import msgspec
 
+from reachwatch.errors import UsageError
 from reachwatch.store import audit as log
 from reachwatch.store.audit import GENESIS, AuditEntry, entry_hash
 from reachwatch.store.database import Store
 
-__all__ = ["AuditEntry", "Verification", "entries", "record", "verify"]
+__all__ = ["AuditEntry", "Checkpoint", "Verification", "entries", "head", "record", "verify"]
 
 
 def record(
@@ -48,9 +49,46 @@ class Verification(msgspec.Struct, kw_only=True):
     reason: str
 
 
-def verify(store: Store) -> Verification:
+class Checkpoint(msgspec.Struct, kw_only=True):
+    """The newest entry's number and hash, kept outside the database (printed on each oversight
+    report): a later check against it shows whether entries were cut from the end."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        seq, _, digest = text.strip().partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise UsageError(
+                f"{text!r} is not a checkpoint: write SEQ:HASH as `reachwatch audit head` prints it."
+            )
+        return cls(seq=int(seq), hash=digest.lower())
+
+
+def head(store: Store) -> Checkpoint:
+    newest = log.entries(store, limit=1, newest_first=True)
+    return Checkpoint(seq=newest[0].seq, hash=newest[0].hash) if newest else Checkpoint(seq=0, hash=GENESIS)
+
+
+def verify(store: Store, checkpoint: Checkpoint | None = None) -> Verification:
     """Walk the chain from the start: each entry must follow the one before (no gap), point at its
-    hash, and hash to what it says."""
+    hash, and hash to what it says; and the checkpoint's entry, when one is given, must still be
+    there with the same hash (else the end of the log was cut or rewritten)."""
+    found = _walk(store, checkpoint)
+    if found.intact and checkpoint is not None and checkpoint.seq > found.entries:
+        return Verification(
+            entries=found.entries, intact=False, broken_at=found.entries + 1,
+            reason=f"the log ends at entry {found.entries}, before the checkpoint's entry {checkpoint.seq}: "
+            "entries were removed from its end",
+        )  # fmt: skip
+    return found
+
+
+def _walk(store: Store, checkpoint: Checkpoint | None) -> Verification:
     previous, expected_seq, count = GENESIS, 1, 0
     for entry in log.walk(store):
         count += 1
@@ -85,5 +123,10 @@ def verify(store: Store) -> Verification:
                 broken_at=entry.seq,
                 reason=f"entry {entry.seq} was changed after it was written",
             )
+        if checkpoint is not None and entry.seq == checkpoint.seq and entry.hash != checkpoint.hash:
+            return Verification(
+                entries=count, intact=False, broken_at=entry.seq,
+                reason=f"entry {entry.seq} differs from the checkpoint: the log was rewritten from there",
+            )  # fmt: skip
         previous, expected_seq = entry.hash, entry.seq + 1
     return Verification(entries=count, intact=True, broken_at=None, reason="the chain holds")

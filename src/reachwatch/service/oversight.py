@@ -12,6 +12,7 @@ from collections import defaultdict
 import msgspec
 from sqlalchemy import select
 
+from reachwatch.service import audit
 from reachwatch.store import audit as audit_rows
 from reachwatch.store import cases as case_rows
 from reachwatch.store import schema
@@ -49,6 +50,7 @@ class OversightReport(msgspec.Struct, kw_only=True):
     reasons: list[Reason]
     by_officer: list[OfficerHours]
     made_at_us: int
+    audit_checkpoint: str  # SEQ:HASH of the newest audit entry when the report was made
 
 
 def _clip(start: int, stop: int | None, since: int, until: int, now: int) -> float:
@@ -131,6 +133,7 @@ def report(
             for name in sorted(officers)
         ],
         made_at_us=now,
+        audit_checkpoint=str(audit.head(store)),
     )
 
 
@@ -154,6 +157,7 @@ def to_csv(found: OversightReport) -> str:
         "reveals",
         "views",
         "exports",
+        "audit_checkpoint",
     ):
         writer.writerow([name, getattr(found, name) if getattr(found, name) is not None else ""])
     writer.writerow([])
