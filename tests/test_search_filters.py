@@ -67,3 +67,9 @@ def test_filters(loaded: Store) -> None:
     assert _texts(loaded, "budget", person="nobody") == []
     with pytest.raises(UsageError, match="or a filter"):
         search(loaded, "  ", filters=SearchFilters())
+
+
+def test_control_characters_in_the_query_are_spaces(loaded: Store) -> None:
+    """Found by the API fuzzing: a NUL in the words broke FTS5's parser ("unterminated string")."""
+    assert _texts(loaded, "Whitfield\x00should\x8e") == ["Dana Whitfield should be hanged"]
+    assert _texts(loaded, "t\U0001d7dd{b\x00\x8e\xa0") == []

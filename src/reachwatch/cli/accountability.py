@@ -17,7 +17,7 @@ from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
 from reachwatch.errors import UsageError
 from reachwatch.model import micros_from_datetime
-from reachwatch.service import oversight, retention, users
+from reachwatch.service import audit, oversight, retention, users
 from reachwatch.service.store_access import open_store
 
 users_app = typer.Typer(help="Local user accounts and their roles.", no_args_is_help=True)
@@ -40,8 +40,6 @@ def users_add(
     store = open_store(load_settings(db=db))
     try:
         made = users.add_user(store, name, role, _password(password_stdin))
-        from reachwatch.service import audit
-
         audit.record(store, "cli", "add-user", made.name, detail={"role": made.role})
     finally:
         store.close()
@@ -75,8 +73,6 @@ def users_disable(name: str, db: Db = None) -> None:
     store = open_store(load_settings(db=db))
     try:
         users.set_disabled(store, name, True)
-        from reachwatch.service import audit
-
         audit.record(store, "cli", "disable-user", name)
     finally:
         store.close()
@@ -100,8 +96,6 @@ def users_role(name: str, role: str, db: Db = None) -> None:
     store = open_store(load_settings(db=db))
     try:
         users.set_role(store, name, role)
-        from reachwatch.service import audit
-
         audit.record(store, "cli", "change-role", name, detail={"role": role})
     finally:
         store.close()
@@ -154,8 +148,6 @@ def oversight_command(
             store, _time(since, "--from") or 0, _time(until, "--to") or 2**62, account=account,
             hourly_rate=settings.oversight.hourly_rate, currency=settings.oversight.currency,
         )  # fmt: skip
-        from reachwatch.service import audit
-
         audit.record(
             store, "cli", "oversight", account or "all", detail={"from": since or "", "to": until or ""}
         )

@@ -203,6 +203,9 @@ def search(
     """Posts whose text contains every term of `query`: newest first, or the best matches among the
     newest RELEVANCE_WINDOW matches; with filters and no words, the newest posts that pass them."""
     filters = filters or SearchFilters()
+    # Control characters (NUL above all) end a string in FTS5's parser and are refused by
+    # PostgreSQL: they are never part of a word, so they become spaces.
+    query = "".join(ch if ch.isprintable() else " " for ch in query)
     if author_id is not None:
         filters = msgspec.structs.replace(filters, author_id=author_id)
     wordless = not query.replace('"', "").strip()
