@@ -104,6 +104,13 @@ def test_pseudonyms_and_reveal(loaded: Store) -> None:
     assert privacy.Pseudonyms(loaded, key).name(fan) == alias  # stable
     assert privacy.alias(b"another deployment", fan) != alias  # keyed
     assert names.name(WATCHED) == WATCHED  # watched accounts are named
+    from reachwatch.model import Account, Person
+
+    loaded.write_records([
+        Person(id="dana-whitfield", name="Dana Whitfield", handles={"bluesky": ["dana.bsky.social"]}),
+        Account(id="bluesky:did:plc:dana", platform="bluesky", handle="dana.bsky.social", followers=900),
+    ])  # fmt: skip
+    assert privacy.Pseudonyms(loaded, key).name("bluesky:did:plc:dana") == "bluesky:did:plc:dana"  # her own
     ana = principal(loaded, "ana", "analyst")
     with pytest.raises(PermissionDeniedError, match="case"):
         privacy.reveal(loaded, ana, key, alias, "first-hour amplifier")

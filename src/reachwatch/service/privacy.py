@@ -65,8 +65,9 @@ class Pseudonyms:
         people_handles: set[str] = set()
         a, p = schema.accounts, schema.people
         with self.store.connect() as conn:
-            for (handles,) in conn.execute(select(p.c.handles)):
-                people_handles.update(str(h).lower().lstrip("@") for h in handles or [])
+            for (handles,) in conn.execute(select(p.c.handles)):  # platform → the person's handles
+                for listed_handles in (handles or {}).values():
+                    people_handles.update(str(h).lower().lstrip("@") for h in listed_handles)
             watched = set(conn.execute(select(a.c.id).where(a.c.watched)).scalars())
             listed = set(conn.execute(select(schema.watchlist.c.account_id)).scalars())
         return watched | listed | {f"handle:{h}" for h in people_handles}
