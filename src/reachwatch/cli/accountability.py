@@ -4,7 +4,6 @@ it was used for, and how long its data is kept."""
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,11 +11,10 @@ import msgspec
 import typer
 from rich.table import Table
 
+from reachwatch.cli.coordination import parse_time
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
-from reachwatch.errors import UsageError
-from reachwatch.model import micros_from_datetime
 from reachwatch.service import audit, oversight, retention, users
 from reachwatch.service.store_access import open_store
 
@@ -117,15 +115,6 @@ def users_token(
     print(token)
 
 
-def _time(text: str | None, name: str) -> int | None:
-    if not text:
-        return None
-    try:
-        return micros_from_datetime(datetime.fromisoformat(text))
-    except ValueError as exc:
-        raise UsageError(f"{name} {text!r} is not an ISO date or time (e.g. 2026-10-01).") from exc
-
-
 def oversight_command(
     since: Annotated[str | None, typer.Option("--from", help="Start (ISO date or time, UTC).")] = None,
     until: Annotated[str | None, typer.Option("--to", help="End, exclusive (ISO date or time, UTC).")] = None,
@@ -145,7 +134,7 @@ def oversight_command(
     store = open_store(settings)
     try:
         found = oversight.report(
-            store, _time(since, "--from") or 0, _time(until, "--to") or 2**62, account=account,
+            store, parse_time(since, 0), parse_time(until, 2**62), account=account,
             hourly_rate=settings.oversight.hourly_rate, currency=settings.oversight.currency,
         )  # fmt: skip
         audit.record(

@@ -74,12 +74,12 @@ def evaluate(
     db: Db = None,
 ) -> None:
     """Check stored posts against the active rules (after an import, or after the rules change)."""
-    from reachwatch.cli.accountability import _time
+    from reachwatch.cli.coordination import parse_time
 
     settings = load_settings(db=db)
     store = open_store(settings)
     try:
-        found = alerts.evaluate_stored(store, since_us=_time(since, "--since") or 0)
+        found = alerts.evaluate_stored(store, since_us=parse_time(since, 0))
         sent = 0
         if deliver:
             worker = delivery_worker(store, settings, AlertEngine(store))
