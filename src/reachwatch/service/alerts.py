@@ -10,6 +10,7 @@ features (baseline z-score, forecast, coordination share) only when a rule names
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -42,6 +43,7 @@ from reachwatch.store.database import Store, WriteBatch
 
 __all__ = ["AlertRow", "DeliveryRow", "Evaluation", "NoteRow"]
 
+log = logging.getLogger(__name__)
 CHEAP = frozenset(
     {
         "platform",
@@ -191,38 +193,36 @@ class AlertEngine:
         }
 
     def _costly(self, post_id: str, found: dict[str, Any], names: set[str]) -> dict[str, Any]:
-        """Baseline z-score, forecast and coordination share, at most once a minute per post."""
-        out: dict[str, Any] = {}
-        for name in names:
-            cached = self._costly_cache.get((post_id, name))
-            if cached is not None and time.monotonic() - cached[0] < 60:
-                out[name] = cached[1]
-                continue
-            value = self._compute(post_id, found, name)
-            if len(self._costly_cache) > 50_000:  # keep the last minute's only
-                now = time.monotonic()
-                self._costly_cache = {k: v for k, v in self._costly_cache.items() if now - v[0] < 60}
-            self._costly_cache[(post_id, name)] = (time.monotonic(), value)
-            out[name] = value
-        return out
+        """Baseline z-score, forecast and coordination share, at most once a minute per post (one
+        dossier serves the first three)."""
+        now = time.monotonic()
+        cached = {name: self._costly_cache.get((post_id, name)) for name in names}
+        if all(entry is not None and now - entry[0] < 60 for entry in cached.values()):
+            return {name: entry[1] for name, entry in cached.items() if entry is not None}
+        fresh = self._compute(post_id, found, names)
+        if len(self._costly_cache) > 50_000:  # keep the last minute's only
+            self._costly_cache = {k: v for k, v in self._costly_cache.items() if now - v[0] < 60}
+        self._costly_cache.update({(post_id, name): (now, value) for name, value in fresh.items()})
+        return fresh
 
-    def _compute(self, post_id: str, found: dict[str, Any], name: str) -> Any:
+    def _compute(self, post_id: str, found: dict[str, Any], names: set[str]) -> dict[str, Any]:
+        """A feature that cannot be computed yet (too little data) is None: no rule matches it."""
         from reachwatch.service import reach, views
 
+        out: dict[str, Any] = dict.fromkeys(names)
         try:
-            if name == "baseline_z":
-                return reach.dossier(self.store, post_id).baseline.robust_z
-            if name in ("forecast_final", "forecast_high"):
-                forecast = reach.dossier(self.store, post_id).forecast
-                return forecast.predicted if name == "forecast_final" else forecast.high
-            if name == "coordination_share":
+            if names & {"baseline_z", "forecast_final", "forecast_high"}:
+                dossier = reach.dossier(self.store, post_id)
+                out.update(baseline_z=dossier.baseline.robust_z, forecast_final=dossier.forecast.predicted,
+                           forecast_high=dossier.forecast.high)  # fmt: skip
+            if "coordination_share" in names:
                 clusters = views.post_coordination(self.store, post_id).clusters
                 members = {account for cluster in clusters for account in cluster.accounts}
                 total = found.get("engagements") or 0
-                return len(members) / total if total else 0.0
-        except Exception:  # a feature that cannot be computed yet (too little data) is absent
-            return None
-        return None
+                out["coordination_share"] = len(members) / total if total else 0.0
+        except Exception:
+            log.debug("costly features of %s not computed", post_id, exc_info=True)
+        return {name: out[name] for name in names}
 
     def _record(self, hits: list[tuple[Rule, dict[str, Any]]], event_at_us: int, result: Evaluation) -> None:
         keyed = [(dedup_key(rule, found), rule, found) for rule, found in hits]
@@ -235,26 +235,8 @@ class AlertEngine:
                 shown = {k: v for k, v in found.items() if k in FEATURES or k == "post_id"}
                 before = existing.get(key)
                 if before is None:
-                    alert_id = rows.insert_alert(
-                        conn,
-                        {
-                            "rule_id": rule.id,
-                            "dedup_key": key,
-                            "severity": severity,
-                            "level": level,
-                            "status": "open",
-                            "title": rule.title,
-                            "post_id": found.get("post_id"),
-                            "author_id": found.get("author"),
-                            "features": shown,
-                            "assignee": None,
-                            "event_at_us": event_at_us,
-                            "raised_at_us": now,
-                            "updated_at_us": now,
-                        },
-                    )
-                    existing[key] = AlertRow(
-                        id=alert_id,
+                    row = AlertRow(
+                        id=0,
                         rule_id=rule.id,
                         dedup_key=key,
                         severity=severity,
@@ -269,6 +251,9 @@ class AlertEngine:
                         raised_at_us=now,
                         updated_at_us=now,
                     )
+                    values = {k: v for k, v in msgspec.structs.asdict(row).items() if k != "id"}
+                    alert_id = row.id = rows.insert_alert(conn, values)
+                    existing[key] = row
                     rows.add_note(conn, alert_id, now, "system", "raised", f"{severity}: {rule.title}")
                     queued |= self._queue(conn, rule, alert_id, level, severity, now)
                     result.raised += 1
