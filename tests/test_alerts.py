@@ -161,3 +161,14 @@ def test_cli(store_url: str, store: Store, tmp_path: Path) -> None:
     listed = runner.invoke(app, ["alerts", "list", "--json", "--db", store_url])
     assert [a["post_id"] for a in msgspec.json.decode(listed.output)["alerts"]] == [THREAT_POST]
     assert "Dead letters (0)" in runner.invoke(app, ["alerts", "dead", "--db", store_url]).output
+
+
+def test_a_configured_rules_file_is_loaded_once(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES.format(url="http://127.0.0.1:9/hook"))
+    assert alerts.load_configured_rules(store, str(path))
+    assert alerts.active_rules(store).rules[0].id == "threat-naming-protected"
+    path.write_text("rules: []\n")
+    assert not alerts.load_configured_rules(store, str(path))  # the store's rules now rule
+    assert len(alerts.active_rules(store).rules) == 1
+    assert not alerts.load_configured_rules(store, None)

@@ -79,6 +79,7 @@ def evaluate(
     settings = load_settings(db=db)
     store = open_store(settings)
     try:
+        alerts.load_configured_rules(store, settings.alerts.rules_file)
         found = alerts.evaluate_stored(store, since_us=parse_time(since, 0))
         sent = 0
         if deliver:

@@ -436,3 +436,19 @@ def evaluate_stored(store: Store, *, since_us: int = 0, chunk: int = 2_000) -> E
         for field in ("posts", "counted", "raised", "escalated", "updated"):
             setattr(total, field, getattr(total, field) + getattr(found, field))
     return total
+
+
+def load_configured_rules(store: Store, rules_file: str | None) -> bool:
+    """Load `[alerts] rules_file` when the store has no rules yet; True if it was loaded. (Later
+    changes are made with `reachwatch alerts rules load` or in the app, and are audited.)"""
+    if not rules_file or rows.latest_rule_set(store) is not None:
+        return False
+    from pathlib import Path
+
+    path = Path(rules_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"[alerts] rules_file {path}: {exc.strerror or exc}.") from exc
+    save_rules(store, text, f"config:{path.name}")
+    return True

@@ -22,7 +22,7 @@ from reachwatch.connectors.mastodon.client import MastodonStream, MastodonStream
 from reachwatch.enrich.mentions import MentionMatcher
 from reachwatch.errors import ConnectorError, StoppedError
 from reachwatch.model import Person
-from reachwatch.service import privacy
+from reachwatch.service import alerts, privacy
 from reachwatch.service.alerts import AlertEngine
 from reachwatch.service.delivery import Deliverer
 from reachwatch.service.pipeline import Pipeline, PipelineOptions, SourceReport
@@ -257,6 +257,7 @@ def collect(
     stopper = stopper or Stopper()
     platforms = Platforms(settings, stopper)
     backfiller = Backfiller(store, platforms, settings)
+    alerts.load_configured_rules(store, settings.alerts.rules_file)
     engine = AlertEngine(store)
     backfiller.sink.on_written = engine.on_batch
     reports: dict[str, SourceReport] = {}
