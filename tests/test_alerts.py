@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -172,3 +173,23 @@ def test_a_configured_rules_file_is_loaded_once(store: Store, tmp_path: Path) ->
     assert not alerts.load_configured_rules(store, str(path))  # the store's rules now rule
     assert len(alerts.active_rules(store).rules) == 1
     assert not alerts.load_configured_rules(store, None)
+
+
+def test_a_second_engine_raising_the_same_alert_first_is_absorbed(
+    store: Store, engine: AlertEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Pipeline(store, on_written=engine.on_batch).write_now(opening())
+    assert alerts.inbox(store).total == 1
+    real = rows.alerts_by_keys
+    reads: list[int] = []
+
+    def racing(*args: Any) -> Any:
+        reads.append(1)
+        return {} if len(reads) == 1 else real(*args)  # the first read misses the other's alert
+
+    monkeypatch.setattr(rows, "alerts_by_keys", racing)
+    late = AlertEngine(store)
+    found = late.evaluate([THREAT_POST])
+    assert (found.raised, found.updated) == (0, 1)  # the insert lost the race: recorded as an update
+    assert alerts.inbox(store).total == 1
+    assert len(reads) == 2  # read again after the refused insert

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from reachwatch.errors import NotFoundError, UsageError
+from reachwatch.errors import NotFoundError, StoreDataError, UsageError
 from reachwatch.model import Engagement, MetricSnapshot, Post
 from reachwatch.service import audit
 from reachwatch.service.alert_rules import (
@@ -225,7 +225,25 @@ class AlertEngine:
         return {name: out[name] for name in names}
 
     def _record(self, hits: list[tuple[Rule, dict[str, Any]]], event_at_us: int, result: Evaluation) -> None:
+        """Raise, escalate or update in one transaction. Another engine on the same store may raise
+        the same key first: the unique key refuses the second insert, and the batch is recorded
+        again over the alerts as they now stand."""
         keyed = [(dedup_key(rule, found), rule, found) for rule, found in hits]
+        for attempt in range(3):
+            counts = Evaluation(posts=0, counted=0, raised=0, escalated=0, updated=0)
+            try:
+                queued = self._record_once(keyed, event_at_us, counts)
+                break
+            except StoreDataError:
+                if attempt == 2:
+                    raise
+        result.raised, result.escalated, result.updated = counts.raised, counts.escalated, counts.updated
+        if queued:
+            self.delivery_wanted.set()
+
+    def _record_once(
+        self, keyed: list[tuple[str, Rule, dict[str, Any]]], event_at_us: int, result: Evaluation
+    ) -> bool:
         existing = rows.alerts_by_keys(self.store, [key for key, _, _ in keyed])
         now = _now_us()
         queued = False
@@ -278,8 +296,7 @@ class AlertEngine:
                     rows.update_alert(conn, before.id, features=shown, updated_at_us=now)
                     before.features = shown
                     result.updated += 1
-        if queued:
-            self.delivery_wanted.set()
+        return queued
 
     def _queue(self, conn: Any, rule: Rule, alert_id: int, level: int, severity: str, now: int) -> bool:
         if not rule.notify:
