@@ -144,10 +144,11 @@ class AlertEngine:
         needs_counts = any(name in COUNTS for rule in rules for name in _named(rule))
         costly = {name for rule in rules for name in _named(rule)} & COSTLY
         hits: list[tuple[Rule, dict[str, Any]]] = []
+        reported = facts.latest_metrics(self.store, candidates) if needs_counts else {}
         for post_id in candidates:
             found = features[post_id]
             if needs_counts:
-                found.update(self._counts(post_id))
+                found.update(self._counts(post_id, reported.get(post_id, {})))
             if costly:
                 found.update(self._costly(post_id, found, costly))
             hits += [(rule, found) for rule in rules if matches(rule.when, found)]
@@ -179,9 +180,9 @@ class AlertEngine:
             )
         return posts
 
-    def _counts(self, post_id: str) -> dict[str, Any]:
+    def _counts(self, post_id: str, reported: dict[str, int]) -> dict[str, Any]:
+        """Counts per kind: the larger of the engagements stored and the platform's last report."""
         counts, hour, _ = facts.engagement_counts(self.store, post_id)
-        reported = facts.latest_metrics(self.store, [post_id]).get(post_id, {})
         best = {kind: max(counts.get(kind, 0), reported.get(kind, 0)) for kind in facts.KINDS}
         return {
             "reposts": best["repost"],

@@ -104,11 +104,9 @@ def report(
         )
         for basis, case_ids in sorted(grouped.items(), key=lambda item: (-len(item[1]), item[0]))
     ]
-    counts: dict[str, int] = defaultdict(int)
-    chosen_ids = set(ids)
-    for logged in audit_rows.walk(store):
-        if since_us <= logged.at_us < until_us and (account is None or logged.case_id in chosen_ids):
-            counts[logged.action] += 1
+    counts = defaultdict(
+        int, audit_rows.action_counts(store, since_us, until_us, None if account is None else ids)
+    )
     hours = sum(hours_by.values())
     return OversightReport(
         since_us=since_us,

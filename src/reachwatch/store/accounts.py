@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from reachwatch.errors import StoreDataError, UsageError
 from reachwatch.store import schema
-from reachwatch.store.database import Store
-
-
-def plain(row: Any) -> dict[str, Any]:
-    """A result row as a dict with plain string keys (msgspec.convert wants them)."""
-    return {str(key): value for key, value in row._asdict().items()}
+from reachwatch.store.database import Store, as_struct
 
 
 class UserRow(msgspec.Struct, kw_only=True):
@@ -47,13 +40,13 @@ def add_user(store: Store, row: UserRow) -> None:
 def get_user(store: Store, name: str) -> UserRow | None:
     with store.connect() as conn:
         row = conn.execute(select(schema.users).where(schema.users.c.name == name)).first()
-    return msgspec.convert(plain(row), UserRow) if row else None
+    return as_struct(row, UserRow) if row else None
 
 
 def list_users(store: Store) -> list[UserRow]:
     with store.connect() as conn:
         rows = conn.execute(select(schema.users).order_by(schema.users.c.name)).all()
-    return [msgspec.convert(plain(row), UserRow) for row in rows]
+    return [as_struct(row, UserRow) for row in rows]
 
 
 def update_user(store: Store, name: str, **values: object) -> bool:
@@ -75,7 +68,7 @@ def get_session(store: Store, token_hash: str) -> tuple[SessionRow, UserRow] | N
         row = conn.execute(stmt).first()
     if row is None:
         return None
-    values = plain(row)
+    values = {str(key): value for key, value in row._asdict().items()}
     user = UserRow(
         name=values["user_name"],
         password_hash=values["password_hash"],

@@ -78,22 +78,21 @@ def engagement_counts(store: Store, post_id: str) -> tuple[dict[str, int], int, 
 def latest_metrics(store: Store, post_ids: list[str]) -> dict[str, dict[str, int]]:
     """The counts a platform last reported for each post (reposts, quotes, replies, likes)."""
     m = schema.metric_snapshots
-    newest = (
-        select(m.c.post_id, func.max(m.c.observed_at_us).label("at"))
-        .where(m.c.post_id.in_(post_ids))
-        .group_by(m.c.post_id)
-        .subquery()
-    )
-    stmt = select(m.c.post_id, m.c.reposts, m.c.quotes, m.c.replies, m.c.likes).join(
-        newest, and_(newest.c.post_id == m.c.post_id, newest.c.at == m.c.observed_at_us)
-    )
     found: dict[str, dict[str, int]] = {}
-    if not post_ids:
-        return found
     with store.connect() as conn:
-        for row in conn.execute(stmt):
-            found[row.post_id] = {
-                "repost": int(row.reposts or 0), "quote": int(row.quotes or 0),
-                "reply": int(row.replies or 0), "like": int(row.likes or 0),
-            }  # fmt: skip
+        for start in range(0, len(post_ids), 500):
+            newest = (
+                select(m.c.post_id, func.max(m.c.observed_at_us).label("at"))
+                .where(m.c.post_id.in_(post_ids[start : start + 500]))
+                .group_by(m.c.post_id)
+                .subquery()
+            )
+            stmt = select(m.c.post_id, m.c.reposts, m.c.quotes, m.c.replies, m.c.likes).join(
+                newest, and_(newest.c.post_id == m.c.post_id, newest.c.at == m.c.observed_at_us)
+            )
+            for row in conn.execute(stmt):
+                found[row.post_id] = {
+                    "repost": int(row.reposts or 0), "quote": int(row.quotes or 0),
+                    "reply": int(row.replies or 0), "like": int(row.likes or 0),
+                }  # fmt: skip
     return found

@@ -8,11 +8,7 @@ import msgspec
 from sqlalchemy import desc, func, insert, select, update
 
 from reachwatch.store import schema
-from reachwatch.store.database import Store
-
-
-def plain(row: Any) -> dict[str, Any]:
-    return {str(key): value for key, value in row._asdict().items()}
+from reachwatch.store.database import Store, as_struct
 
 
 class AlertRow(msgspec.Struct, kw_only=True):
@@ -76,7 +72,7 @@ def alerts_by_keys(store: Store, keys: list[str]) -> dict[str, AlertRow]:
     with store.connect() as conn:
         for start in range(0, len(keys), 500):
             for row in conn.execute(select(a).where(a.c.dedup_key.in_(keys[start : start + 500]))):
-                alert = msgspec.convert(plain(row), AlertRow)
+                alert = as_struct(row, AlertRow)
                 found[alert.dedup_key] = alert
     return found
 
@@ -105,7 +101,7 @@ def add_deliveries(conn: Any, rows: list[dict[str, Any]]) -> None:
 def get_alert(store: Store, alert_id: int) -> AlertRow | None:
     with store.connect() as conn:
         row = conn.execute(select(schema.alerts).where(schema.alerts.c.id == alert_id)).first()
-    return msgspec.convert(plain(row), AlertRow) if row else None
+    return as_struct(row, AlertRow) if row else None
 
 
 def list_alerts(
@@ -124,7 +120,7 @@ def list_alerts(
         where.append(a.c.assignee == assignee)
     stmt = select(a).where(*where).order_by(desc(a.c.updated_at_us), desc(a.c.id)).limit(limit).offset(offset)
     with store.connect() as conn:
-        rows = [msgspec.convert(plain(row), AlertRow) for row in conn.execute(stmt)]
+        rows = [as_struct(row, AlertRow) for row in conn.execute(stmt)]
         total = int(conn.execute(select(func.count()).select_from(a).where(*where)).scalar_one())
     return rows, total
 
@@ -133,7 +129,7 @@ def notes(store: Store, alert_id: int) -> list[NoteRow]:
     n = schema.alert_notes
     with store.connect() as conn:
         rows = conn.execute(select(n).where(n.c.alert_id == alert_id).order_by(n.c.at_us, n.c.id))
-        return [msgspec.convert(plain(row), NoteRow) for row in rows]
+        return [as_struct(row, NoteRow) for row in rows]
 
 
 def deliveries(store: Store, *, alert_id: int | None = None, status: str | None = None,
@@ -145,7 +141,7 @@ def deliveries(store: Store, *, alert_id: int | None = None, status: str | None 
     if status is not None:
         stmt = stmt.where(d.c.status == status)
     with store.connect() as conn:
-        return [msgspec.convert(plain(row), DeliveryRow) for row in conn.execute(stmt)]
+        return [as_struct(row, DeliveryRow) for row in conn.execute(stmt)]
 
 
 def due_deliveries(store: Store, now_us: int, limit: int = 100) -> list[DeliveryRow]:
@@ -157,7 +153,7 @@ def due_deliveries(store: Store, now_us: int, limit: int = 100) -> list[Delivery
         .limit(limit)
     )
     with store.connect() as conn:
-        return [msgspec.convert(plain(row), DeliveryRow) for row in conn.execute(stmt)]
+        return [as_struct(row, DeliveryRow) for row in conn.execute(stmt)]
 
 
 def next_due_us(store: Store) -> int | None:

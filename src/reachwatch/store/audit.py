@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import msgspec
-from sqlalchemy import desc, select, text
+from sqlalchemy import desc, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from reachwatch.errors import StoreDataError
 from reachwatch.store import schema
-from reachwatch.store.database import Store
+from reachwatch.store.database import Store, as_struct
 
 AUDIT_LOCK = 72_420_002  # PostgreSQL advisory lock id held while appending
 GENESIS = "0" * 64
@@ -103,10 +103,7 @@ def entries(
         stmt = stmt.where(log.c.case_id == case_id)
     stmt = stmt.order_by(desc(log.c.seq) if newest_first else log.c.seq)
     with store.connect() as conn:
-        return [
-            msgspec.convert({str(k): v for k, v in row._asdict().items()}, AuditEntry)
-            for row in conn.execute(stmt)
-        ]
+        return [as_struct(row, AuditEntry) for row in conn.execute(stmt)]
 
 
 def walk(store: Store, chunk: int = 5_000) -> Iterator[AuditEntry]:
@@ -115,3 +112,15 @@ def walk(store: Store, chunk: int = 5_000) -> Iterator[AuditEntry]:
     while found := entries(store, after_seq=after, limit=chunk):
         yield from found
         after = found[-1].seq
+
+
+def action_counts(
+    store: Store, since_us: int, until_us: int, case_ids: list[str] | None = None
+) -> dict[str, int]:
+    """Entries per action in [since, until), optionally only those under these cases."""
+    log = schema.audit_log
+    stmt = select(log.c.action, func.count()).where(log.c.at_us >= since_us, log.c.at_us < until_us)
+    if case_ids is not None:
+        stmt = stmt.where(log.c.case_id.in_(case_ids))
+    with store.connect() as conn:
+        return {str(action): int(count) for action, count in conn.execute(stmt.group_by(log.c.action))}

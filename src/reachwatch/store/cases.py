@@ -10,12 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from reachwatch.errors import StoreDataError
 from reachwatch.store import schema
-from reachwatch.store.database import Store
-
-
-def plain(row: Any) -> dict[str, Any]:
-    """A result row as a dict with plain string keys (msgspec.convert wants them)."""
-    return {str(key): value for key, value in row._asdict().items()}
+from reachwatch.store.database import Store, as_struct
 
 
 class CaseRow(msgspec.Struct, kw_only=True):
@@ -48,7 +43,7 @@ class TimeRow(msgspec.Struct, kw_only=True):
 
 
 def _rows(kind: type[Any], result: Any) -> list[Any]:
-    return [msgspec.convert(plain(row), kind) for row in result]
+    return [as_struct(row, kind) for row in result]
 
 
 def add_case(store: Store, row: CaseRow) -> None:
@@ -68,7 +63,7 @@ def next_case_number(store: Store) -> int:
 def get_case(store: Store, case_id: str) -> CaseRow | None:
     with store.connect() as conn:
         row = conn.execute(select(schema.cases).where(schema.cases.c.id == case_id)).first()
-    return msgspec.convert(plain(row), CaseRow) if row else None
+    return as_struct(row, CaseRow) if row else None
 
 
 def list_cases(store: Store, status: str | None = None, member: str | None = None) -> list[CaseRow]:
@@ -155,7 +150,7 @@ def running_time(store: Store, case_id: str, user_name: str) -> TimeRow | None:
     stmt = select(t).where(t.c.case_id == case_id, t.c.user_name == user_name, t.c.stopped_at_us.is_(None))
     with store.connect() as conn:
         row = conn.execute(stmt).first()
-    return msgspec.convert(plain(row), TimeRow) if row else None
+    return as_struct(row, TimeRow) if row else None
 
 
 def stop_time(store: Store, entry_id: int, at_us: int) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import delete, select, update
 
 from reachwatch.model import Person
 from reachwatch.store import schema
-from reachwatch.store.database import Store
+from reachwatch.store.database import Store, as_struct
 from reachwatch.store.writer import dialect_insert
 
 
@@ -58,7 +58,7 @@ def people(store: Store) -> list[Person]:
     with store.connect() as conn:
         rows = conn.execute(select(schema.people).order_by(schema.people.c.id))
         # Column names come back as quoted_name (a str subclass), which msgspec will not take as keys.
-        return [msgspec.convert({str(k): v for k, v in row._asdict().items()}, Person) for row in rows]
+        return [as_struct(row, Person) for row in rows]
 
 
 class RecentPost(msgspec.Struct, array_like=True):

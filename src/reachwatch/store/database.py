@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from alembic import command
@@ -28,6 +28,9 @@ from reachwatch.store.writer import CompiledStatement, RecordWriter, copy_insert
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 72_420_001  # PostgreSQL advisory lock id held while migrating
+
+
+T = TypeVar("T")
 
 
 class IngestedEvent(msgspec.Struct):
@@ -267,3 +270,8 @@ class Store:
                 select(schema.cursors.c.value).where(schema.cursors.c.source == source)
             ).scalar_one_or_none()
         return value
+
+
+def as_struct(row: Any, kind: type[T]) -> T:
+    """A result row as a msgspec struct (its keys made plain strings first, as msgspec wants)."""
+    return msgspec.convert({str(key): value for key, value in row._asdict().items()}, kind)

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from sqlalchemy import delete, func, select
 
 from reachwatch.store import schema
-from reachwatch.store.database import Store
+from reachwatch.store.database import Store, as_struct
 
 
 class NarrativeRow(msgspec.Struct, kw_only=True):
@@ -121,7 +121,7 @@ def narratives(store: Store) -> list[NarrativeRow]:
     n = schema.narratives
     with store.connect() as conn:
         rows = conn.execute(select(n).order_by(n.c.created_at_us))
-        return [msgspec.convert({str(k): v for k, v in row._asdict().items()}, NarrativeRow) for row in rows]
+        return [as_struct(row, NarrativeRow) for row in rows]
 
 
 def save_assignments(store: Store, rows: list[dict[str, Any]]) -> None:
