@@ -185,7 +185,13 @@ def run(args: argparse.Namespace, db: str) -> None:
     )
     alerts.save_rules(store, RULES.format(url=receiver.url), "bench")
     engine = AlertEngine(store)
-    deliverer = Deliverer(store, lambda: engine.rules, webhook_secret=SECRET, wake=engine.delivery_wanted)
+    deliverer = Deliverer(
+        store,
+        lambda: engine.rules,
+        webhook_secret=SECRET,
+        wake=engine.delivery_wanted,
+        allowed_hosts=("127.0.0.1",),
+    )
     stopper = Stopper()
     pipeline = Pipeline(
         store, PipelineOptions(flush_interval_s=args.flush_interval), on_written=engine.on_batch

@@ -152,7 +152,12 @@ def test_cli(store_url: str, store: Store, tmp_path: Path) -> None:
         assert runner.invoke(app, ["alerts", "rules", "check", str(good)]).exit_code == 0
         assert runner.invoke(app, ["alerts", "rules", "load", str(good), "--db", store_url]).exit_code == 0
         evaluated = runner.invoke(
-            app, ["alerts", "evaluate", "--db", store_url], env={"REACHWATCH_ALERTS__WEBHOOK_SECRET": "k3y"}
+            app,
+            ["alerts", "evaluate", "--db", store_url],
+            env={
+                "REACHWATCH_ALERTS__WEBHOOK_SECRET": "k3y",
+                "REACHWATCH_ALERTS__ALLOWED_HOSTS": '["127.0.0.1"]',
+            },
         )
         assert evaluated.exit_code == 0, evaluated.output
         said = " ".join(evaluated.output.split())  # Rich wraps at the terminal's width

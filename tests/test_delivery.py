@@ -26,7 +26,12 @@ SECRET = "s3cret-for-tests"
 
 def deliverer(store: Store, engine: AlertEngine) -> Deliverer:
     return Deliverer(
-        store, lambda: engine.rules, webhook_secret=SECRET, backoff_base_s=0.01, wake=engine.delivery_wanted
+        store,
+        lambda: engine.rules,
+        webhook_secret=SECRET,
+        backoff_base_s=0.01,
+        wake=engine.delivery_wanted,
+        allowed_hosts=("127.0.0.1", "localhost"),
     )
 
 
@@ -110,7 +115,7 @@ def test_without_a_key_nothing_unsigned_leaves(store: Store) -> None:
         )
         engine = AlertEngine(store)
         Pipeline(store, on_written=engine.on_batch).write_now(opening())
-        worker = Deliverer(store, lambda: engine.rules, webhook_secret=None)
+        worker = Deliverer(store, lambda: engine.rules, webhook_secret=None, allowed_hosts=("127.0.0.1",))
         worker.deliver_due()
         worker.close()
         assert hook.requests == []

@@ -54,7 +54,7 @@ def _raw(key: str) -> RawEvent:
 
 
 def test_schema_is_at_head_and_matches_the_table_definitions(store: Store) -> None:
-    assert store.schema_version() == store.head_version() == "0007"
+    assert store.schema_version() == store.head_version() == "0008"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     # posts.search_vector (PostgreSQL) and posts_fts (SQLite) exist only in the migration, on purpose.
@@ -309,4 +309,4 @@ def test_workers_opening_a_new_store_together_migrate_it_once(store_url: str) ->
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         versions = list(pool.map(open_and_close, range(4)))
-    assert versions == ["0007"] * 4
+    assert versions == ["0008"] * 4

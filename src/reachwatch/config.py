@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -76,17 +76,31 @@ class PrivacySettings(BaseModel, extra="forbid"):
 
 
 class RetentionSettings(BaseModel, extra="forbid"):
+    enabled: bool = Field(
+        default=False,
+        description="Delete data past its period (off by default: nothing is deleted until this is set).",
+    )
     engagement_days: float | None = Field(
-        default=90.0, gt=0, description="Engagements by non-watched accounts older than this are deleted."
+        default=90.0,
+        gt=0,
+        description="Engagements by non-watched accounts collected longer ago than this are deleted.",
     )
     raw_days: float | None = Field(
-        default=30.0, gt=0, description="Raw payloads older than this are deleted (records stay)."
+        default=30.0,
+        gt=0,
+        description="Raw payloads collected longer ago than this are deleted (records stay).",
     )
     quarantine_days: float | None = Field(
         default=180.0, gt=0, description="Resolved quarantine items older than this are deleted."
     )
     every_hours: float = Field(
         default=24.0, ge=0, description="How often `reachwatch serve` runs the retention job; 0: never."
+    )
+    confirm_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A run that would delete more than this share of a data class needs `--yes`.",
     )
 
 
@@ -100,6 +114,10 @@ class OversightSettings(BaseModel, extra="forbid"):
 class AlertSettings(BaseModel, extra="forbid"):
     rules_file: str | None = Field(
         default=None, description="A YAML rules file loaded at start when the store has no rules yet."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts on loopback or internal networks that webhook and e-mail channels may reach.",
     )
     webhook_secret: SecretStr | None = Field(
         default=None,
@@ -131,6 +149,13 @@ class Settings(BaseSettings):
     web_secure_cookies: bool = Field(
         default=False,
         description="Mark the session cookie Secure even over plain HTTP (it is always Secure over HTTPS).",
+    )
+    cli_user: str | None = Field(
+        default=None,
+        description="The name the command line acts and is audited under (default: cli:<login name>).",
+    )
+    cli_role: Literal["viewer", "analyst", "supervisor", "auditor", "admin"] = Field(
+        default="analyst", description="The role the command line acts with."
     )
     harm: HarmSettings = Field(default_factory=HarmSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)

@@ -17,6 +17,7 @@ from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
 from reachwatch.service import audit, oversight, retention, users
 from reachwatch.service.store_access import open_store
+from reachwatch.service.viewer import cli_principal
 
 users_app = typer.Typer(help="Local user accounts and their roles.", no_args_is_help=True)
 
@@ -180,19 +181,30 @@ def retention_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", help="Confirm a run that needs it: the first on a store, or one deleting a large share."
+        ),
+    ] = False,
     db: Db = None,
     as_json: AsJson = False,
 ) -> None:
-    """Delete data past its retention period ([retention] settings), except what open cases hold."""
+    """Delete data past its retention period ([retention] settings, off by default), except what
+    open cases hold."""
     settings = load_settings(db=db)
     store = open_store(settings)
     try:
-        found = retention.run(store, settings.retention, dry_run=dry_run, actor="cli")
+        found = retention.run(
+            store, settings.retention, dry_run=dry_run, confirmed=yes, actor=cli_principal(settings).name
+        )
     finally:
         store.close()
     if as_json:
         print(msgspec.json.encode(found).decode())
         return
+    if dry_run and found.needs_confirmation:
+        console.print(f"A real run would need --yes: {found.needs_confirmation}.", markup=False)
     table = Table(title="Retention (dry run: nothing deleted)" if dry_run else "Retention")
     for column in (
         "data class",

@@ -16,7 +16,6 @@ from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
 from reachwatch.errors import UsageError
 from reachwatch.service import alerts
-from reachwatch.service.alert_rules import parse
 from reachwatch.service.alerts import AlertEngine
 from reachwatch.service.collect import delivery_worker
 from reachwatch.service.delivery import dead_letters
@@ -36,9 +35,14 @@ def _read(path: Path) -> str:
 
 
 @rules_app.command("check")
-def rules_check(path: RulesFile) -> None:
-    """Check a rules file; every problem is named with its line and field (exit 2)."""
-    found = parse(_read(path), str(path))
+def rules_check(path: RulesFile, db: Db = None) -> None:
+    """Check a rules file, also against the store's people and narratives; every problem is named
+    with its line and field (exit 2)."""
+    store = open_store(load_settings(db=db))
+    try:
+        found = alerts.check_rules(store, _read(path), str(path))
+    finally:
+        store.close()
     console.print(
         f"{path}: {len(found.rules)} rules, {len(found.channels)} channels, all valid.", markup=False
     )

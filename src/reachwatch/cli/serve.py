@@ -18,8 +18,8 @@ Port = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
 def run_server(
     store: Store, host: str, port: int, settings: Settings | None = None, *, retention_job: bool = True
 ) -> None:
-    """Serve until interrupted (Ctrl-C), with the retention job in a thread (not for the demo: its
-    data is fixed in time and would age out)."""
+    """Serve until interrupted (Ctrl-C), with the retention job in a thread when the deployment
+    enabled it (never for the demo)."""
     import uvicorn
 
     from reachwatch.service import users
@@ -41,10 +41,11 @@ def run_server(
 
     chosen = settings or load_settings()
     stop = threading.Event()
-    if retention_job and chosen.retention.every_hours > 0:
+    if retention_job and chosen.retention.enabled and chosen.retention.every_hours > 0:
         console.print(
             f"Retention runs every {chosen.retention.every_hours:g} hours ([retention] settings; "
-            "`reachwatch retention --dry-run` shows what it would delete).",
+            "`reachwatch retention --dry-run` shows what it would delete; a run that needs "
+            "confirming waits for `reachwatch retention --yes`).",
             markup=False,
         )
         threading.Thread(

@@ -23,6 +23,7 @@ against a post's features.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
@@ -53,6 +54,7 @@ ALLOWED = {
     "type": ("webhook", "email", "apprise"),
     "days": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
 }
+CHANNEL_SECRET_PREFIX = "REACHWATCH_ALERT_"  # the only variables a channel may read its secrets from
 COSTLY = frozenset({"baseline_z", "forecast_final", "forecast_high", "coordination_share"})
 
 
@@ -160,8 +162,63 @@ def _where(path: list[str | int]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(top)"
 
 
-def parse(text: str, source: str = "rules") -> RuleSet:
-    """Rules from YAML text, or RuleError naming each problem's line and field."""
+class References(msgspec.Struct, kw_only=True):
+    """What a rule may name: the deployment's protected people and narratives (ids, with their
+    names to suggest from), platforms and harm classes. Without one, references go unchecked."""
+
+    people: dict[str, str] = msgspec.field(default_factory=dict)  # id → name
+    narratives: dict[str, str] = msgspec.field(default_factory=dict)  # id → name
+    platforms: tuple[str, ...] = ()
+    harm_flags: tuple[str, ...] = ("offensive", "hateful", "threat")
+
+
+MAX_RULES_BYTES = 1_000_000
+
+
+def _schema_problem(exc: msgspec.ValidationError, prefix: list[str | int]) -> tuple[list[str | int], str]:
+    message = str(exc)
+    location = message.rsplit(" - at `", 1)
+    path = [*prefix, *_path(location[1].rstrip("`"))] if len(location) == 2 else list(prefix)
+    named = next((part for part in reversed(path) if isinstance(part, str)), "")
+    hint = f"; use one of {', '.join(ALLOWED[named])}" if "enum" in message and named in ALLOWED else ""
+    return path, f"{location[0].rstrip('.')}{hint}."
+
+
+def _convert_all(data: Any) -> tuple[RuleSet | None, list[tuple[list[str | int], str]]]:
+    """The rule set, or every schema problem: each rule and channel is checked on its own so one
+    mistake does not hide the next."""
+    try:
+        return msgspec.convert(data, RuleSet), []
+    except msgspec.ValidationError as first:
+        if not isinstance(data, dict):
+            return None, [_schema_problem(first, [])]
+    problems: list[tuple[list[str | int], str]] = []
+    for key in data:
+        if key not in ("rules", "channels"):
+            problems.append(([str(key)], f"unknown section {key!r}; the sections are rules and channels."))
+    rules, channels = data.get("rules") or [], data.get("channels") or {}
+    for name, part, kind in (("rules", rules, list), ("channels", channels, dict)):
+        if not isinstance(part, kind):
+            problems.append(([name], f"{name} is a {'list' if kind is list else 'mapping'}."))
+    if isinstance(rules, list):
+        for i, rule in enumerate(rules):
+            try:
+                msgspec.convert(rule, Rule)
+            except msgspec.ValidationError as exc:
+                problems.append(_schema_problem(exc, ["rules", i]))
+    if isinstance(channels, dict):
+        for name, channel in channels.items():
+            try:
+                msgspec.convert(channel, Channel)
+            except msgspec.ValidationError as exc:
+                problems.append(_schema_problem(exc, ["channels", str(name)]))
+    return None, problems or [([], "the rules do not have the expected shape.")]
+
+
+def parse(text: str, source: str = "rules", references: References | None = None) -> RuleSet:
+    """Rules from YAML text, or RuleError naming every problem with its line and field."""
+    if len(text.encode("utf-8", "replace")) > MAX_RULES_BYTES:
+        raise RuleError([f"{source}: the rules are over {MAX_RULES_BYTES:,} bytes; split or shorten them."])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -169,29 +226,92 @@ def parse(text: str, source: str = "rules") -> RuleSet:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "somewhere"
         raise RuleError([f"{source}, {where}: not valid YAML ({getattr(exc, 'problem', exc)})."]) from exc
+    except RecursionError as exc:
+        raise RuleError([f"{source}: the YAML is nested too deeply to be rules."]) from exc
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise RuleError([f"{source}: a value cannot be read ({exc})."]) from exc
     if data is None:
         data = {}
-    try:
-        found = msgspec.convert(data, RuleSet)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        location = message.rsplit(" - at `", 1)
-        path = _path(location[1].rstrip("`")) if len(location) == 2 else []
-        named = next((part for part in reversed(path) if isinstance(part, str)), "")
-        hint = f"; use one of {', '.join(ALLOWED[named])}" if "enum" in message and named in ALLOWED else ""
-        line = _line_of(node, path)
-        raise RuleError([f"{source}, line {line}, {_where(path)}: {location[0].rstrip('.')}{hint}."]) from exc
-    problems = [
-        f"{source}, line {_line_of(node, path)}, {_where(path)}: {problem}" for path, problem in check(found)
-    ]
+    found, problems = _convert_all(data)
+    if found is not None:
+        problems = check(found, references)
     if problems:
-        raise RuleError(problems)
+        raise RuleError(
+            [
+                f"{source}, line {_line_of(node, path)}, {_where(path)}: {problem}"
+                for path, problem in problems
+            ]
+        )
+    assert found is not None
     return found
 
 
-def check(rules: RuleSet) -> list[tuple[list[str | int], str]]:
-    """Problems a schema cannot see: unknown features and channels, duplicate ids, bad times."""
+def _suggest(value: str, known: dict[str, str] | tuple[str, ...]) -> str:
+    """'; did you mean …?' from the known ids (or, for a name, the id behind it)."""
+    import difflib
+
+    names = dict(known) if isinstance(known, dict) else {k: k for k in known}
+    by_name = {name.lower(): ident for ident, name in names.items()}
+    if value.lower() in by_name:
+        return f"; did you mean {by_name[value.lower()]!r} (the id of {value!r})?"
+    close = difflib.get_close_matches(value, list(names), n=3, cutoff=0.6)
+    close += [by_name[n] for n in difflib.get_close_matches(value.lower(), list(by_name), n=3, cutoff=0.6)]
+    close = list(dict.fromkeys(close))[:3]
+    if close:
+        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    shown = ", ".join(sorted(names)[:10]) or "none yet"
+    return f"; known: {shown}."
+
+
+REFERENCED = {
+    "person": "people",
+    "narrative": "narratives",
+    "platform": "platforms",
+    "harm_flag": "harm_flags",
+}
+
+
+def _references(
+    when: dict[str, Condition], at: list[str | int], references: References
+) -> list[tuple[list[str | int], str]]:
     problems: list[tuple[list[str | int], str]] = []
+    for name, condition in when.items():
+        if name not in REFERENCED:
+            continue
+        known: dict[str, str] | tuple[str, ...] = getattr(references, REFERENCED[name])
+        values = (
+            (condition.any_of or []) + ([str(condition.equals)] if condition.equals is not None else [])
+            if isinstance(condition, Range)
+            else [condition]
+            if isinstance(condition, str)
+            else []
+        )
+        for value in values:
+            if value not in known:
+                what = {"person": "protected person", "narrative": "narrative", "platform": "platform",
+                        "harm_flag": "harm class"}[name]  # fmt: skip
+                problems.append(
+                    (
+                        [*at, name],
+                        f"no {what} {value!r}{_suggest(value, known)} (a rule naming it could never fire)",
+                    )
+                )
+    return problems
+
+
+def check(rules: RuleSet, references: References | None = None) -> list[tuple[list[str | int], str]]:
+    """Problems a schema cannot see: unknown features, channels, people, narratives, platforms and
+    harm classes; duplicate ids; bad times; thresholds that are not numbers; secrets read from
+    variables outside the alert channels' own."""
+    problems: list[tuple[list[str | int], str]] = []
+    for name, channel in rules.channels.items():
+        for field in ("secret_env", "username_env", "password_env"):
+            variable = getattr(channel, field)
+            if variable and not variable.startswith(CHANNEL_SECRET_PREFIX):
+                problems.append(
+                    (["channels", name, field], f"{variable!r}: a channel reads only variables named "
+                     f"{CHANNEL_SECRET_PREFIX}… (so no rule can send another secret of the deployment)."),
+                )  # fmt: skip
     for name, channel in rules.channels.items():
         at: list[str | int] = ["channels", name]
         if channel.type == "webhook" and not (channel.url or "").startswith(("http://", "https://")):
@@ -215,9 +335,13 @@ def check(rules: RuleSet) -> list[tuple[list[str | int], str]]:
         if not rule.when:
             problems.append(([*at, "when"], "a rule needs at least one condition."))
         problems += _conditions(rule.when, [*at, "when"])
+        if references is not None:
+            problems += _references(rule.when, [*at, "when"], references)
         last = SEVERITIES.index(rule.severity)
         for j, step in enumerate(rule.escalate):
             problems += _conditions(step.when, [*at, "escalate", j, "when"])
+            if references is not None:
+                problems += _references(step.when, [*at, "escalate", j, "when"], references)
             if SEVERITIES.index(step.severity) <= last:
                 problems.append(
                     ([*at, "escalate", j, "severity"], "each escalation must raise the severity.")
@@ -247,12 +371,18 @@ def _conditions(when: dict[str, Condition], at: list[str | int]) -> list[tuple[l
             continue
         if isinstance(condition, Range):
             bounds = (condition.at_least, condition.above, condition.at_most, condition.below)
+            if any(b is not None and not math.isfinite(b) for b in bounds) or (
+                isinstance(condition.equals, float) and not math.isfinite(condition.equals)
+            ):
+                problems.append(([*at, name], "a threshold must be a finite number (not .nan or .inf)."))
             if kind != "number" and any(b is not None for b in bounds):
                 problems.append(([*at, name], f"{name} is not a number: compare it with equals or any_of."))
             if all(b is None for b in bounds) and condition.equals is None and condition.any_of is None:
                 problems.append(([*at, name], "say at_least, above, at_most, below, equals or any_of."))
         elif kind == "bool" and not isinstance(condition, bool):
             problems.append(([*at, name], f"{name} is true or false."))
+        elif isinstance(condition, float) and not math.isfinite(condition):
+            problems.append(([*at, name], "a threshold must be a finite number (not .nan or .inf)."))
         elif kind == "number" and (isinstance(condition, bool) or not isinstance(condition, int | float)):
             problems.append(([*at, name], f"{name} is a number: write {{at_least: …}} or a number."))
     return problems

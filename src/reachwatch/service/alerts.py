@@ -26,6 +26,7 @@ from reachwatch.service.alert_rules import (
     COSTLY,
     FEATURES,
     SEVERITIES,
+    References,
     Rule,
     RuleSet,
     dedup_key,
@@ -38,10 +39,10 @@ from reachwatch.service.users import Principal
 from reachwatch.store import alert_features as facts
 from reachwatch.store import alerts as rows
 from reachwatch.store import enrichments
-from reachwatch.store.alerts import AlertRow, DeliveryRow, NoteRow
+from reachwatch.store.alerts import AlertPostRow, AlertRow, DeliveryRow, NoteRow
 from reachwatch.store.database import Store, WriteBatch
 
-__all__ = ["AlertRow", "DeliveryRow", "Evaluation", "NoteRow"]
+__all__ = ["AlertPostRow", "AlertRow", "DeliveryRow", "Evaluation", "NoteRow"]
 
 log = logging.getLogger(__name__)
 CHEAP = frozenset(
@@ -94,9 +95,26 @@ def active_rules(store: Store) -> RuleSet:
     return parse(latest[1], f"rule set {latest[0]}") if latest else RuleSet()
 
 
+def references(store: Store) -> References:
+    """What the store's rules may name: its protected people and narratives, the platforms."""
+    from reachwatch.model import PLATFORMS
+    from reachwatch.service import narratives, people
+
+    return References(
+        people={p.id: p.name for p in people.list_people(store)},
+        narratives={n.id: n.name for n in narratives.list_narratives(store)},
+        platforms=tuple(sorted(PLATFORMS)),
+    )
+
+
+def check_rules(store: Store, text: str, source: str = "rules") -> RuleSet:
+    """A rule set checked against the store's references too; RuleError listing every problem."""
+    return parse(text, source, references(store))
+
+
 def save_rules(store: Store, text: str, by: str) -> RuleSet:
     """Check and save a rule set (it takes effect on the next batch); RuleError if it is wrong."""
-    found = parse(text)
+    found = check_rules(store, text)
     rows.save_rule_set(store, text, by, _now_us())
     audit.record(store, by, "change", "alert-rules", detail={"rules": len(found.rules)})
     return found
@@ -245,6 +263,9 @@ class AlertEngine:
     def _record_once(
         self, keyed: list[tuple[str, Rule, dict[str, Any]]], event_at_us: int, result: Evaluation
     ) -> bool:
+        """An alert's post, author and features always belong to one post, its lead: the first
+        post of its key until another post of the same key crosses a higher level. Every post a
+        grouped alert (per person and day, say) covers is kept with its own author and features."""
         existing = rows.alerts_by_keys(self.store, [key for key, _, _ in keyed])
         now = _now_us()
         queued = False
@@ -252,24 +273,14 @@ class AlertEngine:
             for key, rule, found in keyed:
                 level, severity = level_of(rule, found)
                 shown = {k: v for k, v in found.items() if k in FEATURES or k == "post_id"}
+                post_id, author_id = found.get("post_id"), found.get("author")
                 before = existing.get(key)
                 if before is None:
                     row = AlertRow(
-                        id=0,
-                        rule_id=rule.id,
-                        dedup_key=key,
-                        severity=severity,
-                        level=level,
-                        status="open",
-                        title=rule.title,
-                        post_id=found.get("post_id"),
-                        author_id=found.get("author"),
-                        features=shown,
-                        assignee=None,
-                        event_at_us=event_at_us,
-                        raised_at_us=now,
-                        updated_at_us=now,
-                    )
+                        id=0, rule_id=rule.id, dedup_key=key, severity=severity, level=level, status="open",
+                        title=rule.title, post_id=post_id, author_id=author_id, features=shown,
+                        assignee=None, event_at_us=event_at_us, raised_at_us=now, updated_at_us=now,
+                    )  # fmt: skip
                     values = {k: v for k, v in msgspec.structs.asdict(row).items() if k != "id"}
                     alert_id = row.id = rows.insert_alert(conn, values)
                     existing[key] = row
@@ -277,26 +288,36 @@ class AlertEngine:
                     queued |= self._queue(conn, rule, alert_id, level, severity, now)
                     result.raised += 1
                 elif level > before.level:
+                    lead = {"post_id": post_id, "author_id": author_id}
                     rows.update_alert(
-                        conn,
-                        before.id,
-                        severity=severity,
-                        level=level,
-                        features=shown,
-                        updated_at_us=now,
-                        event_at_us=event_at_us,
-                        status="open" if before.status == "closed" else before.status,
-                    )
+                        conn, before.id, severity=severity, level=level, features=shown, updated_at_us=now,
+                        event_at_us=event_at_us, status="open" if before.status == "closed" else before.status,
+                        **lead,
+                    )  # fmt: skip
+                    moved = f" (now led by {post_id})" if post_id != before.post_id else ""
                     rows.add_note(
-                        conn, before.id, now, "system", "escalated", f"{before.severity} → {severity}"
+                        conn, before.id, now, "system", "escalated", f"{before.severity} → {severity}{moved}"
                     )
-                    before.level, before.severity = level, severity
+                    before.level, before.severity, before.features = level, severity, shown
+                    before.post_id, before.author_id = post_id, author_id
                     queued |= self._queue(conn, rule, before.id, level, severity, now)
                     result.escalated += 1
-                elif shown != before.features:
+                elif post_id == before.post_id and shown != before.features:
                     rows.update_alert(conn, before.id, features=shown, updated_at_us=now)
                     before.features = shown
                     result.updated += 1
+                elif post_id != before.post_id:
+                    rows.update_alert(conn, before.id, updated_at_us=now)
+                    result.updated += 1
+                alert_id = existing[key].id
+                if post_id:
+                    rows.save_alert_post(
+                        conn,
+                        AlertPostRow(
+                            alert_id=alert_id, post_id=post_id, author_id=author_id, level=level,
+                            severity=severity, features=shown, first_at_us=now, updated_at_us=now,
+                        ),
+                    )  # fmt: skip
         return queued
 
     def _queue(self, conn: Any, rule: Rule, alert_id: int, level: int, severity: str, now: int) -> bool:
@@ -342,6 +363,7 @@ class AlertPage(msgspec.Struct, kw_only=True):
 
 class AlertView(msgspec.Struct, kw_only=True):
     alert: AlertRow
+    posts: list[AlertPostRow]  # every post it covers, each with its own author (one unless grouped)
     notes: list[NoteRow]
     deliveries: list[DeliveryRow]
 
@@ -375,7 +397,10 @@ def view(store: Store, alert_id: int) -> AlertView:
     if alert is None:
         raise NotFoundError(f"No alert {alert_id}.")
     return AlertView(
-        alert=alert, notes=rows.notes(store, alert_id), deliveries=rows.deliveries(store, alert_id=alert_id)
+        alert=alert,
+        posts=rows.alert_posts(store, alert_id),
+        notes=rows.notes(store, alert_id),
+        deliveries=rows.deliveries(store, alert_id=alert_id),
     )
 
 

@@ -131,12 +131,16 @@ def list_for(store: Store, who: Principal, status: str | None = None) -> list[Ca
 
 
 def join(store: Store, who: Principal, case_id: str, user: str | None = None) -> None:
-    """Join a case (or, for a supervisor, add another officer to it)."""
+    """Add an officer to a case: only its owner (the officer who opened it) or a supervisor may,
+    so nobody reads another officer's revealed identities by joining on their own."""
     who.require(Permission.INVESTIGATE)
     case = get(store, case_id)
     name = user or who.name
-    if name != who.name and not who.can(Permission.OVERSEE):
-        raise PermissionDeniedError("Only a supervisor adds other officers to a case.")
+    if who.name != case.opened_by and not who.can(Permission.OVERSEE):
+        raise PermissionDeniedError(
+            f"Only the officer who opened {case_id} ({case.opened_by}) or a supervisor adds officers to it: "
+            "ask one of them to add you."
+        )
     target = accounts.get_user(store, name)
     if target is None or target.disabled:
         raise NotFoundError(f"No enabled user named {name!r}.")
@@ -191,5 +195,7 @@ def log_time(store: Store, who: Principal, case_id: str, minutes: float, note: s
         raise PermissionDeniedError(f"Join {case_id} before logging time on it.")
     if not 0 < minutes <= MAX_MINUTES:
         raise UsageError(f"Enter between 1 and {MAX_MINUTES} minutes.")
+    if get(store, case_id).status != "open":
+        raise UsageError(f"{case_id} is closed: time is logged on open cases only.")
     now = _now_us()
     rows.add_time(store, case_id, who.name, now - int(minutes * 60e6), now, note.strip()[:500])

@@ -241,7 +241,7 @@ def delivery_worker(store: Store, settings: Settings, engine: AlertEngine) -> De
     return Deliverer(
         store, lambda: engine.rules, webhook_secret=secret.get_secret_value() if secret else None,
         pseudonym_key=privacy.deployment_key(store, key.get_secret_value() if key else None),
-        wake=engine.delivery_wanted,
+        allowed_hosts=settings.alerts.allowed_hosts, wake=engine.delivery_wanted,
     )  # fmt: skip
 
 

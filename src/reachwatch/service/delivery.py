@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import random
 import smtplib
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 
 import httpx
@@ -25,7 +27,7 @@ import msgspec
 
 from reachwatch.errors import NotFoundError
 from reachwatch.service import privacy
-from reachwatch.service.alert_rules import Channel, RuleSet
+from reachwatch.service.alert_rules import CHANNEL_SECRET_PREFIX, Channel, RuleSet
 from reachwatch.store import alerts as rows
 from reachwatch.store.alerts import AlertRow, DeliveryRow
 from reachwatch.store.database import Store
@@ -81,6 +83,7 @@ class Deliverer:
         *,
         webhook_secret: str | None = None,
         pseudonym_key: bytes | None = None,
+        allowed_hosts: Sequence[str] = (),
         base_url: str = "http://127.0.0.1:8000",
         backoff_base_s: float = 1.0,
         wake: threading.Event | None = None,
@@ -88,6 +91,7 @@ class Deliverer:
         self.store, self.rules = store, rules
         self.webhook_secret = webhook_secret
         self.names = privacy.Pseudonyms(store, pseudonym_key or privacy.deployment_key(store))
+        self.allowed_hosts = {host.lower().strip("[]") for host in allowed_hosts}
         self.base_url = base_url.rstrip("/")
         self.backoff_base_s = backoff_base_s
         self.wake = wake or threading.Event()
@@ -144,20 +148,48 @@ class Deliverer:
         return 1
 
     def message(self, delivery: DeliveryRow, alert: AlertRow) -> AlertMessage:
-        """The message about an alert. An ordinary author goes by pseudonym, and the post id (a
-        Bluesky post id holds its author's DID) stays behind the link, which needs a login."""
-        shown = self.names.mask(alert)
-        ordinary = shown.author_id != alert.author_id
-        hidden = {"author", "author_handle"} | ({"post_id"} if ordinary else set())
-        features = {k: v for k, v in alert.features.items() if k not in hidden} | {"author": shown.author_id}
-        return AlertMessage(
+        """The message about an alert, through the pseudonyms like every other surface: an ordinary
+        author goes by pseudonym, without handle or display name, and the post by a masked
+        reference (a Bluesky post id holds its author's DID) that the link's login resolves."""
+        features = {k: v for k, v in alert.features.items() if k not in ("author", "author_handle")}
+        message = AlertMessage(
             delivery_id=delivery.id, event="raised" if delivery.level == 0 else "escalated",
             alert_id=alert.id,
             rule_id=alert.rule_id, severity=alert.severity, level=alert.level, title=alert.title,
-            status=alert.status, post_id=None if ordinary else alert.post_id, author=shown.author_id,
-            features=features, raised_at_us=alert.raised_at_us, event_at_us=alert.event_at_us,
-            sent_at_us=_now_us(), link=f"{self.base_url}/alert?id={alert.id}",
+            status=alert.status, post_id=alert.post_id, author=alert.author_id,
+            features=features | {"author": alert.author_id}, raised_at_us=alert.raised_at_us,
+            event_at_us=alert.event_at_us, sent_at_us=_now_us(), link=f"{self.base_url}/alert?id={alert.id}",
         )  # fmt: skip
+        return self.names.mask(message)
+
+    def _check_target(self, host: str | None) -> None:
+        """A channel may reach loopback, private or link-local addresses only when the deployment
+        lists the host in `[alerts] allowed_hosts` (a rule must not probe the internal network)."""
+        if not host:
+            raise DeliveryError("the channel names no host")
+        bare = host.lower().strip("[]")
+        if bare in self.allowed_hosts:
+            return
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(bare, None)}
+        except OSError as exc:
+            raise DeliveryError(f"cannot resolve {host}: {exc}") from exc
+        for address in addresses:
+            ip = ipaddress.ip_address(str(address).split("%")[0])
+            if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+                raise DeliveryError(
+                    f"{host} is on an internal network ({ip}); list it in [alerts] allowed_hosts to deliver there"
+                )
+
+    @staticmethod
+    def _secret(variable: str | None) -> str | None:
+        if not variable:
+            return None
+        if not variable.startswith(CHANNEL_SECRET_PREFIX):
+            raise DeliveryError(
+                f"a channel reads secrets only from {CHANNEL_SECRET_PREFIX}… variables, not {variable}"
+            )
+        return os.environ.get(variable)
 
     def send(self, channel: Channel, message: AlertMessage) -> None:
         if channel.type == "webhook":
@@ -168,7 +200,8 @@ class Deliverer:
             self._apprise(channel, message)
 
     def _webhook(self, channel: Channel, message: AlertMessage) -> None:
-        secret = os.environ.get(channel.secret_env) if channel.secret_env else self.webhook_secret
+        self._check_target(httpx.URL(str(channel.url)).host)
+        secret = self._secret(channel.secret_env) if channel.secret_env else self.webhook_secret
         if not secret:
             where = f"${channel.secret_env}" if channel.secret_env else "[alerts] webhook_secret"
             raise DeliveryError(f"no signing key: set {where}")
@@ -208,14 +241,14 @@ class Deliverer:
         mail = EmailMessage()
         mail["Subject"], mail["From"], mail["To"] = subject, str(channel.sender), ", ".join(channel.to)
         mail.set_content(text)
+        self._check_target(channel.host)
         try:
             with smtplib.SMTP(str(channel.host), channel.port, timeout=channel.timeout_s) as smtp:
                 if channel.starttls:
                     smtp.starttls()
                 if channel.username_env:
                     smtp.login(
-                        os.environ.get(channel.username_env, ""),
-                        os.environ.get(channel.password_env or "", ""),
+                        self._secret(channel.username_env) or "", self._secret(channel.password_env) or ""
                     )
                 smtp.send_message(mail)
         except (OSError, smtplib.SMTPException) as exc:

@@ -15,24 +15,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import select
 
 from reachwatch.errors import NotFoundError, UsageError
+from reachwatch.model import PLATFORMS
 from reachwatch.service import audit, cases
 from reachwatch.service.users import Principal
 from reachwatch.store import accounts as account_rows
-from reachwatch.store import schema
+from reachwatch.store import pseudonyms as rows
 from reachwatch.store.database import Store
 
 PREFIX = "anon-"
-ID_FIELDS = frozenset({"account_id", "account", "author_id", "post_author_id", "actor_id"})
+ID_FIELDS = frozenset({"account_id", "account", "author_id", "post_author_id", "actor_id", "author"})
 LIST_FIELDS = frozenset({"accounts"})
-HANDLE_FIELDS = ("handle", "author_handle")
+# Fields that name the account beside a masked id: they go with it.
+HANDLE_FIELDS = ("handle", "author_handle", "display_name", "author_name", "author_display_name")
+# Native ids that platforms embed in other ids and links (a Bluesky post's AT-URI holds its
+# author's DID): an ordinary author's is replaced by the pseudonym wherever it appears.
+EMBEDDED = re.compile(r"did:(?:plc|web):[A-Za-z0-9._:%-]+")
+ALIAS = re.compile(r"anon-[a-z2-7]{16}")
+EMBEDDED_PLATFORM = "bluesky"
 T = TypeVar("T")
 
 
@@ -54,44 +61,41 @@ class Pseudonyms:
     def __init__(self, store: Store, key: bytes, public_followers: int = 100_000) -> None:
         self.store, self.key, self.public_followers = store, key, public_followers
         self._public: dict[str, bool] = {}
-        self._known: set[str] | None = None
+        self._known: tuple[set[str], set[str]] | None = None
+        self._remembered: set[str] = set()
 
-    def _known_public(self) -> set[str]:
+    def _known_public(self) -> tuple[set[str], set[str]]:
         if self._known is None:
-            self._known = self._read_known_public()
+            self._known = rows.known_public(self.store)
         return self._known
-
-    def _read_known_public(self) -> set[str]:
-        people_handles: set[str] = set()
-        a, p = schema.accounts, schema.people
-        with self.store.connect() as conn:
-            for (handles,) in conn.execute(select(p.c.handles)):  # platform → the person's handles
-                for listed_handles in (handles or {}).values():
-                    people_handles.update(str(h).lower().lstrip("@") for h in listed_handles)
-            watched = set(conn.execute(select(a.c.id).where(a.c.watched)).scalars())
-            listed = set(conn.execute(select(schema.watchlist.c.account_id)).scalars())
-        return watched | listed | {f"handle:{h}" for h in people_handles}
 
     def decide(self, ids: Iterable[str]) -> None:
         todo = [i for i in set(ids) if i not in self._public and not i.startswith(PREFIX)]
         if not todo:
             return
-        known = self._known_public()
-        a = schema.accounts
-        with self.store.connect() as conn:
-            for start in range(0, len(todo), 5_000):
-                chunk = todo[start : start + 5_000]
-                rows = conn.execute(select(a.c.id, a.c.handle, a.c.followers).where(a.c.id.in_(chunk)))
-                found = {row.id: row for row in rows}
-                for account in chunk:
-                    row = found.get(account)
-                    self._public[account] = account in known or (
-                        row is not None
-                        and (
-                            (row.followers or 0) >= self.public_followers
-                            or f"handle:{(row.handle or '').lower()}" in known
-                        )
-                    )
+        listed, people_handles = self._known_public()
+        found = rows.audience(self.store, todo)
+        hidden: list[tuple[str, str]] = []
+        for account in todo:
+            row = found.get(account)
+            public = account in listed or (
+                row is not None
+                and (row[1] >= self.public_followers or (row[0] or "").lower().lstrip("@") in people_handles)
+            )
+            # An id the store does not describe is not an account (a narrative id, a person id…),
+            # except a platform account id, which is ordinary until known otherwise.
+            if row is None and not _looks_like_account(account):
+                public = True
+            self._public[account] = public
+            if not public:
+                hidden.append((alias(self.key, account), account))
+        self._remember(hidden)
+
+    def _remember(self, pairs: list[tuple[str, str]]) -> None:
+        new = [(a, i) for a, i in pairs if a not in self._remembered]
+        if new:
+            rows.save_aliases(self.store, new)
+            self._remembered.update(a for a, _ in new)
 
     def is_public(self, account_id: str) -> bool:
         self.decide([account_id])
@@ -108,6 +112,46 @@ class Pseudonyms:
         """`value` with every ordinary account named by its alias (a copy where anything changed)."""
         self.decide(_ids(value))
         return _masked(value, self)  # type: ignore[no-any-return]
+
+    def mask_text(self, text: str) -> str:
+        """A string with every embedded native id of an ordinary account (a DID in an AT-URI) and
+        every ordinary account id replaced by the pseudonym."""
+        if text in self._public:
+            return text if self._public[text] else alias(self.key, text)
+        dids = EMBEDDED.findall(text)
+        if not dids:
+            return text
+        ids = {f"{EMBEDDED_PLATFORM}:{did}" for did in dids}
+        self.decide(ids)
+        for did in sorted(set(dids), key=len, reverse=True):
+            account = f"{EMBEDDED_PLATFORM}:{did}"
+            if not self._public.get(account, True):
+                text = text.replace(account, alias(self.key, account)).replace(did, alias(self.key, account))
+        return text
+
+    def resolve(self, text: str) -> str:
+        """The real id behind a reference the user was shown: a pseudonym, or a post id with one
+        in place of its author's DID. Anything else is returned as it is."""
+        for found in set(ALIAS.findall(text)):
+            account = rows.account_of_alias(self.store, found) or _scan(self.store, self.key, found)
+            if account is None:
+                raise NotFoundError(f"No account in the store has the pseudonym {found!r}.")
+            native = account.partition(":")[2]
+            text = account if text == found else text.replace(found, native)
+        return text
+
+
+def _looks_like_account(value: str) -> bool:
+    platform, sep, native = value.partition(":")
+    return bool(sep and native) and platform in PLATFORMS and "/" not in native
+
+
+def _scan(store: Store, key: bytes, pseudonym: str) -> str | None:
+    """A pseudonym not remembered yet: looked for among every account the store knows."""
+    found = next((a for a in rows.candidates(store) if hmac.compare_digest(alias(key, a), pseudonym)), None)
+    if found is not None:
+        rows.save_aliases(store, [(pseudonym, found)])
+    return found
 
 
 def _nested(value: Any) -> bool:
@@ -128,12 +172,19 @@ def _ids(value: Any) -> Iterable[str]:
         if isinstance(value, tuple) or (value and _nested(value[0])):  # a list of numbers needs no walk
             for item in value:
                 yield from _ids(item)
+        elif value and isinstance(value[0], str):
+            yield from (x for x in value if isinstance(x, str) and _looks_like_account(x))
     elif isinstance(value, dict):
-        for item in value.values():
-            yield from _ids(item)
+        for field, item in value.items():
+            if field in ID_FIELDS and isinstance(item, str):
+                yield item
+            else:
+                yield from _ids(item)
 
 
 def _masked(value: Any, names: Pseudonyms) -> Any:
+    if isinstance(value, str):
+        return names.mask_text(value) if ("did:" in value or value in names._public) else value
     if isinstance(value, msgspec.Struct):
         changes: dict[str, Any] = {}
         hide_handle = False
@@ -143,10 +194,6 @@ def _masked(value: Any, names: Pseudonyms) -> Any:
                 if not names._public.get(item, True):
                     changes[field] = alias(names.key, item)
                     hide_handle = True
-            elif field in LIST_FIELDS and isinstance(item, list) and item and isinstance(item[0], str):
-                changed = [names.name(x) for x in item]
-                if changed != item:
-                    changes[field] = changed
             else:
                 inner = _masked(item, names)
                 if inner is not item:
@@ -157,13 +204,24 @@ def _masked(value: Any, names: Pseudonyms) -> Any:
                     changes[field] = None
         return msgspec.structs.replace(value, **changes) if changes else value
     if isinstance(value, list | tuple):
-        if isinstance(value, list) and (not value or not _nested(value[0])):
+        if isinstance(value, list) and (not value or not (_nested(value[0]) or isinstance(value[0], str))):
             return value
         items = [_masked(item, names) for item in value]
         differs = any(a is not b for a, b in zip(items, value, strict=True))
         return (type(value)(items) if isinstance(value, tuple) else items) if differs else value
     if isinstance(value, dict):
-        masked = {k: _masked(v, names) for k, v in value.items()}
+        masked: dict[Any, Any] = {}
+        hide_handle = False
+        for field, item in value.items():
+            if field in ID_FIELDS and isinstance(item, str) and not names._public.get(item, True):
+                masked[field] = alias(names.key, item)
+                hide_handle = True
+            else:
+                masked[field] = _masked(item, names)
+        if hide_handle:
+            for field in HANDLE_FIELDS:
+                if masked.get(field):
+                    masked[field] = None
         return masked if any(masked[k] is not value[k] for k in value) else value
     return value
 
@@ -175,13 +233,6 @@ class Revealed(msgspec.Struct, kw_only=True):
     case_id: str
 
 
-def _candidates(store: Store) -> Iterable[str]:
-    with store.connect() as conn:
-        yield from conn.execute(select(schema.accounts.c.id)).scalars()
-        yield from conn.execute(select(schema.engagements.c.actor_id).distinct()).scalars()
-        yield from conn.execute(select(schema.posts.c.author_id).distinct()).scalars()
-
-
 def reveal(store: Store, who: Principal, key: bytes, pseudonym: str, reason: str) -> Revealed:
     """The account behind a pseudonym, for an officer working on an open case, with a reason."""
     case = cases.require_open_case(store, who)
@@ -190,11 +241,10 @@ def reveal(store: Store, who: Principal, key: bytes, pseudonym: str, reason: str
     pseudonym = pseudonym.strip()
     if not pseudonym.startswith(PREFIX):
         raise UsageError(f"{pseudonym!r} is not a pseudonym (they start with {PREFIX!r}).")
-    found = next((a for a in _candidates(store) if hmac.compare_digest(alias(key, a), pseudonym)), None)
-    if found is None:
+    found = rows.account_of_alias(store, pseudonym) or _scan(store, key, pseudonym)
+    if found is None or not hmac.compare_digest(alias(key, found), pseudonym):
         raise NotFoundError(f"No account in the store has the pseudonym {pseudonym!r}.")
-    with store.connect() as conn:
-        handle = conn.execute(select(schema.accounts.c.handle).where(schema.accounts.c.id == found)).scalar()
+    handle = rows.handle_of(store, found)
     audit.record(
         store,
         who.name,

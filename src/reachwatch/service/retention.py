@@ -1,9 +1,10 @@
 """Retention: data kept no longer than it is needed, per data class, unless an open case holds it.
 
-Classes: engagements by non-watched accounts (held when their post or their account is a target of
-an open case), raw payloads (the canonical records stay), resolved quarantine items. The audit
-log is never deleted. A dry run counts what a run would delete and deletes nothing; every real run
-leaves an audit entry with its counts.
+Nothing is deleted unless the deployment asked for it: retention is off until `[retention] enabled
+= true`; every class ages by when reachwatch collected the row, never by the post's own time; the
+first run on a store, and any run that would delete more than `confirm_share` of a class, needs an
+explicit confirmation (`reachwatch retention --yes`), and the scheduled job never gives one. Every
+real run leaves an audit entry with its counts. The audit log is never deleted.
 """
 
 from __future__ import annotations
@@ -11,33 +12,66 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 
 import msgspec
-from sqlalchemy import ColumnElement, Table, and_, delete, func, not_, select
 
 from reachwatch.config import RetentionSettings
+from reachwatch.errors import UsageError
 from reachwatch.service import audit
-from reachwatch.store import cases as case_rows
-from reachwatch.store import schema
+from reachwatch.store import audit as audit_rows
+from reachwatch.store import retention as rows
 from reachwatch.store.database import Store
+from reachwatch.store.retention import ClassCount
 
-DAY_US = 86_400_000_000
+__all__ = ["ClassCount", "ConfirmationNeeded", "RetentionReport", "RetentionStatus", "run", "status"]
 log = logging.getLogger(__name__)
 
 
-class ClassReport(msgspec.Struct, kw_only=True):
-    data_class: str
-    keep_days: float | None
-    cutoff_us: int | None
-    deleted: int  # or, in a dry run, would be deleted
-    held: int  # past the cutoff but held by an open case
+class ConfirmationNeeded(UsageError):
+    """A run that must be confirmed (`--yes`): the first on a store, or one deleting a large share."""
 
 
 class RetentionReport(msgspec.Struct, kw_only=True):
     dry_run: bool
     at_us: int
-    classes: list[ClassReport]
+    classes: list[ClassCount]
+    needs_confirmation: str | None = None  # why a real run would need --yes (None: it would not)
+
+
+class RetentionStatus(msgspec.Struct, kw_only=True):
+    enabled: bool
+    every_hours: float
+    last_run_at_us: int | None
+    last_run_by: str | None
+    last_deleted: dict[str, int]
+    next_run_at_us: int | None  # None: not scheduled in this process
+    waiting: str | None  # why the scheduled job is waiting for a confirmation
+    dry_run: RetentionReport
+
+
+def _periods(settings: RetentionSettings) -> dict[str, float | None]:
+    return {
+        "engagements": settings.engagement_days,
+        "raw": settings.raw_days,
+        "quarantine": settings.quarantine_days,
+    }
+
+
+def _last_run(store: Store) -> audit_rows.AuditEntry | None:
+    found = audit_rows.entries(store, limit=1, newest_first=True, action="retention")
+    return found[0] if found else None
+
+
+def _why_confirm(store: Store, settings: RetentionSettings, plan: list[ClassCount]) -> str | None:
+    if _last_run(store) is None:
+        return "this is the first retention run on this store"
+    for found in plan:
+        if found.total and found.deleted > settings.confirm_share * found.total:
+            return (
+                f"it would delete {found.deleted:,} of {found.total:,} {found.data_class} "
+                f"(more than [retention] confirm_share = {settings.confirm_share:.0%})"
+            )
+    return None
 
 
 def run(
@@ -45,109 +79,88 @@ def run(
     settings: RetentionSettings,
     *,
     dry_run: bool = False,
+    confirmed: bool = False,
     actor: str = "system",
     now_us: int | None = None,
 ) -> RetentionReport:
+    """Count (dry run) or delete what is past each period. A real run needs retention enabled, and
+    a confirmation where `_why_confirm` says so (ConfirmationNeeded otherwise, nothing deleted)."""
     now = now_us if now_us is not None else time.time_ns() // 1000
-    held_posts, held_accounts = case_rows.held_targets(store)
-    e, a, r, q = schema.engagements, schema.accounts, schema.raw_events, schema.quarantine
-    watched = select(a.c.id).where(a.c.watched)
-    found: list[ClassReport] = []
-
-    def one(
-        name: str,
-        days: float | None,
-        table: Table,
-        expired: Callable[[int], ColumnElement[bool]],
-        held: Callable[[int], ColumnElement[bool]] | None,
-    ) -> None:
-        if days is None:
-            found.append(ClassReport(data_class=name, keep_days=None, cutoff_us=None, deleted=0, held=0))
-            return
-        cutoff = now - int(days * DAY_US)
-        condition = expired(cutoff)
-        with store.transaction() as conn:
-            held_count = (
-                int(conn.execute(select(func.count()).select_from(table).where(held(cutoff))).scalar_one())
-                if held is not None
-                else 0
-            )
-            if dry_run:
-                count = int(
-                    conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one()
-                )
-            else:
-                count = int(conn.execute(delete(table).where(condition)).rowcount or 0)
-        found.append(
-            ClassReport(data_class=name, keep_days=days, cutoff_us=cutoff, deleted=count, held=held_count)
+    plan = rows.apply(store, _periods(settings), now, dry_run=True)
+    why = _why_confirm(store, settings, plan)
+    if dry_run:
+        return RetentionReport(dry_run=True, at_us=now, classes=plan, needs_confirmation=why)
+    if not settings.enabled:
+        raise UsageError(
+            "Retention is off, so nothing was deleted. To delete data past its period, set "
+            "`enabled = true` under [retention] in reachwatch.toml (or REACHWATCH_RETENTION__ENABLED=1); "
+            "`reachwatch retention --dry-run` shows what a run would delete."
         )
-
-    def old_ordinary(cutoff: int) -> ColumnElement[bool]:
-        return and_(e.c.created_at_us < cutoff, not_(e.c.actor_id.in_(watched)))
-
-    def is_held() -> ColumnElement[bool]:
-        return e.c.post_id.in_(sorted(held_posts)) | e.c.actor_id.in_(sorted(held_accounts))
-
-    one(
-        "engagements of non-watched accounts",
-        settings.engagement_days,
-        e,
-        lambda cutoff: and_(old_ordinary(cutoff), not_(is_held())),
-        lambda cutoff: and_(old_ordinary(cutoff), is_held()),
-    )
-    # Then the profiles of ordinary accounts with nothing left in the store: not watched, no post,
-    # no engagement, not held by a case (in a dry run: those with nothing left already).
-    p, w, snaps = schema.posts, schema.watchlist, schema.account_snapshots
-    orphan = and_(
-        not_(a.c.watched), not_(a.c.id.in_(select(w.c.account_id))),
-        not_(a.c.id.in_(select(e.c.actor_id))), not_(a.c.id.in_(select(p.c.author_id))),
-    )  # fmt: skip
-    one(
-        "profiles of non-watched accounts no longer engaged",
-        settings.engagement_days,
-        a,
-        lambda _: and_(orphan, not_(a.c.id.in_(sorted(held_accounts)))),
-        lambda _: and_(orphan, a.c.id.in_(sorted(held_accounts))),
-    )
-    one(
-        "profile snapshots of accounts no longer kept",
-        settings.engagement_days,
-        snaps,
-        lambda cutoff: and_(snaps.c.observed_at_us < cutoff, not_(snaps.c.account_id.in_(select(a.c.id)))),
-        None,
-    )
-    one("raw payloads", settings.raw_days, r, lambda cutoff: r.c.received_at_us < cutoff, None)
-    one(
-        "resolved quarantine items",
-        settings.quarantine_days,
-        q,
-        lambda cutoff: and_(q.c.status != "open", q.c.received_at_us < cutoff),
-        None,
-    )
-    result = RetentionReport(dry_run=dry_run, at_us=now, classes=found)
-    if not dry_run:
-        audit.record(
-            store,
-            actor,
-            "retention",
-            "store",
-            detail={c.data_class: c.deleted for c in found if c.keep_days is not None},
+    if why is not None and not confirmed:
+        would = ", ".join(f"{c.deleted:,} {c.data_class}" for c in plan if c.deleted)
+        raise ConfirmationNeeded(
+            f"Nothing was deleted: {why}. It would delete {would or 'nothing'}. "
+            "Check with `reachwatch retention --dry-run`, then run `reachwatch retention --yes`."
         )
-    return result
+    done = rows.apply(store, _periods(settings), now, dry_run=False)
+    audit.record(
+        store,
+        actor,
+        "retention",
+        "store",
+        detail={c.data_class: c.deleted for c in done if c.keep_days is not None},
+    )
+    return RetentionReport(dry_run=False, at_us=now, classes=done)
+
+
+class Schedule:
+    """The scheduled job's state in this process, for the status page."""
+
+    def __init__(self) -> None:
+        self.next_run_at_us: int | None = None
+        self.waiting: str | None = None
+
+
+SCHEDULE = Schedule()
+
+
+def status(store: Store, settings: RetentionSettings) -> RetentionStatus:
+    """Retention as it stands: enabled or not, the last run (from the audit log), the next one (when
+    this process schedules it), and what a run now would delete."""
+    last = _last_run(store)
+    return RetentionStatus(
+        enabled=settings.enabled,
+        every_hours=settings.every_hours,
+        last_run_at_us=last.at_us if last else None,
+        last_run_by=last.actor if last else None,
+        last_deleted={str(k): int(v) for k, v in (last.detail if last else {}).items()},
+        next_run_at_us=SCHEDULE.next_run_at_us,
+        waiting=SCHEDULE.waiting,
+        dry_run=run(store, settings, dry_run=True),
+    )
 
 
 def run_every(
     store: Store, settings: RetentionSettings, stop: threading.Event, first_after_s: float = 60.0
 ) -> None:
-    """The scheduled job (`reachwatch serve` runs it in a thread): a run now and then every
-    `every_hours`, until `stop` is set. A failed run is logged and tried again at the next turn."""
-    if settings.every_hours <= 0:
+    """The scheduled job (`reachwatch serve` runs it in a thread when retention is enabled): a run
+    after `first_after_s`, then every `every_hours`, until `stop` is set. It never confirms: a run
+    that needs `--yes` waits for one, logged and shown on the retention page."""
+    if not settings.enabled or settings.every_hours <= 0:
         return
     wait = first_after_s
-    while not stop.wait(wait):
+    while True:
+        SCHEDULE.next_run_at_us = time.time_ns() // 1000 + int(wait * 1e6)
+        if stop.wait(wait):
+            SCHEDULE.next_run_at_us = None
+            return
         try:
             found = run(store, settings)
+            SCHEDULE.waiting = None
             log.info("retention: %s", {c.data_class: c.deleted for c in found.classes})
+        except ConfirmationNeeded as exc:
+            SCHEDULE.waiting = str(exc)
+            log.warning("retention is waiting for a confirmation: %s", exc)
         except Exception:
             log.exception("the retention job failed; it runs again in %s hours", settings.every_hours)
         wait = settings.every_hours * 3600

@@ -9,6 +9,7 @@ from sqlalchemy import desc, func, insert, select, update
 
 from reachwatch.store import schema
 from reachwatch.store.database import Store, as_struct
+from reachwatch.store.writer import dialect_insert
 
 
 class AlertRow(msgspec.Struct, kw_only=True):
@@ -25,6 +26,19 @@ class AlertRow(msgspec.Struct, kw_only=True):
     assignee: str | None
     event_at_us: int
     raised_at_us: int
+    updated_at_us: int
+
+
+class AlertPostRow(msgspec.Struct, kw_only=True):
+    """One post an alert covers, with its own author, level and features."""
+
+    alert_id: int
+    post_id: str
+    author_id: str | None
+    level: int
+    severity: str
+    features: dict[str, Any]
+    first_at_us: int
     updated_at_us: int
 
 
@@ -84,6 +98,29 @@ def insert_alert(conn: Any, values: dict[str, Any]) -> int:
 
 def update_alert(conn: Any, alert_id: int, **values: Any) -> None:
     conn.execute(update(schema.alerts).where(schema.alerts.c.id == alert_id).values(**values))
+
+
+def save_alert_post(conn: Any, row: AlertPostRow) -> None:
+    """Insert or refresh one covered post (its first time kept)."""
+    t = schema.alert_posts
+    stmt = dialect_insert(conn.dialect.name, t)
+    values = msgspec.structs.asdict(row)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["alert_id", "post_id"],
+            set_={
+                k: stmt.excluded[k] for k in ("author_id", "level", "severity", "features", "updated_at_us")
+            },
+        ),
+        [values],
+    )
+
+
+def alert_posts(store: Store, alert_id: int) -> list[AlertPostRow]:
+    t = schema.alert_posts
+    with store.connect() as conn:
+        rows = conn.execute(select(t).where(t.c.alert_id == alert_id).order_by(t.c.first_at_us, t.c.post_id))
+        return [as_struct(row, AlertPostRow) for row in rows]
 
 
 def add_note(conn: Any, alert_id: int, at_us: int, user_name: str, kind: str, text: str = "") -> None:

@@ -121,6 +121,9 @@ engagements = Table(
     Column("via_id", Text),
     # The platform gave no time (reposted-by lists): created_at_us is when it was first seen.
     Column("time_observed", Boolean, nullable=False, server_default=false()),
+    # When reachwatch wrote it (retention ages by this, never by the post's time); NULL: stored
+    # before migration 0008, read as collected at `deployment.engagements-collected-before`.
+    Column("collected_at_us", BigInteger),
     # Kind before time: a post's counts per kind and time step are range counts over this key.
     PrimaryKeyConstraint("post_id", "kind", "created_at_us", "id"),
     Index("ix_engagements_created", "created_at_us"),
@@ -332,6 +335,15 @@ login_failures = Table(
     Index("ix_login_failures_user", "user_name", "at_us"),
 )
 
+# Pseudonyms shown so far, and the account behind each (migration 0008): a pseudonym a user has
+# seen, or a post reference masked with one, resolves by one lookup.
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("alias", Text, primary_key=True),
+    Column("account_id", Text, nullable=False),
+)
+
 deployment = Table(
     "deployment",
     metadata,
@@ -417,6 +429,22 @@ alerts = Table(
     Column("raised_at_us", BigInteger, nullable=False),
     Column("updated_at_us", BigInteger, nullable=False),
     Index("ix_alerts_status", "status", "updated_at_us"),
+)
+
+# The posts an alert covers, each with its own author and features (a grouped alert, per person
+# and day say, covers several; the alert's own post and features are those of its lead post).
+alert_posts = Table(
+    "alert_posts",
+    metadata,
+    Column("alert_id", BigInteger, nullable=False),
+    Column("post_id", Text, nullable=False),
+    Column("author_id", Text),
+    Column("level", Integer, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("features", Json, nullable=False),
+    Column("first_at_us", BigInteger, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("alert_id", "post_id"),
 )
 
 alert_notes = Table(

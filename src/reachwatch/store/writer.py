@@ -8,6 +8,7 @@ it stays deleted.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -241,6 +242,9 @@ class RecordWriter:
                     described.add(row["id"])
         if any(row["time_observed"] for row in groups.get("engagement", ())):
             groups["engagement"] = self._first_sightings(conn, groups["engagement"])
+        collected = time.time_ns() // 1000  # when reachwatch collected them: what retention ages by
+        for row in groups.get("engagement", ()):
+            row["collected_at_us"] = collected
         stubs = [{"id": ident, "platform": platform_of(ident)} for ident in sorted(referenced - described)]
         if stubs:
             self._run(conn, "account_stub", stubs)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from reachwatch.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from reachwatch.service import audit, cases, oversight, privacy, users
 from reachwatch.service.users import Permission, Role
-from reachwatch.web.api import audited, documented, encoded, parse_time, request_body, store_of
+from reachwatch.web.api import audited, documented, encoded, parse_time, request_body, shown, store_of
 from reachwatch.web.auth import (
     SESSION_COOKIE,
     Admin,
@@ -23,6 +23,7 @@ from reachwatch.web.auth import (
     Investigator,
     Overseer,
     client_of,
+    principal_or_none,
     pseudonyms,
 )
 from reachwatch.web.pages import render
@@ -55,7 +56,7 @@ def back(to: str) -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: Annotated[str, Query(max_length=2_000)] = "/") -> Response:
-    return render(request, "login.html", {"next": safe_next(next), "failed": None})
+    return render(request, "login.html", {"next": safe_next(next), "failed": None}, None)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -78,7 +79,7 @@ def login(
             store, name[:64], "login-failed", "session", detail={"client": client_of(request), "why": why}
         )
         status = 429 if isinstance(exc, RateLimitedError) else 401
-        page = render(request, "login.html", {"next": safe_next(next), "failed": str(exc)})
+        page = render(request, "login.html", {"next": safe_next(next), "failed": str(exc)}, None)
         page.status_code = status
         return page
     audit.record(store, name, "login", "session", detail={"client": client_of(request)})
@@ -117,7 +118,7 @@ def cases_page(
     request: Request, who: CaseReader, status: Annotated[str, Query(pattern="^(|open|closed)$")] = ""
 ) -> Response:
     found = cases.list_for(store_of(request), who, status or None)
-    return render(request, "cases.html", {"cases": found, "status": status})
+    return render(request, "cases.html", {"cases": found, "status": status}, ("view-cases", status or "all"))
 
 
 @router.post("/cases", response_class=RedirectResponse)
@@ -133,8 +134,17 @@ def case_open(
 def case_page(request: Request, who: CaseReader, id: CaseId) -> Response:
     store = store_of(request)
     found = cases.view(store, who, id)
-    audited(request, "view-case", id)
-    return render(request, "case.html", {"c": found, "users": [u.name for u in users.list_users(store)]})
+    _show_targets(request, found)
+    context = {"c": found, "users": [u.name for u in users.list_users(store)]}
+    return render(request, "case.html", context, ("view-case", id))
+
+
+def _show_targets(request: Request, found: cases.CaseView) -> None:
+    """A case's own officers see the accounts revealed under it; anyone else sees pseudonyms."""
+    who = principal_or_none(request)
+    if who is not None and who.name in found.members:
+        for target in found.targets:
+            pseudonyms(request).show(target.target_id)
 
 
 @router.post("/case/join", response_class=RedirectResponse)
@@ -199,7 +209,7 @@ def _key(request: Request) -> bytes:
 def reveal_page(
     request: Request, who: Investigator, pseudonym: Annotated[str, Query(max_length=40)]
 ) -> Response:
-    return render(request, "reveal.html", {"pseudonym": pseudonym, "revealed": None})
+    return render(request, "reveal.html", {"pseudonym": pseudonym, "revealed": None}, None)
 
 
 @router.post("/reveal", response_class=HTMLResponse)
@@ -210,7 +220,8 @@ def reveal(
     reason: Annotated[str, Form(max_length=1_000)],
 ) -> Response:
     found = privacy.reveal(store_of(request), who, _key(request), pseudonym, reason)
-    return render(request, "reveal.html", {"pseudonym": pseudonym, "revealed": found})
+    pseudonyms(request).show(found.identity)
+    return render(request, "reveal.html", {"pseudonym": pseudonym, "revealed": found}, None)
 
 
 # Oversight, audit, users ------------------------------------------------------------------------
@@ -246,7 +257,9 @@ def oversight_page(
 ) -> Response:
     found = _oversight(request, since, until, account)
     form = {"from": since, "to": until, "account": account}
-    return render(request, "oversight.html", {"r": found, "form": form, "query": str(request.url.query)})
+    return render(
+        request, "oversight.html", {"r": found, "form": form, "query": str(request.url.query)}, None
+    )
 
 
 @router.get("/oversight.csv", response_class=Response)
@@ -274,12 +287,14 @@ def audit_page(
     found = audit.entries(store, limit, actor=actor or None, action=action or None, case_id=case or None)
     form = {"actor": actor, "action": action, "case": case}
     audited(request, "view-audit", "audit-log", who=actor, did=action, case=case)
-    return render(request, "audit.html", {"entries": found, "check": audit.verify(store), "form": form})
+    return render(request, "audit.html", {"entries": found, "check": audit.verify(store), "form": form}, None)
 
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, _: Admin) -> Response:
-    return render(request, "users.html", {"users": users.list_users(store_of(request)), "roles": list(Role)})
+    return render(
+        request, "users.html", {"users": users.list_users(store_of(request)), "roles": list(Role)}, None
+    )
 
 
 @router.post("/users", response_class=RedirectResponse)
@@ -327,8 +342,8 @@ def api_cases(
 def api_case(request: Request, who: CaseReader, id: CaseId) -> Response:
     """A case: justification, legal basis, officers, targets and time."""
     found = cases.view(store_of(request), who, id)
-    audited(request, "view-case", id, via="api")
-    return encoded(found)
+    _show_targets(request, found)
+    return shown(request, found, ("view-case", id))
 
 
 @api_router.post(

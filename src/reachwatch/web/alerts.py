@@ -54,6 +54,10 @@ def inbox_page(
             "pages": max(1, -(-found.total // 50)),
             "query": str(request.url.query),
         },
+        ("view-alerts", "inbox"),
+        status=status,
+        severity=severity,
+        rule=rule,
     )
 
 
@@ -64,6 +68,7 @@ def alert_page(request: Request, _: Reader, id: AlertId) -> Response:
         request,
         "alert.html",
         {"v": alerts.view(store, id), "users": [u.name for u in users.list_users(store)]},
+        ("view-alert", f"alert:{id}"),
     )
 
 
@@ -82,7 +87,10 @@ def alert_triage(
 @router.get("/alerts/rules", response_class=HTMLResponse)
 def rules_page(request: Request, _: Configurer) -> Response:
     return render(
-        request, "rules.html", {"text": alerts.rules_text(store_of(request)), "problems": [], "saved": False}
+        request,
+        "rules.html",
+        {"text": alerts.rules_text(store_of(request)), "problems": [], "saved": False},
+        None,
     )
 
 
@@ -92,8 +100,8 @@ def rules_save(request: Request, who: Configurer, text: Annotated[str, Form(max_
     try:
         alerts.save_rules(store_of(request), text, who.name)
     except RuleError as exc:
-        return render(request, "rules.html", {"text": text, "problems": exc.problems, "saved": False})
-    return render(request, "rules.html", {"text": text, "problems": [], "saved": True})
+        return render(request, "rules.html", {"text": text, "problems": exc.problems, "saved": False}, None)
+    return render(request, "rules.html", {"text": text, "problems": [], "saved": True}, None)
 
 
 @api_router.get("/alerts", responses=documented(alerts.AlertPage), response_class=Response)
@@ -115,16 +123,18 @@ def api_alerts(
         page=page,
         limit=limit,
     )
-    return shown(request, found)
+    return shown(request, found, ("view-alerts", "inbox"), status=status, severity=severity, rule=rule)
 
 
 @api_router.get("/alert", responses=documented(alerts.AlertView), response_class=Response)
 def api_alert(request: Request, _: Reader, id: AlertId) -> Response:
     """An alert with its history (raised, escalated, triage) and its deliveries."""
-    return shown(request, alerts.view(store_of(request), id))
+    return shown(request, alerts.view(store_of(request), id), ("view-alert", f"alert:{id}"))
 
 
 @api_router.post("/alert/acknowledge", responses=documented(alerts.AlertView), response_class=Response)
 def api_acknowledge(request: Request, who: Investigator, id: AlertId) -> Response:
     """Acknowledge an alert (the caller is recorded)."""
-    return shown(request, alerts.triage(store_of(request), who, id, "acknowledge"))
+    return shown(
+        request, alerts.triage(store_of(request), who, id, "acknowledge"), ("view-alert", f"alert:{id}")
+    )

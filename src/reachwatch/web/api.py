@@ -12,19 +12,19 @@ import io
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from reachwatch.errors import AuthenticationError, UsageError
 from reachwatch.model import Person, micros_from_datetime
-from reachwatch.service import audit, cases, explore, floor, narratives, reach, spillover, views
+from reachwatch.service import cases, explore, floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
 from reachwatch.service.explore import SearchFilters, SearchHit, Stats
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
 from reachwatch.service.privacy import Pseudonyms
 from reachwatch.service.store_access import Store
 from reachwatch.service.users import Permission
-from reachwatch.web.auth import Investigator, Reader, principal_or_none, pseudonyms
+from reachwatch.web.auth import Investigator, Reader, principal_or_none, pseudonyms, viewer_of
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 SCHEMAS: dict[str, Any] = {}
@@ -70,9 +70,10 @@ def encoded(value: Any) -> Response:
     return Response(msgspec.json.encode(value), media_type="application/json")
 
 
-def shown(request: Request, value: Any) -> Response:
-    """JSON of `value` with every ordinary engager pseudonymised."""
-    return encoded(pseudonyms(request).mask(value))
+def shown(request: Request, value: Any, look: tuple[str, str], **detail: Any) -> Response:
+    """JSON of `value` through the request's viewer: ordinary engagers pseudonymised, the look
+    (action, target) audited."""
+    return encoded(viewer_of(request).show(value, *look, via="api", **detail))
 
 
 def store_of(request: Request) -> Store:
@@ -80,18 +81,23 @@ def store_of(request: Request) -> Store:
     return store
 
 
-TARGET_KINDS = {"view-post": "post", "view-account": "account"}
-
-
 def audited(request: Request, action: str, target: str, **detail: Any) -> None:
-    """Record who looked at, searched or exported what, under which case (`reachwatch audit`); a
-    post or account looked at under a case becomes one of its targets."""
-    who = principal_or_none(request)
-    name, case_id = (who.name, who.case_id) if who else ("anonymous", None)
-    store = store_of(request)
-    audit.record(store, name, action, target, case_id=case_id, detail={k: v for k, v in detail.items() if v})
-    if who is not None and action in TARGET_KINDS:
-        cases.note_target(store, who, TARGET_KINDS[action], target)
+    """Record who looked at, searched or exported what, under which case (`reachwatch audit`)."""
+    viewer_of(request).look(action, target, **detail)
+
+
+def _resolved_post(request: Request, id: Annotated[str, Query(min_length=1, max_length=500,
+                   description="A post id, e.g. bluesky:at://…, or the masked reference shown")]) -> str:  # fmt: skip
+    return viewer_of(request).resolve(id)
+
+
+def _resolved_account(request: Request, id: Annotated[str, Query(min_length=1, max_length=500,
+                      description="An account id, or the pseudonym shown")]) -> str:  # fmt: skip
+    return viewer_of(request).resolve(id)
+
+
+PostId = Annotated[str, Depends(_resolved_post)]
+AccountId = Annotated[str, Depends(_resolved_account)]
 
 
 def account_gate(request: Request, account_id: str) -> None:
@@ -119,14 +125,13 @@ def parse_time(text: str | None, name: str) -> int | None:
         ) from exc
 
 
-PostId = Annotated[str, Query(min_length=1, max_length=500, description="A post id, e.g. bluesky:at://…")]
 Page = Annotated[int, Query(ge=1, le=100_000)]
 
 
 @router.get("/stats", responses=documented(Stats), response_class=Response)
 def api_stats(request: Request, _: Reader) -> Response:
     """Counts of everything in the store."""
-    return shown(request, explore.stats(store_of(request)))
+    return shown(request, explore.stats(store_of(request)), ("view-stats", "store"))
 
 
 @router.get("/floor", responses=documented(floor.WatchFloor), response_class=Response)
@@ -137,21 +142,23 @@ def api_floor(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Response:
     """The watch floor: watched accounts, their latest posts, posts by velocity and by z-score."""
-    return shown(request, floor.watch_floor(store_of(request), window_days=window_days, limit=limit))
+    return shown(
+        request,
+        floor.watch_floor(store_of(request), window_days=window_days, limit=limit),
+        ("view-floor", "floor"),
+    )
 
 
 @router.get("/post", responses=documented(reach.Dossier), response_class=Response)
 def api_post(request: Request, _: Reader, id: PostId) -> Response:
     """The reach dossier of a post: series, baseline, audience, cascade, forecast."""
-    found = reach.dossier(store_of(request), id)
-    audited(request, "view-post", id, via="api")
-    return shown(request, found)
+    return shown(request, reach.dossier(store_of(request), id), ("view-post", id))
 
 
 @router.get("/post/harm", responses=documented(views.PostHarm), response_class=Response)
 def api_post_harm(request: Request, _: Reader, id: PostId) -> Response:
     """Harm scores, flags, rules and evidence words; the protected people the post names."""
-    return shown(request, views.post_harm(store_of(request), id))
+    return shown(request, views.post_harm(store_of(request), id), ("view-post", id), part="harm")
 
 
 @router.get("/post/engagers", responses=documented(EngagerTable), response_class=Response)
@@ -164,7 +171,12 @@ def api_post_engagers(
     page: Page = 1,
 ) -> Response:
     """The engager table of a post, sorted and paged."""
-    return shown(request, engager_table(store_of(request), id, sort=sort, limit=limit, page=page))
+    return shown(
+        request,
+        engager_table(store_of(request), id, sort=sort, limit=limit, page=page),
+        ("view-post", id),
+        part="engagers",
+    )
 
 
 def network_view(report: NetworkReport, network: Any, max_edges: int, names: Pseudonyms) -> NetworkView:
@@ -203,6 +215,7 @@ def api_post_network(
 ) -> Response:
     """Who engaged with whom around the post (reposts, quotes, replies), with Leiden communities."""
     report, network = build(store_of(request), NetworkOptions(kind=NetworkKind.INTERACTION, post_id=id))
+    audited(request, "view-post", id, part="network", via="api")
     return encoded(network_view(report, network, max_edges, pseudonyms(request)))
 
 
@@ -212,7 +225,12 @@ def api_post_coordination(
 ) -> Response:
     """Coordinated clusters (co-repost, co-link, co-hashtag, near-duplicate text) in the post's
     first two days that include an account that engaged with it."""
-    return shown(request, views.post_coordination(store_of(request), id, window_s))
+    return shown(
+        request,
+        views.post_coordination(store_of(request), id, window_s),
+        ("view-post", id),
+        part="coordination",
+    )
 
 
 @router.get("/post/spillover", responses=documented(spillover.SpilloverReport), response_class=Response)
@@ -226,7 +244,13 @@ def api_post_spillover(
 ) -> Response:
     """Mentions and harmful mentions of a person before and after the post (reachwatch spillover)."""
     options = spillover.SpilloverOptions(before_hours=before_days * 24, after_hours=after_days * 24)
-    return shown(request, spillover.spillover(store_of(request), person, id, options))
+    return shown(
+        request,
+        spillover.spillover(store_of(request), person, id, options),
+        ("view-post", id),
+        part="spillover",
+        person=person,
+    )
 
 
 def csv_response(header: list[str], rows: list[list[Any]], name: str) -> Response:
@@ -258,34 +282,31 @@ def api_post_series_csv(request: Request, _: Investigator, id: PostId) -> Respon
 
 
 @router.get("/account", responses=documented(views.AccountView), response_class=Response)
-def api_account(
-    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=500)], page: Page = 1
-) -> Response:
+def api_account(request: Request, _: Reader, id: AccountId, page: Page = 1) -> Response:
     """An account: its most engaged posts, posts per day, median engagement, top engagers.
     An ordinary account (one shown by pseudonym) is opened only under an open case."""
     account_gate(request, id)
-    found = views.account_view(store_of(request), id, engager_page=page)
-    audited(request, "view-account", id, via="api")
-    return shown(request, found)
+    return shown(request, views.account_view(store_of(request), id, engager_page=page), ("view-account", id))
 
 
 @router.get("/account/network", responses=documented(NetworkView), response_class=Response)
 def api_account_network(
     request: Request,
     _: Reader,
-    id: Annotated[str, Query(min_length=1, max_length=500)],
+    id: AccountId,
     max_edges: Annotated[int, Query(ge=1, le=20_000)] = 1_500,
 ) -> Response:
     """Who engages with the account's posts and with each other, with Leiden communities."""
     account_gate(request, id)
     report, network = build(store_of(request), NetworkOptions(kind=NetworkKind.INTERACTION, author_id=id))
+    audited(request, "view-account", id, part="network", via="api")
     return encoded(network_view(report, network, max_edges, pseudonyms(request)))
 
 
 @router.get("/people", responses=documented(list[Person]), response_class=Response)
 def api_people(request: Request, _: Reader) -> Response:
     """The registry of protected people."""
-    return shown(request, views.people_list(store_of(request)))
+    return shown(request, views.people_list(store_of(request)), ("view-people", "people"))
 
 
 @router.get("/person", responses=documented(views.PersonView), response_class=Response)
@@ -294,8 +315,7 @@ def api_person(
 ) -> Response:
     """A protected person: mentions and harmful mentions per day, and the watched posts before rises."""
     found = views.person_view(store_of(request), id)
-    audited(request, "view-person", found.person.id, via="api")
-    return shown(request, found)
+    return shown(request, found, ("view-person", found.person.id))
 
 
 @router.get("/person/days.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
@@ -312,7 +332,7 @@ def api_person_csv(
 @router.get("/narratives", responses=documented(list[narratives.NarrativeRow]), response_class=Response)
 def api_narratives(request: Request, _: Reader) -> Response:
     """The tracked narratives: examples, keywords, calibrated threshold."""
-    return shown(request, narratives.list_narratives(store_of(request)))
+    return shown(request, narratives.list_narratives(store_of(request)), ("view-narratives", "narratives"))
 
 
 @router.get("/narrative", responses=documented(narratives.Spread), response_class=Response)
@@ -320,16 +340,14 @@ def api_narrative(
     request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
 ) -> Response:
     """Who carried a narrative, first to last, with the lag after the first and the engagement."""
-    return shown(request, narratives.spread(store_of(request), id))
+    return shown(request, narratives.spread(store_of(request), id), ("view-narrative", id))
 
 
 @router.get("/account/narratives", responses=documented(narratives.Timeline), response_class=Response)
-def api_account_narratives(
-    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=500)]
-) -> Response:
+def api_account_narratives(request: Request, _: Reader, id: AccountId) -> Response:
     """The narratives an account pushed, in order, and per week."""
     account_gate(request, id)
-    return shown(request, narratives.timeline(store_of(request), id))
+    return shown(request, narratives.timeline(store_of(request), id), ("view-account", id), part="narratives")
 
 
 @router.get("/narratives/discover", responses=documented(narratives.Discovered), response_class=Response)
@@ -341,7 +359,9 @@ def api_discover(
     min_cluster_size: Annotated[int, Query(ge=2, le=10_000)] = 10,
 ) -> Response:
     """Themes among the window's posts that no tracked narrative claims."""
-    return shown(request, discover_window(request, since, until, min_cluster_size))
+    return shown(
+        request, discover_window(request, since, until, min_cluster_size), ("discover", f"{since}..{until}")
+    )
 
 
 def discover_window(request: Request, since: str, until: str, min_cluster_size: int) -> narratives.Discovered:
@@ -375,10 +395,21 @@ def api_search(
     page: Page = 1,
 ) -> Response:
     """Full-text search with filters, newest first, paged."""
-    filters = search_filters(platform, author, since, until, lang, harm, person)
+    filters = search_filters(platform, author_filter(request, author), since, until, lang, harm, person)
     found = search_page(store_of(request), q, filters, limit, page)
-    audited(request, "search", q, via="api", **msgspec.structs.asdict(filters))
-    return shown(request, found)
+    return shown(request, found, ("search", q), **msgspec.structs.asdict(filters))
+
+
+def author_filter(request: Request, author: str | None) -> str | None:
+    """The author a search names: a pseudonym the user was shown, or the id of a public account.
+    An ordinary account's own id is refused without an open case (a search by it would confirm who
+    is behind its pseudonym)."""
+    if not author:
+        return None
+    resolved = viewer_of(request).resolve(author)
+    if resolved == author.strip():
+        account_gate(request, resolved)
+    return resolved
 
 
 def search_filters(

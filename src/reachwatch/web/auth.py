@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from reachwatch.errors import AuthenticationError, PermissionDeniedError
 from reachwatch.service import privacy, users
 from reachwatch.service.users import Permission, Principal
+from reachwatch.service.viewer import Viewer
 
 SESSION_COOKIE = "reachwatch_session"
 CSRF_HEADER = "x-csrf-token"
@@ -89,16 +90,18 @@ CaseReader = Allow(Permission.INVESTIGATE, Permission.OVERSEE)
 Anyone = Annotated[Principal, Depends(current)]
 
 
-def pseudonyms(request: Request) -> privacy.Pseudonyms:
-    found: privacy.Pseudonyms | None = getattr(request.state, "pseudonyms", None)
+def viewer_of(request: Request) -> Viewer:
+    """This request's viewer (the access layer): who is looking, under which case, masked and audited."""
+    found: Viewer | None = getattr(request.state, "viewer", None)
     if found is None:
-        settings = request.app.state.settings
-        store = request.app.state.store
-        key = privacy.deployment_key(
-            store, settings.privacy.secret_key.get_secret_value() if settings.privacy.secret_key else None
+        found = request.state.viewer = Viewer(
+            request.app.state.store, request.app.state.settings, principal_or_none(request)
         )
-        found = request.state.pseudonyms = privacy.Pseudonyms(store, key, settings.privacy.public_followers)
     return found
+
+
+def pseudonyms(request: Request) -> privacy.Pseudonyms:
+    return viewer_of(request).names
 
 
 def principal_or_none(request: Request) -> Principal | None:

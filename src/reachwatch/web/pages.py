@@ -13,26 +13,35 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from reachwatch.service import floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import engager_table
 from reachwatch.web.api import (
+    AccountId,
+    PostId,
     Sort,
     account_gate,
     audited,
+    author_filter,
     discover_window,
     parse_time,
     search_filters,
     search_page,
     store_of,
 )
-from reachwatch.web.auth import Investigator, Reader, principal_or_none, pseudonyms
+from reachwatch.web.auth import Investigator, Reader, principal_or_none, viewer_of
 
 router = APIRouter(include_in_schema=False)
 KINDS = ("repost", "quote", "reply", "like")
 SPREAD = ("repost", "quote", "reply")  # what the forecast predicts
 
 
-def render(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
-    """A template over the context with every ordinary engager pseudonymised."""
-    names = pseudonyms(request)
-    shown = {key: names.mask(value) for key, value in context.items()}
+def render(
+    request: Request, name: str, context: dict[str, Any], look: tuple[str, str] | None, **detail: Any
+) -> HTMLResponse:
+    """A template over the context, through the request's viewer: every ordinary engager
+    pseudonymised and the look (action, target) audited; `look` is None only for pages that show
+    no monitored data (forms, settings)."""
+    viewer = viewer_of(request)
+    if look is not None:
+        viewer.look(*look, **detail)
+    shown = {key: viewer.mask(value) for key, value in context.items()}
     shown["me"] = principal_or_none(request)
     page: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, shown)
     return page
@@ -40,19 +49,23 @@ def render(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse
 
 @router.get("/", response_class=HTMLResponse)
 def floor_page(request: Request, _: Reader) -> Response:
-    return render(request, "floor.html", {"floor": floor.watch_floor(store_of(request))})
+    return render(
+        request, "floor.html", {"floor": floor.watch_floor(store_of(request))}, ("view-floor", "floor")
+    )
 
 
 @router.get("/floor/live", response_class=HTMLResponse)
 def floor_fragment(request: Request, _: Reader) -> Response:
-    return render(request, "_floor.html", {"floor": floor.watch_floor(store_of(request))})
+    return render(
+        request, "_floor.html", {"floor": floor.watch_floor(store_of(request))}, ("view-floor", "floor")
+    )
 
 
 @router.get("/post", response_class=HTMLResponse)
 def post_page(
     request: Request,
     _: Reader,
-    id: Annotated[str, Query(min_length=1, max_length=500)],
+    id: PostId,
     sort: Sort = Sort.FIRST,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -64,7 +77,6 @@ def post_page(
     # The forecast of the final spread as a band over the chart, so the line can be read against it.
     band = ([found.forecast.low] * len(hours), [found.forecast.high] * len(hours))
     harm = views.post_harm(store, id)
-    audited(request, "view-post", id)
     # The words behind flagged classes are marked in the text; borderline ones only in the table.
     evidence_words = [word for name in harm.flagged for word, _ in harm.evidence.get(name, [])]
     return render(
@@ -75,6 +87,7 @@ def post_page(
             "spread": spread, "band": band,
             "sort": sort.value, "page": page,
         },
+        ("view-post", id),
     )  # fmt: skip
 
 
@@ -82,54 +95,61 @@ def post_page(
 def post_engagers_fragment(
     request: Request,
     _: Reader,
-    id: Annotated[str, Query(min_length=1, max_length=500)],
+    id: PostId,
     sort: Sort = Sort.FIRST,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     engagers = engager_table(store_of(request), id, sort=sort, limit=25, page=page)
     context = {"engagers": engagers, "post_id": id, "sort": sort.value, "page": page,
                "pages": max(1, -(-engagers.total // 25))}  # fmt: skip
-    return render(request, "_engagers.html", context)
+    return render(request, "_engagers.html", context, ("view-post", id), part="engagers")
 
 
 @router.get("/post/coordination", response_class=HTMLResponse)
-def post_coordination_fragment(
-    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=500)]
-) -> Response:
-    return render(request, "_coordination.html", {"found": views.post_coordination(store_of(request), id)})
+def post_coordination_fragment(request: Request, _: Reader, id: PostId) -> Response:
+    return render(
+        request, "_coordination.html", {"found": views.post_coordination(store_of(request), id)},
+        ("view-post", id), part="coordination",
+    )  # fmt: skip
 
 
 @router.get("/post/spillover", response_class=HTMLResponse)
 def post_spillover_fragment(
     request: Request,
     _: Reader,
-    id: Annotated[str, Query(min_length=1, max_length=500)],
+    id: PostId,
     person: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> Response:
     report = spillover.spillover(store_of(request), person, id, spillover.SpilloverOptions())
     marker = next((i for i, row in enumerate(report.bins) if row.start_us == report.post_at_us), None)
-    return render(request, "_spillover.html", {"s": report, "marker": marker})
+    return render(
+        request,
+        "_spillover.html",
+        {"s": report, "marker": marker},
+        ("view-post", id),
+        part="spillover",
+        person=person,
+    )
 
 
 @router.get("/account", response_class=HTMLResponse)
 def account_page(
     request: Request,
     _: Reader,
-    id: Annotated[str, Query(min_length=1, max_length=500)],
+    id: AccountId,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     store = store_of(request)
     account_gate(request, id)
     context = {"a": views.account_view(store, id, engager_page=page), "t": narratives.timeline(store, id)}
-    audited(request, "view-account", id)
-    return render(request, "account.html", context)
+    return render(request, "account.html", context, ("view-account", id))
 
 
 @router.get("/narratives", response_class=HTMLResponse)
 def narratives_page(request: Request, _: Reader) -> Response:
     store = store_of(request)
     rows = [narratives.spread(store, row.id, with_claims=False) for row in narratives.list_narratives(store)]
-    return render(request, "narratives.html", {"spreads": rows})
+    return render(request, "narratives.html", {"spreads": rows}, ("view-narratives", "narratives"))
 
 
 FormText = Annotated[str, Form(max_length=20_000)]
@@ -187,19 +207,23 @@ def discover_page(
 ) -> Response:
     found = discover_window(request, since, until, min_cluster_size)
     context = {"d": found, "since": since, "until": until, "size": min_cluster_size}
-    return render(request, "discover.html", context)
+    return render(request, "discover.html", context, ("discover", f"{since}..{until}"))
 
 
 @router.get("/narrative", response_class=HTMLResponse)
 def narrative_page(
     request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
 ) -> Response:
-    return render(request, "narrative.html", {"s": narratives.spread(store_of(request), id)})
+    return render(
+        request, "narrative.html", {"s": narratives.spread(store_of(request), id)}, ("view-narrative", id)
+    )
 
 
 @router.get("/people", response_class=HTMLResponse)
 def people_page(request: Request, _: Reader) -> Response:
-    return render(request, "people.html", {"people": views.people_list(store_of(request))})
+    return render(
+        request, "people.html", {"people": views.people_list(store_of(request))}, ("view-people", "people")
+    )
 
 
 @router.get("/person", response_class=HTMLResponse)
@@ -207,8 +231,7 @@ def person_page(
     request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
 ) -> Response:
     found = views.person_view(store_of(request), id)
-    audited(request, "view-person", found.person.id)
-    return render(request, "person.html", {"p": found})
+    return render(request, "person.html", {"p": found}, ("view-person", found.person.id))
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -225,15 +248,15 @@ def search_view(
     person: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    filters = search_filters(platform, author, since, until, lang, harm, person)
+    filters = search_filters(platform, author_filter(request, author), since, until, lang, harm, person)
     asked = bool(q.strip()) or any((platform, author, since, until, lang, harm, person))
     found = search_page(store_of(request), q, filters, 25, page) if asked else None
-    if asked:
-        audited(request, "search", q, **msgspec.structs.asdict(filters))
     form = {"q": q, "platform": platform, "author": author, "since": since, "until": until, "lang": lang,
             "harm": harm, "person": person}  # fmt: skip
     return render(
         request,
         "search.html",
         {"found": found, "form": form, "page": page, "people": views.people_list(store_of(request))},
+        ("search", q) if asked else None,
+        **(msgspec.structs.asdict(filters) if asked else {}),
     )
