@@ -77,7 +77,9 @@ def test_cases_and_time(loaded: Store) -> None:
     bob = principal(loaded, "bob", "analyst")
     with pytest.raises(PermissionDeniedError):
         cases.log_time(loaded, bob, case.id, 10)  # not an officer of it yet
-    cases.join(loaded, bob, case.id)
+    with pytest.raises(PermissionDeniedError, match="Only the officer who opened"):
+        cases.join(loaded, bob, case.id)  # nobody joins another officer's case on their own
+    cases.join(loaded, ana, case.id, "bob")  # its owner adds him
     cases.log_time(loaded, bob, case.id, 30)
     seen = cases.view(loaded, ana, case.id)
     assert seen.members == ["ana", "bob"]
@@ -90,6 +92,8 @@ def test_cases_and_time(loaded: Store) -> None:
         )  # not hers, and she does not oversee
     cases.close(loaded, ana, case.id)
     assert not cases.view(loaded, ana, case.id).running  # closing stops the clocks
+    with pytest.raises(UsageError, match="closed"):
+        cases.log_time(loaded, ana, case.id, 5)  # no time on a closed case
     actions = [entry.action for entry in audit.entries(loaded, 50)]
     assert {"open-case", "join-case", "close-case"} <= set(actions)
 
@@ -141,19 +145,27 @@ def accounts_left(store: Store) -> list[str]:
 
 
 def test_retention_dry_run_then_run_with_case_hold(loaded: Store) -> None:
-    settings = RetentionSettings(engagement_days=1, raw_days=1, quarantine_days=1)
+    settings = RetentionSettings(enabled=True, engagement_days=1, raw_days=1, quarantine_days=1)
     later = time.time_ns() // 1000 + 10 * DAY_US  # ten days from now: every fixture is old by then
     dry = retention.run(loaded, settings, dry_run=True, now_us=later)
     counts = {c.data_class: c.deleted for c in dry.classes}
     assert counts["engagements of non-watched accounts"] == 30
     assert counts["raw payloads"] > 0
+    assert dry.needs_confirmation == "this is the first retention run on this store"
+    with pytest.raises(UsageError, match="Retention is off"):
+        retention.run(loaded, RetentionSettings(engagement_days=1), now_us=later)
+    with pytest.raises(retention.ConfirmationNeededError, match="first retention run"):
+        retention.run(loaded, settings, now_us=later)  # the first run must be confirmed
+    assert {
+        c.data_class: c.deleted for c in retention.run(loaded, settings, dry_run=True, now_us=later).classes
+    } == counts
     ana = principal(loaded, "ana", "analyst")
     case = cases.open_case(
         loaded, ana, "Hold", "Keep the engagers of the threat post for the inquiry.", "Inquiry"
     )
     users.work_on_case(loaded, ana, case.id)
     cases.note_target(loaded, ana, "post", THREAT_POST)
-    held = retention.run(loaded, settings, now_us=later)
+    held = retention.run(loaded, settings, now_us=later, confirmed=True)
     engaged = next(c for c in held.classes if c.data_class.startswith("engagements"))
     assert (engaged.deleted, engaged.held) == (0, 30)  # the open case holds them
     after = {
@@ -161,7 +173,11 @@ def test_retention_dry_run_then_run_with_case_hold(loaded: Store) -> None:
     }
     assert after["raw payloads"] == 0  # deleted by the run before
     cases.close(loaded, ana, case.id)
-    gone = {c.data_class: c.deleted for c in retention.run(loaded, settings, now_us=later).classes}
+    with pytest.raises(retention.ConfirmationNeededError, match="more than"):
+        retention.run(loaded, settings, now_us=later)  # all 30 engagements at once: a large share
+    gone = {
+        c.data_class: c.deleted for c in retention.run(loaded, settings, now_us=later, confirmed=True).classes
+    }
     assert gone["engagements of non-watched accounts"] == 30
     assert gone["profiles of non-watched accounts no longer engaged"] == 30  # the fans' profiles went too
     assert accounts_left(loaded) == ["bluesky:did:plc:watched"]

@@ -11,10 +11,8 @@ from rich.table import Table
 from reachwatch.cli.coordination import parse_time
 from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe
-from reachwatch.config import load_settings
-from reachwatch.service import privacy
+from reachwatch.cli.session import viewing
 from reachwatch.service.automation import score_accounts
-from reachwatch.service.store_access import open_store
 
 
 def automation(
@@ -31,18 +29,13 @@ def automation(
 ) -> None:
     """A transparent 0–1 score per account: rate, regularity, clock, age, profile, handle, bursts
     (ordinary accounts by pseudonym unless named under an open case)."""
-    settings = load_settings(db=db)
-    store = open_store(settings)
-    try:
+    with viewing(db, names_under_case) as (store, viewer):
+        named = [viewer.account(account) for account in accounts or []]
         scored = score_accounts(
-            store, accounts or None, since_us=parse_time(since, 0), until_us=parse_time(until, 2**62),
+            store, named or None, since_us=parse_time(since, 0), until_us=parse_time(until, 2**62),
             min_actions=min_actions, top=top,
         )  # fmt: skip
-        scored = privacy.shown(
-            store, settings, names_under_case, scored, "automation", " ".join(accounts or []) or "top"
-        )
-    finally:
-        store.close()
+        scored = viewer.show(scored, "automation", " ".join(named) or "top", via="cli")
     if as_json:
         print(msgspec.json.encode(scored).decode())
         return

@@ -13,13 +13,11 @@ from rich.table import Table
 
 from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe
-from reachwatch.config import load_settings
+from reachwatch.cli.session import viewing
 from reachwatch.errors import UsageError
 from reachwatch.model import micros_from_datetime
-from reachwatch.service import privacy
 from reachwatch.service.coordination import SIGNALS, CoordinationOptions, detect
 from reachwatch.service.exports import export_network
-from reachwatch.service.store_access import open_store
 
 UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600}
 
@@ -71,15 +69,8 @@ def coordination(
         similarity=similarity,
         signals=signal or list(SIGNALS),
     )
-    settings = load_settings(db=db)
-    store = open_store(settings)
-    try:
-        report, network = detect(store, options)
-        report, network = privacy.shown(
-            store, settings, names_under_case, (report, network), "coordination", "all"
-        )
-    finally:
-        store.close()
+    with viewing(db, names_under_case) as (store, viewer):
+        report, network = viewer.show(detect(store, options), "coordination", "all", via="cli")
     written = export_network(network, export) if export is not None else []
     if as_json:
         print(msgspec.json.encode(report).decode())

@@ -12,10 +12,8 @@ from rich.table import Table
 from reachwatch.cli.coordination import parse_time
 from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe, when
-from reachwatch.config import load_settings
-from reachwatch.service import privacy
+from reachwatch.cli.session import viewing
 from reachwatch.service.engagers import EngagerSort, engager_table
-from reachwatch.service.store_access import open_store
 
 
 class Sort(StrEnum):
@@ -38,19 +36,13 @@ def engagers(
 ) -> None:
     """Every account that engaged: kinds, first time, delay, followers, account age, prior engagements.
     Ordinary engagers are shown by pseudonym unless named under an open case."""
-    settings = load_settings(db=db)
-    store = open_store(settings)
-    try:
+    with viewing(db, names_under_case) as (store, viewer):
+        subject = viewer.resolve(subject)
         table = engager_table(
             store, subject, since_us=parse_time(since, 0), until_us=parse_time(until, 2**62),
             sort=EngagerSort(sort.value), limit=limit, page=page,
         )  # fmt: skip
-        if names_under_case:
-            privacy.named_under_case(store, names_under_case, "engager table", subject)
-        else:
-            table = privacy.for_settings(store, settings).mask(table)
-    finally:
-        store.close()
+        table = viewer.show(table, "view-engagers", subject, via="cli")
     if as_json:
         print(msgspec.json.encode(table).decode())
         return

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, plural, safe, when
+from reachwatch.cli.session import viewing
 from reachwatch.config import load_settings
 from reachwatch.service import explore
 from reachwatch.service.explore import SearchOrder
@@ -20,6 +21,18 @@ from reachwatch.service.store_access import open_store
 class Order(StrEnum):
     NEWEST = "newest"
     RELEVANCE = "relevance"
+
+
+def init(db: Db = None) -> None:
+    """Make a new, empty store (a SQLite file, or the schema in a PostgreSQL database)."""
+    settings = load_settings(db=db)
+    store = open_store(settings, create=True)
+    try:
+        console.print(
+            f"A store is ready at {store.location} (schema {store.schema_version()}).", markup=False
+        )
+    finally:
+        store.close()
 
 
 def stats(db: Db = None, as_json: AsJson = False) -> None:
@@ -65,11 +78,9 @@ def search(
 ) -> None:
     """Full-text search over post text."""
     chosen: SearchOrder = "newest" if order is Order.NEWEST else "relevance"
-    store = open_store(load_settings(db=db))
-    try:
+    with viewing(db) as (store, viewer):
         hits = explore.search(store, query, limit=limit, page=page, order=chosen)
-    finally:
-        store.close()
+        hits = viewer.show(hits, "search", query, via="cli", page=page)
     if as_json:
         print(msgspec.json.encode(hits).decode())
         return

@@ -71,6 +71,9 @@ def ingest(
             "'position' is durable); none: only the summary."
         ),
     ] = ProgressStyle.BAR,
+    create: Annotated[
+        bool, typer.Option("--create", help="Make the SQLite store if the --db file does not exist yet.")
+    ] = False,
 ) -> None:
     """Ingest payloads durably: raw kept, records upserted, bad lines quarantined, resumable."""
     settings = load_settings(db=db, batch_size=batch_size, max_payload_bytes=max_payload_bytes)
@@ -81,7 +84,7 @@ def ingest(
         enrich=enrich, harm_tier2_model=tier2_model(settings),
     )  # fmt: skip
     table = load_mapping(mapping) if mapping else None
-    store = open_store(settings)
+    store = open_store(settings, create=create)
     try:
         if table is not None:
             report = ingest_table(store, Path(source), table, options, None)

@@ -26,7 +26,7 @@ from reachwatch.cli import reach as reach_commands
 from reachwatch.cli import scenario as scenario_commands
 from reachwatch.cli import serve as serve_commands
 from reachwatch.cli import spillover as spillover_commands
-from reachwatch.cli.explore import search, stats
+from reachwatch.cli.explore import init, search, stats
 from reachwatch.cli.render import errors
 from reachwatch.errors import ReachwatchError
 
@@ -39,6 +39,7 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Score analyses against ground truth.", no_args_is_help=True)
 
+app.command("init")(init)
 app.command("ingest")(ingest_commands.ingest)
 app.command("stats")(stats)
 app.command("search")(search)

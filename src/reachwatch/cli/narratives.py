@@ -11,6 +11,7 @@ from rich.table import Table
 from reachwatch.cli.coordination import parse_time
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, safe, when
+from reachwatch.cli.session import viewing
 from reachwatch.config import load_settings
 from reachwatch.service import narratives
 from reachwatch.service.store_access import open_store
@@ -115,11 +116,9 @@ def show(
     as_json: AsJson = False,
 ) -> None:
     """Who carried a narrative: accounts in the order they took it up, the lag after the first, engagement."""
-    store = open_store(load_settings(db=db))
-    try:
+    with viewing(db) as (store, viewer):
         found = narratives.spread(store, name)
-    finally:
-        store.close()
+        found = viewer.show(found, "view-narrative", found.narrative.id, via="cli")
     if as_json:
         print(msgspec.json.encode(found).decode())
         return
@@ -151,14 +150,16 @@ def show(
 
 @app.command("timeline")
 def timeline(
-    account: Annotated[str, typer.Argument(help="An account id.")], db: Db = None, as_json: AsJson = False
+    account: Annotated[str, typer.Argument(help="An account: its id, handle, or the pseudonym shown.")],
+    db: Db = None,
+    as_json: AsJson = False,
 ) -> None:
     """The narratives an account pushed, week by week: posts and the engagement they drew."""
-    store = open_store(load_settings(db=db))
-    try:
-        found = narratives.timeline(store, account)
-    finally:
-        store.close()
+    with viewing(db) as (store, viewer):
+        account = viewer.account(account)
+        found = viewer.show(
+            narratives.timeline(store, account), "view-account", account, part="narratives", via="cli"
+        )
     if as_json:
         print(msgspec.json.encode(found).decode())
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 import typer
@@ -14,12 +14,10 @@ from rich.table import Table
 from reachwatch.cli.coordination import parse_time, parse_window
 from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe
-from reachwatch.config import Settings, load_settings
-from reachwatch.service import privacy
+from reachwatch.cli.session import viewing
 from reachwatch.service.coordination import CoordinationOptions, detect
 from reachwatch.service.exports import FORMATS, export_network
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
-from reachwatch.service.store_access import Store, open_store
 
 export_app = typer.Typer(help="Write data out for other tools.", no_args_is_help=True)
 
@@ -64,13 +62,13 @@ def network(
 ) -> None:
     """Communities of engaging accounts (Leiden), what each talks about, and the bridges between.
     Ordinary engagers are shown (and exported) by pseudonym unless named under an open case."""
-    settings = load_settings(db=db)
-    store = open_store(settings)
-    try:
-        report, graph = build(store, _options(kind, post, account, since, until, min_weight))
-        report, graph = _shown(store, settings, names_under_case, (report, graph), post or account or "all")
-    finally:
-        store.close()
+    with viewing(db, names_under_case) as (store, viewer):
+        post = viewer.resolve(post) if post else None
+        account = viewer.account(account) if account else None
+        report, graph = viewer.show(
+            build(store, _options(kind, post, account, since, until, min_weight)),
+            "view-network", post or account or "all", kind=kind.value, via="cli",
+        )  # fmt: skip
     written = export_network(graph, export) if export is not None else []
     if as_json:
         print(msgspec.json.encode(report).decode())
@@ -78,17 +76,6 @@ def network(
     _print(report)
     for path in written:
         console.print(f"wrote {path}", markup=False)
-
-
-def _shown(
-    store: Store, settings: Settings, case_id: str | None, found: tuple[Any, Any], target: str
-) -> tuple[Any, Any]:
-    """The report and network with ordinary engagers by pseudonym, or by name under an open case."""
-    if case_id:
-        privacy.named_under_case(store, case_id, "network", target)
-        return found
-    names = privacy.for_settings(store, settings)
-    return names.mask(found[0]), names.mask(found[1])
 
 
 def _print(report: NetworkReport) -> None:
@@ -137,9 +124,9 @@ def export_network_command(
 ) -> None:
     """Write the interaction, co-engagement or coordination network with each account's community
     (ordinary engagers by pseudonym unless named under an open case)."""
-    settings = load_settings(db=db)
-    store = open_store(settings)
-    try:
+    with viewing(db, names_under_case) as (store, viewer):
+        post = viewer.resolve(post) if post else None
+        account = viewer.account(account) if account else None
         if kind == ExportKind.COORDINATION:
             _, graph = detect(
                 store,
@@ -152,9 +139,7 @@ def export_network_command(
             _, graph = build(
                 store, _options(NetworkKind(kind.value), post, account, since, until, min_weight)
             )
-        _, graph = _shown(store, settings, names_under_case, (None, graph), f"{kind.value} network export")
-    finally:
-        store.close()
+        graph = viewer.show(graph, "export", f"{kind.value} network", file=str(out), via="cli")
     for path in export_network(graph, out):
         console.print(
             f"wrote {path} ({len(graph.accounts):,} accounts, {len(graph.weight):,} edges)", markup=False

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, safe, when
+from reachwatch.cli.session import viewing
 from reachwatch.config import load_settings
 from reachwatch.errors import UsageError
 from reachwatch.model import micros_from_datetime
@@ -59,11 +60,9 @@ def post(
             at_us = micros_from_datetime(datetime.fromisoformat(at))
         except ValueError as exc:
             raise UsageError(f"--at {at!r} is not an ISO time (e.g. 2026-09-14T12:00:00Z).") from exc
-    store = open_store(load_settings(db=db))
-    try:
-        found = reach.dossier(store, post_id, at_us=at_us)
-    finally:
-        store.close()
+    with viewing(db) as (store, viewer):
+        post_id = viewer.resolve(post_id)
+        found = viewer.show(reach.dossier(store, post_id, at_us=at_us), "view-post", post_id, via="cli")
     if as_json:
         print(msgspec.json.encode(found).decode())
         return

@@ -36,7 +36,7 @@ def demo(
 ) -> None:
     """Build the minister-case scenario through the real pipeline and summarise what it holds."""
     settings = load_settings(db=db)
-    store = open_store(settings)
+    store = open_store(settings, create=True)
     config = ScenarioConfig(seed=seed)
     try:
         console.print(f"Building the scenario (seed {seed}) into {store.location} …", markup=False)

@@ -12,11 +12,9 @@ from rich.table import Table
 
 from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe, when
-from reachwatch.config import load_settings
+from reachwatch.cli.session import viewing
 from reachwatch.errors import UsageError
-from reachwatch.service import privacy
 from reachwatch.service.spillover import RateRatio, SpilloverOptions, spillover
-from reachwatch.service.store_access import open_store
 
 HOURS = {"h": 1.0, "d": 24.0, "w": 168.0}
 
@@ -51,13 +49,11 @@ def spillover_command(
         before_hours=parse_hours(before, "--before"), after_hours=parse_hours(after, "--after"),
         bin_hours=parse_hours(bin_size, "--bin"), alpha=alpha,
     )  # fmt: skip
-    settings = load_settings(db=db)
-    store = open_store(settings)
-    try:
-        report = spillover(store, person, post, options)
-        report = privacy.shown(store, settings, names_under_case, report, "spillover authors", person)
-    finally:
-        store.close()
+    with viewing(db, names_under_case) as (store, viewer):
+        post = viewer.resolve(post)
+        report = viewer.show(
+            spillover(store, person, post, options), "view-post", post, part="spillover", person=person
+        )
     if as_json:
         print(msgspec.json.encode(report).decode())
         return

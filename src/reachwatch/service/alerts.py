@@ -291,8 +291,8 @@ class AlertEngine:
                     lead = {"post_id": post_id, "author_id": author_id}
                     rows.update_alert(
                         conn, before.id, severity=severity, level=level, features=shown, updated_at_us=now,
-                        event_at_us=event_at_us, status="open" if before.status == "closed" else before.status,
-                        **lead,
+                        event_at_us=event_at_us, **lead,
+                        status="open" if before.status == "closed" else before.status,
                     )  # fmt: skip
                     moved = f" (now led by {post_id})" if post_id != before.post_id else ""
                     rows.add_note(

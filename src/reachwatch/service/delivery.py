@@ -178,7 +178,8 @@ class Deliverer:
             ip = ipaddress.ip_address(str(address).split("%")[0])
             if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast:
                 raise DeliveryError(
-                    f"{host} is on an internal network ({ip}); list it in [alerts] allowed_hosts to deliver there"
+                    f"{host} is on an internal network ({ip}); "
+                    "list it in [alerts] allowed_hosts to deliver there"
                 )
 
     @staticmethod

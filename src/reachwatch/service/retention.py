@@ -23,11 +23,11 @@ from reachwatch.store import retention as rows
 from reachwatch.store.database import Store
 from reachwatch.store.retention import ClassCount
 
-__all__ = ["ClassCount", "ConfirmationNeeded", "RetentionReport", "RetentionStatus", "run", "status"]
+__all__ = ["ClassCount", "ConfirmationNeededError", "RetentionReport", "RetentionStatus", "run", "status"]
 log = logging.getLogger(__name__)
 
 
-class ConfirmationNeeded(UsageError):
+class ConfirmationNeededError(UsageError):
     """A run that must be confirmed (`--yes`): the first on a store, or one deleting a large share."""
 
 
@@ -84,7 +84,7 @@ def run(
     now_us: int | None = None,
 ) -> RetentionReport:
     """Count (dry run) or delete what is past each period. A real run needs retention enabled, and
-    a confirmation where `_why_confirm` says so (ConfirmationNeeded otherwise, nothing deleted)."""
+    a confirmation where `_why_confirm` says so (ConfirmationNeededError otherwise, nothing deleted)."""
     now = now_us if now_us is not None else time.time_ns() // 1000
     plan = rows.apply(store, _periods(settings), now, dry_run=True)
     why = _why_confirm(store, settings, plan)
@@ -98,7 +98,7 @@ def run(
         )
     if why is not None and not confirmed:
         would = ", ".join(f"{c.deleted:,} {c.data_class}" for c in plan if c.deleted)
-        raise ConfirmationNeeded(
+        raise ConfirmationNeededError(
             f"Nothing was deleted: {why}. It would delete {would or 'nothing'}. "
             "Check with `reachwatch retention --dry-run`, then run `reachwatch retention --yes`."
         )
@@ -158,7 +158,7 @@ def run_every(
             found = run(store, settings)
             SCHEDULE.waiting = None
             log.info("retention: %s", {c.data_class: c.deleted for c in found.classes})
-        except ConfirmationNeeded as exc:
+        except ConfirmationNeededError as exc:
             SCHEDULE.waiting = str(exc)
             log.warning("retention is waiting for a confirmation: %s", exc)
         except Exception:

@@ -10,9 +10,11 @@ import getpass
 from typing import Any, TypeVar
 
 from reachwatch.config import Settings
-from reachwatch.errors import UsageError
+from reachwatch.errors import NotFoundError, UsageError
+from reachwatch.model import PLATFORMS
 from reachwatch.service import audit, cases, privacy
 from reachwatch.service.users import Principal, Role
+from reachwatch.store import pseudonyms as pseudonym_rows
 from reachwatch.store.database import Store
 
 T = TypeVar("T")
@@ -73,11 +75,8 @@ class Viewer:
         if self.names_shown:
             shown["names"] = "shown under the case"
         audit.record(self.store, self.actor, action, target, case_id=self.case_id, detail=shown)
-        if self.who is not None and self.who.case_id and action in TARGET_KINDS:
-            try:
-                cases.note_target(self.store, self.who, TARGET_KINDS[action], target)
-            except Exception:  # a closed case or a non-member: the look is audited all the same
-                pass
+        if self.who is not None and self.who.kind != "cli" and action in TARGET_KINDS:
+            cases.note_target(self.store, self.who, TARGET_KINDS[action], target)
 
     def mask(self, value: T) -> T:
         """`value` as this viewer may see it (no audit entry: for parts of a look already audited)."""
@@ -87,6 +86,28 @@ class Viewer:
         """Audit the look and return `value` masked."""
         self.look(action, target, **detail)
         return self.mask(value)
+
+    def account(self, given: str) -> str:
+        """The account a person named: its id, a pseudonym they were shown, or a handle (with or
+        without @, on any platform). An unknown one is refused, saying what would work."""
+        text = given.strip()
+        if privacy.ALIAS.fullmatch(text):
+            return self.resolve(text)
+        platform, sep, native = text.partition(":")
+        if sep and platform in PLATFORMS and native:
+            return text
+        found = pseudonym_rows.accounts_by_handle(self.store, text)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            ids = ", ".join(sorted(self.mask(found)))
+            raise UsageError(
+                f"{given!r} is the handle of {len(found)} accounts; give one of their ids: {ids}."
+            )
+        raise NotFoundError(
+            f"No account {given!r} in the store: give an account id (e.g. bluesky:did:plc:…), "
+            "its handle, or the pseudonym shown (anon-…)."
+        )
 
     def resolve(self, reference: str) -> str:
         """The real id behind what the user typed or was shown: a pseudonym, or a post id holding

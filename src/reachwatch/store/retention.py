@@ -43,7 +43,9 @@ def apply(
     left follow the engagements' period."""
     held_posts, held_accounts = case_rows.held_targets(store)
     e, a, r, q = schema.engagements, schema.accounts, schema.raw_events, schema.quarantine
-    collected = func.coalesce(e.c.collected_at_us, literal(_collected_before(store)))
+    before_0008 = literal(_collected_before(store))
+    collected = func.coalesce(e.c.collected_at_us, before_0008)
+    profile_collected = func.coalesce(a.c.collected_at_us, before_0008)
     watched = select(a.c.id).where(a.c.watched)
     found: list[ClassCount] = []
 
@@ -98,14 +100,15 @@ def apply(
     )
     # Then the profiles of ordinary accounts with nothing left in the store: not watched, no post,
     # no engagement, not held by a case (in a dry run: those with nothing left already).
-    # A profile collected (snapshotted) within the period, or in a follow, stays.
+    # A profile collected (written or snapshotted) within the period, or in a follow, stays.
     p, w, snaps, f = schema.posts, schema.watchlist, schema.account_snapshots, schema.follows
 
     def orphan(cutoff: int) -> ColumnElement[bool]:
         return and_(
-            not_(a.c.watched), not_(a.c.id.in_(select(w.c.account_id))),
+            profile_collected < cutoff, not_(a.c.watched), not_(a.c.id.in_(select(w.c.account_id))),
             not_(a.c.id.in_(select(e.c.actor_id))), not_(a.c.id.in_(select(p.c.author_id))),
-            not_(a.c.id.in_(select(f.c.follower_id))), not_(a.c.id.in_(select(f.c.followed_id).where(f.c.followed_id.is_not(None)))),
+            not_(a.c.id.in_(select(f.c.follower_id))),
+            not_(a.c.id.in_(select(f.c.followed_id).where(f.c.followed_id.is_not(None)))),
             not_(a.c.id.in_(select(snaps.c.account_id).where(snaps.c.observed_at_us >= cutoff))),
         )  # fmt: skip
 

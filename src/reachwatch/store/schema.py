@@ -55,6 +55,8 @@ accounts = Table(
     Column("posts_count", BigInteger),
     Column("status", Text),
     Column("watched", Boolean, nullable=False, server_default=false()),
+    # When reachwatch last wrote the profile (retention ages profiles by this); NULL: before 0008.
+    Column("collected_at_us", BigInteger),
     Index("ix_accounts_handle", "handle"),
     # Partial: a few watched accounts among hundreds of thousands of engagers.
     Index("ix_accounts_watched", "id", sqlite_where=text("watched"), postgresql_where=text("watched")),

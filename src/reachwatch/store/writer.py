@@ -161,6 +161,7 @@ class RecordWriter:
                     )
                 },
                 "watched": or_(account_stmt.excluded.watched, a.c.watched),
+                "collected_at_us": account_stmt.excluded.collected_at_us,
             },
         )
         post_stmt = self._insert(p)
@@ -243,9 +244,12 @@ class RecordWriter:
         if any(row["time_observed"] for row in groups.get("engagement", ())):
             groups["engagement"] = self._first_sightings(conn, groups["engagement"])
         collected = time.time_ns() // 1000  # when reachwatch collected them: what retention ages by
-        for row in groups.get("engagement", ()):
+        for row in (*groups.get("engagement", ()), *groups.get("account", ())):
             row["collected_at_us"] = collected
-        stubs = [{"id": ident, "platform": platform_of(ident)} for ident in sorted(referenced - described)]
+        stubs = [
+            {"id": ident, "platform": platform_of(ident), "collected_at_us": collected}
+            for ident in sorted(referenced - described)
+        ]
         if stubs:
             self._run(conn, "account_stub", stubs)
         for name in WRITE_ORDER:

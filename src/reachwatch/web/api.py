@@ -86,13 +86,19 @@ def audited(request: Request, action: str, target: str, **detail: Any) -> None:
     viewer_of(request).look(action, target, **detail)
 
 
-def _resolved_post(request: Request, id: Annotated[str, Query(min_length=1, max_length=500,
-                   description="A post id, e.g. bluesky:at://…, or the masked reference shown")]) -> str:  # fmt: skip
+PostQuery = Annotated[
+    str, Query(min_length=1, max_length=500, description="A post id (bluesky:at://…) or the masked one shown")
+]
+AccountQuery = Annotated[
+    str, Query(min_length=1, max_length=500, description="An account id, or the pseudonym shown")
+]
+
+
+def _resolved_post(request: Request, id: PostQuery) -> str:
     return viewer_of(request).resolve(id)
 
 
-def _resolved_account(request: Request, id: Annotated[str, Query(min_length=1, max_length=500,
-                      description="An account id, or the pseudonym shown")]) -> str:  # fmt: skip
+def _resolved_account(request: Request, id: AccountQuery) -> str:
     return viewer_of(request).resolve(id)
 
 

@@ -3,8 +3,8 @@ never by the post's own time); the posts a grouped alert covers, each with its o
 audit log closed to INSERT OR REPLACE (SQLite) and TRUNCATE (PostgreSQL); the pseudonyms shown so
 far and the accounts behind them (so a pseudonym a user has seen resolves without a scan).
 
-Engagements stored before this revision have no collection time: retention reads them as
-collected when this revision ran (kept in `deployment` as `engagements-collected-before`).
+Engagements and accounts stored before this revision have no collection time: retention reads
+them as collected when this revision ran (kept in `deployment` as `engagements-collected-before`).
 
 Revision ID: 0008
 Revises: 0007
@@ -27,6 +27,7 @@ AUTO_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def upgrade() -> None:
     op.add_column("engagements", sa.Column("collected_at_us", sa.BigInteger))
+    op.add_column("accounts", sa.Column("collected_at_us", sa.BigInteger))
     deployment = sa.table("deployment", sa.column("name", sa.Text), sa.column("value", sa.Text))
     op.bulk_insert(
         deployment, [{"name": "engagements-collected-before", "value": str(time.time_ns() // 1000)}]
@@ -72,3 +73,4 @@ def downgrade() -> None:
     op.drop_table("alert_posts")
     op.execute("DELETE FROM deployment WHERE name = 'engagements-collected-before'")
     op.drop_column("engagements", "collected_at_us")
+    op.drop_column("accounts", "collected_at_us")
