@@ -117,7 +117,7 @@ def score_account(times_us: Ints, kinds: list[str], profile: Profile, now_us: in
     local = (profile.handle or "").split(".")[0].split("@")[0]
     digit_share = sum(c.isdigit() for c in local) / len(local) if local else 0.0
     patterned = bool(DIGITS.search(local)) or digit_share > 0.3
-    add("handle pattern", f"{local or '?'}: {digit_share:.0%} digits", float(patterned) if local else None)
+    add("handle pattern", f"{digit_share:.0%} digits in the handle", float(patterned) if local else None)
     amplifying = sum(kind in ("repost", "like") for kind in kinds)
     share = amplifying / len(kinds) if kinds else 0.0
     add("amplification only", f"{share:.0%} reposts and likes", ramp(share, 0.8, 1.0) if kinds else None)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, safe, when
+from reachwatch.cli.session import viewing
 from reachwatch.config import load_settings
 from reachwatch.errors import UsageError
 from reachwatch.service import alerts
@@ -110,11 +111,9 @@ def list_alerts(
     as_json: AsJson = False,
 ) -> None:
     """The inbox, newest change first."""
-    store = open_store(load_settings(db=db))
-    try:
+    with viewing(db) as (store, viewer):
         found = alerts.inbox(store, status=status or None, severity=severity, limit=limit)
-    finally:
-        store.close()
+        found = viewer.show(found, "view-alerts", "inbox", status=status, severity=severity, via="cli")
     if as_json:
         print(msgspec.json.encode(found).decode())
         return

@@ -386,5 +386,4 @@ def api_audit(request: Request, _: Auditor, limit: Annotated[int, Query(ge=1, le
     """The newest audit entries and whether the chain holds."""
     store = store_of(request)
     found = AuditPage(entries=audit.entries(store, limit), verification=audit.verify(store))
-    audited(request, "view-audit", "audit-log", via="api")
-    return encoded(found)
+    return shown(request, found, ("view-audit", "audit-log"))
