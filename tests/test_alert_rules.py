@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reachwatch.service.alert_rules import RuleError, dedup_key, level_of, matches, parse
+from reachwatch.store.database import Store
 from tests.alert_fixtures import RULES
 
 GOOD = RULES.format(url="https://ops.example/hook")
@@ -119,3 +120,60 @@ def test_matching() -> None:
     assert matches(ranged.when, base | {"threat": 0.6})
     assert not matches(ranged.when, base | {"threat": 0.5})
     assert not matches(ranged.when, base | {"threat": 0.95})
+
+
+def test_references_are_checked_and_every_problem_reported(store: Store) -> None:
+    """Rules that could never fire are refused, each problem with its line, all at once."""
+    from reachwatch.model import Person
+    from reachwatch.service import alerts
+    from reachwatch.service.alert_rules import RuleError
+
+    store.write_records([Person(id="dana-whitfield", name="Dana Whitfield")])
+    text = """
+rules:
+  - id: one
+    title: A
+    severity: high
+    when:
+      harm_flag: {any_of: [threats]}
+      person: {any_of: [Dana Whitfield]}
+      platform: blusky
+  - id: two
+    title: B
+    severity: urgent
+    when: {threat: 0.5}
+  - id: three
+    title: C
+    severity: low
+    when:
+      narrative: {any_of: [no-such-story]}
+      offensive: {at_least: .nan}
+channels:
+  mail:
+    {type: email, host: smtp.example, sender: a@example, to: [b@example],
+     password_env: REACHWATCH_PRIVACY__SECRET_KEY}
+"""
+    with pytest.raises(RuleError) as caught:
+        alerts.check_rules(store, text)
+    joined = "\n".join(caught.value.problems)
+    assert "rules[1].severity" in joined  # a schema problem in one rule …
+    assert "urgent" in joined  # … hides none of the others
+    assert "no harm class 'threats'; did you mean 'threat'" in joined
+    assert "did you mean 'dana-whitfield' (the id of 'Dana Whitfield')" in joined
+    assert "no platform 'blusky'; did you mean 'bluesky'" in joined
+    assert "no narrative 'no-such-story'" in joined
+    assert "finite number" in joined
+    assert "REACHWATCH_ALERT_" in joined
+    assert all(", line " in problem for problem in caught.value.problems)
+    assert len(caught.value.problems) == 7
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: " + "[" * 20_000 + "]" * 20_000, "rules:\n  - id: x\n    when: {threat: " + "9" * 5_000 + "}\n"],
+)
+def test_hostile_yaml_is_a_rule_error_not_a_crash(text: str) -> None:
+    from reachwatch.service.alert_rules import RuleError
+
+    with pytest.raises(RuleError):
+        parse(text)

@@ -198,3 +198,68 @@ def test_a_second_engine_raising_the_same_alert_first_is_absorbed(
     assert (found.raised, found.updated) == (0, 1)  # the insert lost the race: recorded as an update
     assert alerts.inbox(store).total == 1
     assert len(reads) == 2  # read again after the refused insert
+
+
+GROUPED = """
+rules:
+  - id: threats-per-person-day
+    title: Threats to a protected person
+    severity: medium
+    when:
+      protected_person_named: true
+      harm_flag: {any_of: [threat]}
+    dedup: [person, day]
+    escalate:
+      - severity: high
+        when: {engagements: {at_least: 10}}
+"""
+
+
+def test_a_grouped_alert_keeps_each_post_with_its_own_author(store: Store) -> None:
+    """Two threatening posts by different authors on one day: one alert for the person and day,
+    whose post, author and figures belong to one post, and which lists both with their own authors."""
+    from reachwatch.model import Account, Post
+    from tests.alert_fixtures import DANA, T0, WATCHED, fetched
+
+    alerts.save_rules(store, GROUPED, "test")
+    engine = AlertEngine(store)
+    pipeline = Pipeline(store, on_written=engine.on_batch)
+    pipeline.write_now(opening())  # the watched account's threat post: raises the alert
+    other = "bluesky:at://did:plc:troll/app.bsky.feed.post/x9"
+    pipeline.write_now(
+        [
+            fetched(DANA),
+            fetched(Account(id="bluesky:did:plc:troll", platform="bluesky", handle="troll.bsky.social")),
+            fetched(
+                Post(
+                    id=other, platform="bluesky", author_id="bluesky:did:plc:troll",
+                    created_at_us=T0 + 3_600_000_000,
+                    text="Dana Whitfield we know where you live, you will pay", lang="en",
+                )
+            ),
+        ]
+    )  # fmt: skip
+    pipeline.write_now(engagements(other, 0, 12))  # the second post crosses the escalation step
+    (alert,) = alerts.inbox(store).alerts
+    view = alerts.view(store, alert.id)
+    covered = {p.post_id: p for p in view.posts}
+    assert set(covered) == {THREAT_POST, other}
+    assert covered[THREAT_POST].author_id == WATCHED
+    assert covered[other].author_id == "bluesky:did:plc:troll"
+    assert covered[other].features["engagements"] == 12
+    assert covered[THREAT_POST].features.get("engagements", 0) == 0
+    # The alert is led by the post that escalated it, with that post's author and counts.
+    assert (view.alert.post_id, view.alert.author_id, view.alert.severity) == (
+        other,
+        "bluesky:did:plc:troll",
+        "high",
+    )
+    assert view.alert.features["post_id"] == other
+    assert view.alert.features["author"] == "bluesky:did:plc:troll"
+    assert view.alert.features["engagements"] == 12
+    # A later update of the first post does not rewrite the lead's figures.
+    pipeline.write_now(engagements(THREAT_POST, 100, 3))
+    again = alerts.view(store, alert.id)
+    assert again.alert.post_id == other
+    assert again.alert.features["engagements"] == 12
+    assert {p.post_id: p.features.get("engagements") for p in again.posts}[THREAT_POST] == 3

@@ -146,3 +146,49 @@ def test_a_checkpoint_catches_a_cut_or_rewritten_end(store: Store) -> None:
     with pytest.raises(Exception, match="not a checkpoint"):
         audit.Checkpoint.parse("12:nothex")
     assert runner.invoke(app, ["audit", "head", "--db", store.location]).exit_code == 0
+
+
+def test_replace_and_truncate_are_refused_too(store: Store) -> None:
+    """INSERT OR REPLACE (SQLite) deletes the old row without a DELETE trigger; TRUNCATE
+    (PostgreSQL) empties the table without row triggers: both are refused by the database."""
+    _fill(store, 3)
+    with pytest.raises(StoreError, match="append-only"), store.transaction() as conn:
+        if store.dialect == "sqlite":
+            conn.execute(
+                text(
+                    "INSERT OR REPLACE INTO audit_log (seq, at_us, actor, action, target, case_id, detail, "
+                    "prev_hash, hash) SELECT seq, at_us, 'forger', action, target, case_id, detail, prev_hash, "
+                    "hash FROM audit_log WHERE seq = 2"
+                )
+            )
+        else:
+            conn.execute(text("TRUNCATE audit_log"))
+    assert audit.verify(store).intact
+    assert audit.verify(store).entries == 3
+
+
+def test_with_an_audit_key_an_appended_forgery_is_found(store: Store) -> None:
+    """Someone with only the database appends an entry with a correct chain hash: without the
+    audit key (kept outside the store) it has no valid MAC, and verify names it."""
+    from reachwatch.store.audit import GENESIS, entry_hash
+
+    _fill(store, 2)  # written before the deployment set a key: no MAC, still fine
+    store.audit_key = b"kept-outside-the-database"
+    _fill(store, 2)
+    assert audit.verify(store).intact
+    last = audit.entries(store, limit=1)[0]
+    seq, at = last.seq + 1, last.at_us + 1
+    forged = entry_hash(last.hash, seq, at, "forger", "view-post", "x", None, {})
+    assert forged != GENESIS
+    with store.transaction() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (seq, at_us, actor, action, target, case_id, detail, prev_hash, hash) "
+                "VALUES (:seq, :at, 'forger', 'view-post', 'x', NULL, :detail, :prev, :hash)"
+            ),
+            {"seq": seq, "at": at, "detail": "{}", "prev": last.hash, "hash": forged},
+        )
+    found = audit.verify(store)
+    assert not found.intact
+    assert found.broken_at == seq
+    assert "MAC" in found.reason

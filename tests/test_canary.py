@@ -54,12 +54,14 @@ def canary(
         src.backup(dst)
     store = Store.open(str(path))
     at = int(json.loads(msgspec.json.encode(store_head(store, trigger)))["created_at_us"]) + 600_000_000
+    profile = Account(id=CANARY, platform="bluesky", handle=HANDLE, display_name=DISPLAY, followers=12)
     lines = [
-        _line(Account(id=CANARY, platform="bluesky", handle=HANDLE, display_name=DISPLAY, followers=12), "account"),
+        _line(profile, "account"),
         _line(
             Post(
                 id=REPLY, platform="bluesky", author_id=CANARY, created_at_us=at, reply_to=trigger,
-                reply_root=trigger, lang="en", text="Dana Whitfield we know where you live, you will pay canaryword",
+                reply_root=trigger, lang="en",
+                text="Dana Whitfield we know where you live, you will pay canaryword",
             ),
             "post",
         ),
@@ -96,14 +98,17 @@ def _params(store: Store, trigger: str, watched: str, reply_ref: str) -> dict[st
     ]
     alert = covering[0].id if covering else 1
     return {
-        "/post": {"id": reply_ref}, "/post/engagers": {"id": trigger}, "/post/coordination": {"id": trigger},
+        "/post": {"id": reply_ref}, "/post/engagers": {"id": trigger},
+        "/post/coordination": {"id": trigger},
         "/post/spillover": {"id": trigger, "person": person}, "/account": {"id": watched},
-        "/person": {"id": person}, "/search": {"q": "canaryword"}, "/narratives/discover": {"since": "2020-01-01"},
+        "/person": {"id": person}, "/search": {"q": "canaryword"},
+        "/narratives/discover": {"since": "2020-01-01"},
         "/narrative": {"id": story[0].id if story else "none"}, "/alert": {"id": str(alert)},
         "/alerts": {"status": ""},
         "/api/v1/post": {"id": reply_ref}, "/api/v1/post/harm": {"id": reply_ref},
         "/api/v1/post/engagers": {"id": trigger}, "/api/v1/post/network": {"id": trigger},
-        "/api/v1/post/coordination": {"id": trigger}, "/api/v1/post/spillover": {"id": trigger, "person": person},
+        "/api/v1/post/coordination": {"id": trigger},
+        "/api/v1/post/spillover": {"id": trigger, "person": person},
         "/api/v1/account": {"id": watched}, "/api/v1/account/network": {"id": watched},
         "/api/v1/person": {"id": person}, "/api/v1/narrative": {"id": story[0].id if story else "none"},
         "/api/v1/account/narratives": {"id": watched}, "/api/v1/narratives/discover": {"since": "2020-01-01"},
@@ -118,7 +123,8 @@ def test_the_canary_is_on_no_page_or_route_and_every_look_is_audited(canary: tup
     names = privacy.for_settings(store, __import__("reachwatch.config", fromlist=["Settings"]).Settings())
     assert not names.is_public(CANARY)
     reply_ref = names.mask(REPLY)
-    assert CANARY_DID not in reply_ref and reply_ref.endswith("/3canaryreply")  # a masked reference
+    assert CANARY_DID not in reply_ref
+    assert reply_ref.endswith("/3canaryreply")
     params = _params(store, trigger, watched, reply_ref)
     grouped = [
         a for a in alerts.inbox(store, limit=500).alerts if a.rule_id == "harmful-mention-of-protected"
@@ -209,6 +215,8 @@ def test_alert_messages_name_the_canary_by_pseudonym(canary: tuple[Store, str, s
         text = msgspec.json.encode(message).decode() + "\n".join(worker._text(message))
         assert _leaks(text) == []
         if alert.author_id == CANARY:
-            assert message.author and message.author.startswith("anon-")
-            assert message.post_id and message.post_id.endswith("/3canaryreply")  # a masked reference
+            assert message.author
+            assert message.author.startswith("anon-")
+            assert message.post_id
+            assert message.post_id.endswith("/3canaryreply")
     worker.close()

@@ -53,7 +53,8 @@ def test_serving_an_imported_archive_deletes_nothing(store_url: str) -> None:
             time.sleep(0.05)
         stop.set()
         job.join(10)
-        assert retention.SCHEDULE.waiting is not None and "first retention run" in retention.SCHEDULE.waiting
+        assert retention.SCHEDULE.waiting is not None
+        assert "first retention run" in retention.SCHEDULE.waiting
         assert store_fingerprint(store) == before
         # Confirmed by hand: still nothing, since it was all collected just now (the posts' own
         # times, September 2021, do not count).
@@ -83,9 +84,11 @@ def test_retention_cli_says_what_to_do(tmp_path: Path) -> None:
     assert runner.invoke(app, ["init", "--db", db]).exit_code == 0
     off = runner.invoke(app, ["retention", "--db", db])
     assert isinstance(off.exception, UsageError)  # exit 2 at the command's boundary
-    assert "Retention is off" in str(off.exception) and "enabled = true" in str(off.exception)
+    assert "Retention is off" in str(off.exception)
+    assert "enabled = true" in str(off.exception)
     first = runner.invoke(app, ["retention", "--db", db], env={"REACHWATCH_RETENTION__ENABLED": "1"})
-    assert isinstance(first.exception, UsageError) and "--yes" in str(first.exception)
+    assert isinstance(first.exception, UsageError)
+    assert "--yes" in str(first.exception)
     confirmed = runner.invoke(
         app, ["retention", "--db", db, "--yes"], env={"REACHWATCH_RETENTION__ENABLED": "1"}
     )
@@ -103,7 +106,8 @@ def test_a_missing_store_is_refused_not_created(tmp_path: Path) -> None:
     ):
         found = runner.invoke(app, command)
         assert isinstance(found.exception, UsageError)
-        assert "There is no store at" in str(found.exception) and "reachwatch init" in str(found.exception)
+        assert "There is no store at" in str(found.exception)
+        assert "reachwatch init" in str(found.exception)
         assert not db.exists()
 
 

@@ -150,6 +150,11 @@ class Settings(BaseSettings):
         default=False,
         description="Mark the session cookie Secure even over plain HTTP (it is always Secure over HTTPS).",
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the audit log's MACs (REACHWATCH_AUDIT_KEY), kept outside the store: "
+        "with it, an entry forged by someone with only the database fails `audit verify`.",
+    )
     cli_user: str | None = Field(
         default=None,
         description="The name the command line acts and is audited under (default: cli:<login name>).",

@@ -184,9 +184,11 @@ def _schema_problem(exc: msgspec.ValidationError, prefix: list[str | int]) -> tu
     return path, f"{location[0].rstrip('.')}{hint}."
 
 
-def _convert_all(data: Any) -> tuple[RuleSet | None, list[tuple[list[str | int], str]]]:
-    """The rule set, or every schema problem: each rule and channel is checked on its own so one
-    mistake does not hide the next."""
+def _convert_all(
+    data: Any, references: References | None
+) -> tuple[RuleSet | None, list[tuple[list[str | int], str]]]:
+    """The rule set, or every problem: each rule and channel is converted on its own so one
+    mistake does not hide the next, and the parts that convert are checked as a whole would be."""
     try:
         return msgspec.convert(data, RuleSet), []
     except msgspec.ValidationError as first:
@@ -200,18 +202,31 @@ def _convert_all(data: Any) -> tuple[RuleSet | None, list[tuple[list[str | int],
     for name, part, kind in (("rules", rules, list), ("channels", channels, dict)):
         if not isinstance(part, kind):
             problems.append(([name], f"{name} is a {'list' if kind is list else 'mapping'}."))
+    good_rules: dict[int, Rule] = {}
+    good_channels: dict[str, Channel] = {}
+    broken_channels: set[str] = set()
     if isinstance(rules, list):
         for i, rule in enumerate(rules):
             try:
-                msgspec.convert(rule, Rule)
+                good_rules[i] = msgspec.convert(rule, Rule)
             except msgspec.ValidationError as exc:
                 problems.append(_schema_problem(exc, ["rules", i]))
     if isinstance(channels, dict):
         for name, channel in channels.items():
             try:
-                msgspec.convert(channel, Channel)
+                good_channels[str(name)] = msgspec.convert(channel, Channel)
             except msgspec.ValidationError as exc:
+                broken_channels.add(str(name))
                 problems.append(_schema_problem(exc, ["channels", str(name)]))
+    # The parts that convert, checked in place (rule numbers as in the file).
+    partial = RuleSet(rules=list(good_rules.values()), channels=good_channels)
+    numbers = list(good_rules)
+    for path, problem in check(partial, references):
+        if len(path) > 1 and path[0] == "rules" and isinstance(path[1], int):
+            path = ["rules", numbers[path[1]], *path[2:]]
+        if any(f"{name!r}" in problem for name in broken_channels):
+            continue  # a channel that failed to convert is already reported
+        problems.append((path, problem))
     return None, problems or [([], "the rules do not have the expected shape.")]
 
 
@@ -232,7 +247,7 @@ def parse(text: str, source: str = "rules", references: References | None = None
         raise RuleError([f"{source}: a value cannot be read ({exc})."]) from exc
     if data is None:
         data = {}
-    found, problems = _convert_all(data)
+    found, problems = _convert_all(data, references)
     if found is not None:
         problems = check(found, references)
     if problems:

@@ -4,6 +4,7 @@ was edited, removed or inserted out of order."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Any
 
@@ -11,7 +12,7 @@ import msgspec
 
 from reachwatch.errors import UsageError
 from reachwatch.store import audit as log
-from reachwatch.store.audit import GENESIS, AuditEntry, entry_hash
+from reachwatch.store.audit import GENESIS, AuditEntry, entry_hash, entry_mac
 from reachwatch.store.database import Store
 
 __all__ = ["AuditEntry", "Checkpoint", "Verification", "entries", "head", "record", "verify"]
@@ -90,6 +91,7 @@ def verify(store: Store, checkpoint: Checkpoint | None = None) -> Verification:
 
 def _walk(store: Store, checkpoint: Checkpoint | None) -> Verification:
     previous, expected_seq, count = GENESIS, 1, 0
+    keyed = False  # entries before the key was set carry no MAC; none may lack one after the first
     for entry in log.walk(store):
         count += 1
         if entry.seq != expected_seq:
@@ -123,6 +125,15 @@ def _walk(store: Store, checkpoint: Checkpoint | None) -> Verification:
                 broken_at=entry.seq,
                 reason=f"entry {entry.seq} was changed after it was written",
             )
+        if store.audit_key is not None:
+            keyed = keyed or entry.mac is not None
+            if keyed and not (
+                entry.mac and hmac.compare_digest(entry.mac, entry_mac(store.audit_key, entry.hash))
+            ):
+                return Verification(
+                    entries=count, intact=False, broken_at=entry.seq,
+                    reason=f"entry {entry.seq} has no valid MAC: not written with the audit key",
+                )  # fmt: skip
         if checkpoint is not None and entry.seq == checkpoint.seq and entry.hash != checkpoint.hash:
             return Verification(
                 entries=count, intact=False, broken_at=entry.seq,

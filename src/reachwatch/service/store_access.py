@@ -30,4 +30,7 @@ def open_store(settings: Settings, *, create: bool = False) -> Store:
             "reachwatch.toml), or make a new store there with `reachwatch init --db PATH` "
             "(or `reachwatch ingest FILE --create`)."
         )
-    return Store.open(settings.db, keep_deleted_text=settings.keep_deleted_text)
+    store = Store.open(settings.db, keep_deleted_text=settings.keep_deleted_text)
+    if settings.audit_key is not None:
+        store.audit_key = settings.audit_key.get_secret_value().encode()
+    return store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,7 @@ class AuditEntry(msgspec.Struct, kw_only=True):
     detail: dict[str, Any]
     prev_hash: str
     hash: str
+    mac: str | None = None
 
 
 def entry_hash(
@@ -43,6 +45,10 @@ def entry_hash(
     """sha256 over the previous hash and the entry's fields in one canonical JSON form."""
     body = msgspec.json.encode([seq, at_us, actor, action, target, case_id, detail], order="sorted")
     return hashlib.sha256(prev_hash.encode() + b"\n" + body).hexdigest()
+
+
+def entry_mac(key: bytes, digest: str) -> str:
+    return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
 
 
 def append(
@@ -75,6 +81,7 @@ def append(
                     "detail": detail,
                     "prev_hash": prev,
                     "hash": digest,
+                    "mac": entry_mac(store.audit_key, digest) if store.audit_key else None,
                 }
                 conn.execute(log.insert(), [row])
                 return msgspec.convert(row, AuditEntry)

@@ -96,6 +96,9 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer = RecordWriter(engine.dialect, keep_deleted_text=keep_deleted_text)
+        # The key of the audit log's MACs, kept outside the store (`audit_key`): with it, an entry
+        # appended by someone who has only the database cannot pass `audit verify`.
+        self.audit_key: bytes | None = None
         raw_insert = dialect_insert(self.dialect, schema.raw_events).on_conflict_do_nothing(
             index_elements=["event_key"]
         )

@@ -255,6 +255,8 @@ audit_log = Table(
     Column("detail", Json, nullable=False),
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False),
+    # HMAC-SHA256(audit key, hash) when the deployment keeps an audit key outside the store.
+    Column("mac", Text),
 )
 
 watchlist = Table(

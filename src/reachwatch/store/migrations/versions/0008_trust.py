@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("updated_at_us", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("alert_id", "post_id"),
     )
+    op.add_column("audit_log", sa.Column("mac", sa.Text))
     op.create_table(
         "aliases",
         sa.Column("alias", sa.Text, primary_key=True),
@@ -70,6 +71,7 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
     op.drop_table("aliases")
+    op.drop_column("audit_log", "mac")
     op.drop_table("alert_posts")
     op.execute("DELETE FROM deployment WHERE name = 'engagements-collected-before'")
     op.drop_column("engagements", "collected_at_us")
