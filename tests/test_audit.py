@@ -152,17 +152,16 @@ def test_replace_and_truncate_are_refused_too(store: Store) -> None:
     """INSERT OR REPLACE (SQLite) deletes the old row without a DELETE trigger; TRUNCATE
     (PostgreSQL) empties the table without row triggers: both are refused by the database."""
     _fill(store, 3)
+    if store.dialect == "sqlite":
+        tamper = (
+            "INSERT OR REPLACE INTO audit_log (seq, at_us, actor, action, target, case_id, detail, "
+            "prev_hash, hash) SELECT seq, at_us, 'forger', action, target, case_id, detail, "
+            "prev_hash, hash FROM audit_log WHERE seq = 2"
+        )
+    else:
+        tamper = "TRUNCATE audit_log"
     with pytest.raises(StoreError, match="append-only"), store.transaction() as conn:
-        if store.dialect == "sqlite":
-            conn.execute(
-                text(
-                    "INSERT OR REPLACE INTO audit_log (seq, at_us, actor, action, target, case_id, detail, "
-                    "prev_hash, hash) SELECT seq, at_us, 'forger', action, target, case_id, detail, prev_hash, "
-                    "hash FROM audit_log WHERE seq = 2"
-                )
-            )
-        else:
-            conn.execute(text("TRUNCATE audit_log"))
+        conn.execute(text(tamper))
     assert audit.verify(store).intact
     assert audit.verify(store).entries == 3
 
