@@ -3,6 +3,8 @@ its bytes), never a crash; hostile text kept as inert text."""
 
 from __future__ import annotations
 
+import contextlib
+
 import msgspec
 import pytest
 
@@ -79,3 +81,92 @@ def test_hostile_html_and_control_characters_become_inert_text() -> None:
     assert post.text.startswith("<script>alert(1)</script> hi")  # the text as written, never markup
     assert "\x00" not in post.text  # NUL cannot be stored; replaced
     assert post.urls == []  # a javascript: link is not a link
+
+
+V1_TWEET = {
+    "created_at": "Thu Jun 08 15:23:27 +0000 2017", "id_str": "872836479608733696", "text": "hello",
+    "user": {"id_str": "12", "screen_name": "someone", "followers_count": 3},
+    "entities": {"hashtags": [], "urls": [], "user_mentions": []},
+}  # fmt: skip
+
+
+def test_hostile_lines_are_quarantined_and_the_good_lines_around_them_kept(tmp_path: object) -> None:
+    """Deep nesting, a v1.1 tweet whose entities hold a number where objects belong, and a line far
+    over the payload limit: each is quarantined (the long one cut, with its size and hash), the
+    lines around them are ingested, and a second run resumes without stopping at them."""
+    import json
+    from pathlib import Path
+
+    from reachwatch.service.ingest import IngestOptions, ingest_file
+    from reachwatch.store.database import Store
+    from tests.conftest import store_fingerprint
+
+    good = [json.dumps(V1_TWEET | {"id_str": str(100 + n), "text": f"good {n}"}).encode() for n in range(3)]
+    hostile = [
+        b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+        json.dumps(V1_TWEET | {"id_str": "7", "entities": {"urls": [5]}}).encode(),
+        b'{"text": "' + b"x" * 3_000_000 + b'"}',
+    ]
+    path = Path(str(tmp_path)) / "mixed.jsonl"
+    path.write_bytes(b"\n".join([good[0], hostile[0], good[1], hostile[1], hostile[2], good[2]]) + b"\n")
+    store = Store.open(str(Path(str(tmp_path)) / "s.db"))
+    try:
+        options = IngestOptions(max_payload_bytes=1_048_576)
+        report = ingest_file(store, path, options)
+        assert (report.events, report.quarantined) == (3, 3)
+        counts = store_fingerprint(store)
+        assert counts["posts"] == 3
+        from reachwatch.service import quarantine
+
+        items = {item.reason.split(":")[0]: item for item in quarantine.list_items(store, "all")}
+        assert set(items) == {"too-deep", "unreadable", "too-large"}
+        cut = quarantine.show(store, items["too-large"].id).payload
+        assert len(cut) < 1_100_000
+        assert b"3,000,013 bytes in all, sha256 " in cut
+        again = ingest_file(store, path, options)  # resumes after the last line: nothing stops it
+        assert again.events == 0
+        assert store_fingerprint(store) == counts
+    finally:
+        store.close()
+
+
+def test_fuzzed_payloads_are_a_payload_error_or_records() -> None:
+    """Any JSON in place of any field of real-shaped payloads: records, or a PayloadError."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=10,
+    )
+    jetstream = {
+        "did": "did:plc:abc", "time_us": 1_700_000_000_000_000, "kind": "commit",
+        "commit": {"rev": "1", "operation": "create", "collection": "app.bsky.feed.post", "rkey": "3k",
+                   "record": {"$type": "app.bsky.feed.post", "text": "hi",
+                              "createdAt": "2024-01-01T00:00:00Z"}},
+    }  # fmt: skip
+    templates = [V1_TWEET, jetstream]
+
+    def paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        found = [prefix] if prefix else []
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                found += paths(inner, (*prefix, key))
+        return found
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(range(len(templates))), st.data(), values)
+    def check(which: int, data: st.DataObject, replacement: object) -> None:
+        payload = json.loads(json.dumps(templates[which]))
+        where = data.draw(st.sampled_from(paths(payload)))
+        target = payload
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = replacement
+        with contextlib.suppress(PayloadError):  # anything else fails the test
+            normalise_line(json.dumps(payload).encode())
+
+    import json
+
+    check()

@@ -97,6 +97,12 @@ def normalise_line(line: bytes, *, max_bytes: int = 1_048_576) -> Normalised:
         raise PayloadError(code, f"not valid JSON: {exc}") from exc
     except ValueError as exc:
         raise PayloadError("invalid-value", str(exc)) from exc
+    except RecursionError as exc:
+        raise PayloadError("too-deep", "payload is nested too deeply to read") from exc
+    except Exception as exc:  # a normaliser that trips on an odd payload: quarantined, never a crash
+        raise PayloadError(
+            "unreadable", f"the normaliser could not read it ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _normalise_jetstream(head: Line) -> Normalised:

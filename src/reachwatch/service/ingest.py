@@ -102,11 +102,33 @@ def _file_head(path: Path, length: int) -> str:
         return hashlib.blake2b(handle.read(min(length, HEAD_BYTES)), digest_size=8).hexdigest()
 
 
-def read_lines(stream: BinaryIO, *, start_offset: int = 0, start_line: int = 0) -> Iterator[Line]:
+def read_lines(
+    stream: BinaryIO, *, start_offset: int = 0, start_line: int = 0, limit: int | None = None
+) -> Iterator[Line]:
+    """Lines with their number and end offset. A line longer than `limit` is never held whole: its
+    first `limit` bytes are kept with a note of its full size and sha256 (it is quarantined as
+    too-large), the rest is read in chunks and dropped."""
     offset, number = start_offset, start_line
-    for raw in stream:
-        offset += len(raw)
+    while True:
+        raw = stream.readline(limit + 1) if limit is not None else stream.readline()
+        if not raw:
+            return
         number += 1
+        if limit is not None and len(raw) > limit and not raw.endswith(b"\n"):
+            digest, size = hashlib.sha256(raw), len(raw)
+            while True:
+                more = stream.readline(1 << 20)
+                if not more:
+                    break
+                digest.update(more)
+                size += len(more)
+                if more.endswith(b"\n"):
+                    break
+            offset += size
+            note = f"\n[cut by reachwatch: {size:,} bytes in all, sha256 {digest.hexdigest()}]".encode()
+            yield raw[:limit] + note, number, offset
+            continue
+        offset += len(raw)
         yield raw.rstrip(b"\r\n"), number, offset
 
 
@@ -281,7 +303,9 @@ def ingest_file(
 
     with path.open("rb") as stream:
         stream.seek(start.offset)
-        lines = read_lines(stream, start_offset=start.offset, start_line=start.line)
+        lines = read_lines(
+            stream, start_offset=start.offset, start_line=start.line, limit=options.max_payload_bytes
+        )
         return ingestor.run(lines, cursor_of, path.stat().st_size)
 
 
@@ -294,7 +318,8 @@ def ingest_stream(
 ) -> IngestReport:
     """Ingest a JSONL stream that cannot be rewound (stdin); replays are absorbed by event keys."""
     ingestor = Ingestor(store, source, options, on_progress)
-    return ingestor.run(read_lines(stream), lambda line: f"line {line[1]}", None)
+    lines = read_lines(stream, limit=options.max_payload_bytes)
+    return ingestor.run(lines, lambda line: f"line {line[1]}", None)
 
 
 def _table_rows(path: Path) -> Iterator[tuple[bytes | None, str | None]]:
