@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
@@ -250,6 +251,34 @@ def test_login_failures_are_limited(app: object) -> None:
         ).status_code
         == 303
     )
+
+
+def test_x_forwarded_for_does_not_pick_the_address(tmp_path: Path) -> None:
+    """Over the real server as `reachwatch serve` configures it: a client that names other
+    addresses in X-Forwarded-For is still limited as itself (a store of its own: the loopback
+    address ends up limited)."""
+    import httpx
+
+    from reachwatch.service import users
+    from tests.web_fixtures import serve_in_thread
+
+    store = Store.open(str(tmp_path / "xff.db"))
+    users.add_user(store, "target", "viewer", PASSWORD)
+    try:
+        for base in serve_in_thread(store):
+            with httpx.Client(base_url=base) as client:
+                for n in range(users.MAX_FAILURES):
+                    client.post(
+                        "/login", data={"name": f"nobody{n}", "password": "wrong password!"},
+                        headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                    )  # fmt: skip
+                answer = client.post(
+                    "/login", data={"name": "target", "password": PASSWORD},
+                    headers={"X-Forwarded-For": "203.0.113.99"},
+                )  # fmt: skip
+                assert answer.status_code == 429  # the real (loopback) address made five failures
+    finally:
+        store.close()
 
 
 HOSTILE = "<script>window.__pwned=1</script><img src=x onerror=alert(1)>\"'&{{7*7}}"

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import uvicorn
 
+from reachwatch.cli.serve import server_config
 from reachwatch.enrich.embedding import DEFAULT_MODEL_DIR
 from reachwatch.model import Post
 from reachwatch.scenario.generator import ScenarioConfig
@@ -88,9 +89,7 @@ def free_port() -> int:
 def serve_in_thread(store: Store) -> Iterator[str]:
     """The app on a real loopback server for the duration; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(server_config(create_app(store), "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,6 +13,17 @@ from reachwatch.service.store_access import Store, open_store
 
 Host = Annotated[str, typer.Option(help="Address to listen on (loopback by default).")]
 Port = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
+
+
+def server_config(app: Any, host: str, port: int) -> Any:
+    """uvicorn's settings for the app. Proxy headers are not trusted: a client could otherwise pick
+    its own address with X-Forwarded-For and slip past (or abuse) the per-address login limit."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False,
+        forwarded_allow_ips="",
+    )  # fmt: skip
 
 
 def run_server(
@@ -52,7 +63,7 @@ def run_server(
             target=retention.run_every, args=(store, chosen.retention, stop), name="retention", daemon=True
         ).start()
     try:
-        uvicorn.run(create_app(store, chosen), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.Server(server_config(create_app(store, chosen), host, port)).run()
     finally:
         stop.set()
 

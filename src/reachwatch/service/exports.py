@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from reachwatch.errors import UsageError
 from reachwatch.service.coordination import Network
+from reachwatch.service.spreadsheet import safe_cell
 
 FORMATS = (".gexf", ".graphml", ".csv", ".parquet")
 
@@ -64,7 +65,7 @@ def export_network(network: Network, path: Path) -> list[Path]:
             with target.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["id"])
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows({key: safe_cell(value) for key, value in row.items()} for row in rows)
         return [path, node_path]
     pq.write_table(pa.Table.from_pylist(edges), path)
     pq.write_table(pa.Table.from_pylist(nodes), node_path)

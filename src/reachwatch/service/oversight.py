@@ -13,6 +13,7 @@ import msgspec
 from sqlalchemy import select
 
 from reachwatch.service import audit
+from reachwatch.service.spreadsheet import safe_row
 from reachwatch.store import audit as audit_rows
 from reachwatch.store import cases as case_rows
 from reachwatch.store import schema
@@ -157,25 +158,22 @@ def to_csv(found: OversightReport) -> str:
         "exports",
         "audit_checkpoint",
     ):
-        writer.writerow([name, getattr(found, name) if getattr(found, name) is not None else ""])
+        writer.writerow(safe_row([name, getattr(found, name) if getattr(found, name) is not None else ""]))
     writer.writerow([])
     writer.writerow(["legal_basis", "cases", "case_ids", "justifications"])
     for reason in found.reasons:
         writer.writerow(
-            [
-                _cell(reason.legal_basis),
-                reason.cases,
-                " ".join(reason.case_ids),
-                _cell(" | ".join(reason.justifications)),
-            ]
+            safe_row(
+                [
+                    reason.legal_basis,
+                    reason.cases,
+                    " ".join(reason.case_ids),
+                    " | ".join(reason.justifications),
+                ]
+            )
         )
     writer.writerow([])
     writer.writerow(["officer", "hours", "cases"])
     for officer in found.by_officer:
-        writer.writerow([_cell(officer.officer), officer.hours, officer.cases])
+        writer.writerow(safe_row([officer.officer, officer.hours, officer.cases]))
     return out.getvalue()
-
-
-def _cell(text: str) -> str:
-    """Free text that a spreadsheet would read as a formula is prefixed, so it stays text."""
-    return f"'{text}" if text[:1] in "=+-@" else text

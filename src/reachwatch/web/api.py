@@ -22,6 +22,7 @@ from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
 from reachwatch.service.explore import SearchFilters, SearchHit, Stats
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
 from reachwatch.service.privacy import Pseudonyms
+from reachwatch.service.spreadsheet import safe_row
 from reachwatch.service.store_access import Store
 from reachwatch.service.users import Permission
 from reachwatch.web.auth import Investigator, Reader, principal_or_none, pseudonyms, viewer_of
@@ -264,8 +265,7 @@ def csv_response(header: list[str], rows: list[list[Any]], name: str) -> Respons
     writer = csv.writer(out)
     writer.writerow(header)
     # Cells that a spreadsheet would read as a formula are prefixed, so a post cannot run one.
-    writer.writerows([[f"'{cell}" if str(cell)[:1] in "=+-@" and not isinstance(cell, int | float) else cell
-                       for cell in row] for row in rows])  # fmt: skip
+    writer.writerows(safe_row(row) for row in rows)
     return Response(
         out.getvalue(),
         media_type="text/csv",
