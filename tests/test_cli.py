@@ -113,7 +113,7 @@ def test_ingest_quarantine_commands_and_hostile_text(tmp_path: Path) -> None:
     }
     path = tmp_path / "in.jsonl"
     path.write_bytes(json.dumps(post).encode() + b"\n{oops\n")
-    ingested = cli("ingest", str(path), "--db", db, "--progress", "none")
+    ingested = cli("ingest", str(path), "--db", db, "--progress", "none", "--create")
     assert ingested.returncode == 0
     assert "1 new events" in ingested.stdout
     assert "1 quarantined" in ingested.stdout
@@ -139,6 +139,8 @@ def test_ingest_quarantine_commands_and_hostile_text(tmp_path: Path) -> None:
 def test_exit_codes_usage_2_domain_1(tmp_path: Path) -> None:
     db = str(tmp_path / "e.db")
     assert cli("ingest", str(tmp_path / "nope.jsonl"), "--db", db).returncode == 2
+    assert "There is no store at" in cli("stats", "--db", db).stderr  # a mistyped --db: exit 2
+    assert cli("init", "--db", db).returncode == 0
     missing = cli("quarantine", "show", "99", "--db", db)
     assert missing.returncode == 1
     assert "No quarantined payload has id 99" in missing.stderr

@@ -58,6 +58,9 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     ]
     events = sorted(noise + own, key=lambda line: msgspec.json.decode(line)["time_us"])
     jetstream = FakeJetstream(events)
+    from reachwatch.store.database import Store
+
+    Store.open(str(tmp_path / "cli.db")).close()  # `reachwatch init`: commands refuse a missing store
     with appview.running() as appview_url, jetstream.running() as jetstream_url:
         yield {
             "REACHWATCH_DB": str(tmp_path / "cli.db"),

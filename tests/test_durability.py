@@ -38,6 +38,7 @@ def _ingest_command(path: Path, db: Path) -> list[str]:
         "300",
         "--progress",
         "json",
+        "--create",
     ]
 
 

@@ -131,6 +131,7 @@ def test_csv_cells_cannot_start_a_formula() -> None:
 def test_serve_command_serves_on_loopback(tmp_path: Path) -> None:
     """A user made with `reachwatch users add` logs in to `reachwatch serve`; nobody else gets in."""
     db = str(tmp_path / "e.db")
+    subprocess.run([sys.executable, "-m", "reachwatch", "init", "--db", db], check=True, capture_output=True)
     subprocess.run(
         [sys.executable, "-m", "reachwatch", "users", "add", "chief", "--role", "admin", "--password-stdin",
          "--db", db],

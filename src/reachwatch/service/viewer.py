@@ -72,8 +72,9 @@ class Viewer:
         """Audit a look (view-post, search, export, view-alerts, …) under the viewer's case; a post or
         account looked at under a case becomes one of its targets."""
         shown = {k: v for k, v in detail.items() if v not in (None, "", [], {})}
-        if self.names_shown:
-            shown["names"] = "shown under the case"
+        if self.names_shown:  # the output names ordinary engagers: audited as a reveal under the case
+            shown["look"] = action
+            action = "reveal"
         audit.record(self.store, self.actor, action, target, case_id=self.case_id, detail=shown)
         if self.who is not None and self.who.kind != "cli" and action in TARGET_KINDS:
             cases.note_target(self.store, self.who, TARGET_KINDS[action], target)
