@@ -170,3 +170,12 @@ def test_fuzzed_payloads_are_a_payload_error_or_records() -> None:
     import json
 
     check()
+
+
+def test_a_post_dated_past_year_9999_is_quarantined() -> None:
+    """Within int64 but past any date a page can show: refused at ingest, not stored."""
+    far = {"type": "post", "id": "bluesky:at://did:plc:a/app.bsky.feed.post/f", "platform": "bluesky",
+           "author_id": "bluesky:did:plc:a", "created_at_us": 2**62, "text": "from the future"}  # fmt: skip
+    assert code_of(msgspec.json.encode(far)) in ("invalid-value", "wrong-type")
+    tweet = V1_TWEET | {"created_at": "Thu Jun 08 15:23:27 +0000 99999"}
+    assert code_of(msgspec.json.encode(tweet)) in ("invalid-value", "wrong-type", "unreadable")

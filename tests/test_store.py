@@ -267,6 +267,21 @@ def test_relevance_puts_the_best_match_first_newest_the_latest(store: Store) -> 
     assert [hit.id[-4:] for hit in queries.search(store, "jailed", order="newest")] == ["late", "best"]
 
 
+def test_newest_is_by_the_posts_time_not_their_ids(store: Store) -> None:
+    """Bluesky ids are random with respect to time, and a batch is written in id order."""
+    store.write_records(
+        [
+            _post("jailed first", "bluesky:at://did:plc:author/app.bsky.feed.post/zzzz", 1),
+            _post("jailed second", "bluesky:at://did:plc:author/app.bsky.feed.post/aaaa", 2),
+        ]
+    )
+    assert [hit.id[-4:] for hit in queries.search(store, "jailed", order="newest")] == ["aaaa", "zzzz"]
+    assert [hit.id[-4:] for hit in queries.search(store, "jailed", order="relevance", limit=1)] in (
+        ["aaaa"],
+        ["zzzz"],
+    )
+
+
 def test_quarantine_rows_keep_their_bytes(store: Store) -> None:
     raw = b"\xff\xfe not json \x00"
     store.write_batch(

@@ -96,8 +96,24 @@ def _check_id(record_id: str, platform: str, field: str) -> None:
         raise ValueError(f"{field} {record_id!r} does not start with '{platform}:'")
 
 
+# Times after the end of year 9999 cannot be shown as dates anywhere (pages, CSV, charts): a post
+# claiming one is refused at ingest (quarantined), never stored to break a page later.
+MAX_MICROS = 253_402_300_799_999_999
+
+
+def _check_times(record: msgspec.Struct) -> None:
+    for field in record.__struct_fields__:
+        if field.endswith("_us"):
+            value = getattr(record, field)
+            if isinstance(value, int) and not 0 <= value <= MAX_MICROS:
+                raise ValueError(f"{field} {value} is not a time between 1970 and the end of year 9999")
+
+
 class Record(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
     """Base of every canonical record."""
+
+    def __post_init__(self) -> None:
+        _check_times(self)
 
 
 class Account(Record, tag="account"):
@@ -116,6 +132,7 @@ class Account(Record, tag="account"):
     watched: bool = False
 
     def __post_init__(self) -> None:
+        _check_times(self)
         _check_id(self.id, self.platform, "account id")
         if self.display_name is not None:
             self.display_name = clean_text(self.display_name)
@@ -152,6 +169,7 @@ class Post(Record, tag="post"):
     hashtags: list[ShortText] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
+        _check_times(self)
         _check_id(self.id, self.platform, "post id")
         _check_id(self.author_id, self.platform, "author id")
         self.text = clean_text(self.text)

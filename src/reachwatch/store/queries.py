@@ -223,8 +223,9 @@ def search(
         if order == "relevance":
             window = (
                 select(fts.c.rowid.label("rowid"), fts.c.rank.label("rank"))
+                .select_from(fts.join(p, literal_column("posts.rowid") == fts.c.rowid))
                 .where(match)
-                .order_by(desc(fts.c.rowid))
+                .order_by(desc(p.c.created_at_us))  # the newest by the posts' time, not by rowid
                 .limit(RELEVANCE_WINDOW)
                 .subquery()
             )
@@ -232,7 +233,8 @@ def search(
             ordering = window.c.rank
         else:
             source = fts.join(p, literal_column("posts.rowid") == fts.c.rowid)
-            ordering = desc(fts.c.rowid)
+            # Rows go in in id order (a Bluesky id is random), so "newest" is the posts' own time.
+            ordering = desc(p.c.created_at_us)
         stmt = select(*columns).select_from(source).outerjoin(a, a.c.id == p.c.author_id)
         if order != "relevance":
             stmt = stmt.where(match)
