@@ -315,6 +315,10 @@ def test_oversight_and_audit_pages(loaded: Store) -> None:
     assert re.search(r'id="reveals">1<', page)
     assert re.search(r'id="hours">0.75<', page)
     assert "Threat assessment" in page
+    # Retention as it stands: off (nothing deleted), never run, and what a run would delete.
+    assert re.search(r'id="retention">.*<b>Off</b>: nothing is deleted', page, re.S)
+    assert "Last run: never" in page
+    assert "engagements of non-watched accounts" in page
     exported = supervisor.get("/oversight.csv")
     assert exported.headers["content-type"].startswith("text/csv")
     assert "reveals,1" in exported.text

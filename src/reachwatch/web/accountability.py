@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
-from reachwatch.service import audit, cases, oversight, privacy, users
+from reachwatch.service import audit, cases, oversight, privacy, retention, users
 from reachwatch.service.users import Permission, Role
 from reachwatch.web.api import audited, documented, encoded, parse_time, request_body, shown, store_of
 from reachwatch.web.auth import (
@@ -257,9 +257,9 @@ def oversight_page(
 ) -> Response:
     found = _oversight(request, since, until, account)
     form = {"from": since, "to": until, "account": account}
-    return render(
-        request, "oversight.html", {"r": found, "form": form, "query": str(request.url.query)}, None
-    )
+    kept = retention.status(store_of(request), request.app.state.settings.retention)
+    context = {"r": found, "form": form, "query": str(request.url.query), "retention": kept}
+    return render(request, "oversight.html", context, None)
 
 
 @router.get("/oversight.csv", response_class=Response)
