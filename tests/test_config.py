@@ -48,3 +48,23 @@ def test_unknown_setting_in_the_file_is_refused(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("REACHWATCH_CONFIG", str(config))
     with pytest.raises(ConfigError, match="databse"):
         load_settings()
+
+
+def test_model_paths_resolve_from_the_config_folder_or_the_installation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never from the current folder: serving from another folder finds the installed model, and
+    a relative path in a config file is read from the config file's folder."""
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("REACHWATCH_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("REACHWATCH_EMBEDDING_MODEL", raising=False)
+    installed = Path(__file__).resolve().parents[1] / "models" / "all-MiniLM-L6-v2-int8"
+    assert Path(load_settings().embedding_model) == installed
+    conf = tmp_path / "deploy"
+    (conf / "my-model").mkdir(parents=True)
+    (conf / "reachwatch.toml").write_text('embedding_model = "my-model"\n')
+    monkeypatch.setenv("REACHWATCH_CONFIG", str(conf / "reachwatch.toml"))
+    assert Path(load_settings().embedding_model) == conf / "my-model"

@@ -184,6 +184,23 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
 
 
+def resolve_model_dir(configured: str) -> Path:
+    """A model directory as configured: absolute as it is; relative, from the configuration file's
+    folder, else from the installation (the project folder `make models` writes into) — never
+    from whichever folder the command happens to run in. Always an absolute path, so an error
+    names the full path."""
+    path = Path(configured).expanduser()
+    if path.is_absolute():
+        return path
+    installed = Path(__file__).resolve().parents[2] / path
+    config = config_file()
+    beside_config = config.resolve().parent / path if config.is_file() else None
+    for candidate in (beside_config, installed):
+        if candidate is not None and candidate.exists():
+            return candidate
+    return beside_config or installed
+
+
 def tier2_model(settings: Settings) -> str | None:
     """The embedding model directory when harm tier 2 is switched on, else None."""
     return settings.embedding_model if settings.harm.tier2 else None
@@ -193,7 +210,9 @@ def load_settings(**flags: Any) -> Settings:
     """Settings from every layer; flags given as None are left to the lower layers."""
     given = {name: value for name, value in flags.items() if value is not None}
     try:
-        return Settings(**given)
+        found = Settings(**given)
+        found.embedding_model = str(resolve_model_dir(found.embedding_model))
+        return found
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

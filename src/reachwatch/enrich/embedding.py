@@ -32,7 +32,7 @@ class SentenceEncoder:
     def __init__(self, directory: Path, threads: int | None = None) -> None:
         manifest_path = directory / "manifest.json"
         if not (directory / "model.onnx").is_file() or not manifest_path.is_file():
-            raise UsageError(f"No embedding model in {directory}: {HOW_TO_MAKE}.")
+            raise UsageError(f"No embedding model in {directory.resolve()}: {HOW_TO_MAKE}.")
         import onnxruntime
         from tokenizers import Tokenizer
 
