@@ -235,3 +235,27 @@ def test_any_order_and_any_repetition_give_the_same_store(
     assert report.duplicates == len(repeats)
     assert store_fingerprint(store) == expected
     store.close()
+
+
+def test_a_pretty_printed_json_file_is_read_as_its_payloads(tmp_path: Path) -> None:
+    """One JSON document over many lines (an array of payloads, or one object) is read whole, not
+    quarantined line by line."""
+    import json
+
+    from reachwatch.service.ingest import IngestOptions, ingest_file
+    from reachwatch.store.database import Store
+
+    fixtures = Path(__file__).parent / "fixtures"
+    golden = [json.loads(line) for line in (fixtures / "jetstream_golden_v1.jsonl").read_text().splitlines()]
+    array = tmp_path / "events.json"
+    array.write_text(json.dumps(golden, indent=2))
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(golden[0], indent=2))
+    store = Store.open(str(tmp_path / "s.db"))
+    try:
+        found = ingest_file(store, array, IngestOptions())
+        assert (found.events + found.duplicates, found.quarantined) == (len(golden), 0)
+        again = ingest_file(store, single, IngestOptions())
+        assert (again.events, again.duplicates, again.quarantined) == (0, 1, 0)
+    finally:
+        store.close()

@@ -284,6 +284,10 @@ def ingest_file(
             f"Cannot ingest {path}: no such file. Give the path of a JSONL file, or - for stdin."
         )
     source = f"file:{path.resolve()}"
+    document = _json_document(path, options.max_payload_bytes)
+    if document is not None:  # one pretty-printed JSON document: its items are the payloads
+        ingestor = Ingestor(store, source, options, on_progress)
+        return ingestor.run(iter(document), lambda line: f"item {line[1]}", len(document))
     start = _FileCursor(offset=0, head="", line=0)
     saved = store.get_cursor(source) if options.resume else None
     if saved is not None:
@@ -307,6 +311,36 @@ def ingest_file(
             stream, start_offset=start.offset, start_line=start.line, limit=options.max_payload_bytes
         )
         return ingestor.run(lines, cursor_of, path.stat().st_size)
+
+
+MAX_DOCUMENT_BYTES = 256 * 1_048_576
+
+
+def _json_document(path: Path, max_payload_bytes: int) -> list[Line] | None:
+    """The payloads of a file that is one JSON document spread over lines (pretty-printed): the
+    items of a top-level array, or the object itself; None for JSON Lines (its first line is a
+    whole JSON value) and for anything else (read line by line as usual)."""
+    with path.open("rb") as handle:
+        first = handle.readline(max_payload_bytes + 1).strip()
+    if first[:1] not in (b"{", b"["):
+        return None
+    try:
+        msgspec.json.decode(first)
+        return None  # a whole value on the first line: JSON Lines
+    except msgspec.DecodeError:
+        pass
+    size = path.stat().st_size
+    if size > MAX_DOCUMENT_BYTES:
+        raise UsageError(
+            f"{path} looks like one JSON document of {size:,} bytes, too large to read whole; "
+            "write it as JSON Lines (one payload per line, e.g. `jq -c '.[]'`) and ingest that."
+        )
+    try:
+        whole = msgspec.json.decode(path.read_bytes())
+    except msgspec.DecodeError:
+        return None  # not one document after all: each line is quarantined with its reason
+    items = whole if isinstance(whole, list) else [whole]
+    return [(msgspec.json.encode(item), n, n) for n, item in enumerate(items, start=1)]
 
 
 def ingest_stream(
