@@ -61,7 +61,8 @@ def test_ingest_enriches_every_post(store: Store) -> None:
     for n, (text, lang) in enumerate(texts):
         record = post(n, text, lang)
         lines.append(msgspec.json.encode(msgspec.structs.asdict(record) | {"type": "post"}))
-    report = ingest_stream(store, io.BytesIO(b"\n".join(lines) + b"\n"), "test", IngestOptions())
+    trusted = IngestOptions(trusted_records=True)  # the file carries the registry's person
+    report = ingest_stream(store, io.BytesIO(b"\n".join(lines) + b"\n"), "test", trusted)
     ids = [post(n, t).id for n, (t, _) in enumerate(texts)]
     language = enrichments.results(store, "language", ids)
     assert language[ids[0]] == {"lang": "en", "source": "platform"}

@@ -219,7 +219,11 @@ def test_any_order_and_any_repetition_give_the_same_store(
     lines = _scenario_sample()
     folder = tmp_path_factory.mktemp("order")
     reference = Store.open(str(folder / "in-order.db"))
-    ingest_file(reference, write_file(folder / "in-order.jsonl", lines), IngestOptions(batch_size=50))
+    ingest_file(
+        reference,
+        write_file(folder / "in-order.jsonl", lines),
+        IngestOptions(batch_size=50, trusted_records=True),
+    )
     expected = store_fingerprint(reference)
     reference.close()
 
@@ -230,7 +234,7 @@ def test_any_order_and_any_repetition_give_the_same_store(
     report = ingest_file(
         store,
         write_file(folder / "shuffled.jsonl", [*shuffled, *repeats]),
-        IngestOptions(batch_size=batch_size),
+        IngestOptions(batch_size=batch_size, trusted_records=True),
     )
     assert report.duplicates == len(repeats)
     assert store_fingerprint(store) == expected
@@ -257,5 +261,46 @@ def test_a_pretty_printed_json_file_is_read_as_its_payloads(tmp_path: Path) -> N
         assert (found.events + found.duplicates, found.quarantined) == (len(golden), 0)
         again = ingest_file(store, single, IngestOptions())
         assert (again.events, again.duplicates, again.quarantined) == (0, 1, 0)
+    finally:
+        store.close()
+
+
+def test_records_that_rewrite_the_configuration_need_trusted_records(tmp_path: Path) -> None:
+    """A file's canonical person, enrichment or watched-account records would rewrite the registry,
+    harm results and who is watched: quarantined with the reason unless --trusted-records."""
+    import io
+
+    import msgspec
+
+    from reachwatch.model import Account, Enrichment, Person
+    from reachwatch.service import people
+    from reachwatch.service.ingest import IngestOptions, ingest_stream
+    from reachwatch.store.database import Store
+
+    records = [
+        (Person(id="fake-person", name="Someone Else"), "person"),
+        (
+            Enrichment(
+                post_id="bluesky:at://did:plc:a/app.bsky.feed.post/1",
+                enricher="harm",
+                version="x",
+                enriched_at_us=1,
+                result={"flagged": []},
+            ),
+            "enrichment",
+        ),
+        (Account(id="bluesky:did:plc:sneaky", platform="bluesky", watched=True), "account"),
+    ]
+    data = b"".join(
+        msgspec.json.encode(msgspec.structs.asdict(r) | {"type": kind}) + b"\n" for r, kind in records
+    )
+    store = Store.open(str(tmp_path / "s.db"))
+    try:
+        refused = ingest_stream(store, io.BytesIO(data), "file", IngestOptions())
+        assert (refused.events, refused.quarantined) == (0, 3)
+        assert people.list_people(store) == []
+        trusted = ingest_stream(store, io.BytesIO(data), "file", IngestOptions(trusted_records=True))
+        assert trusted.events == 3
+        assert [p.id for p in people.list_people(store)] == ["fake-person"]
     finally:
         store.close()

@@ -71,6 +71,14 @@ def ingest(
             "'position' is durable); none: only the summary."
         ),
     ] = ProgressStyle.BAR,
+    trusted_records: Annotated[
+        bool,
+        typer.Option(
+            "--trusted-records",
+            help="Accept canonical person, enrichment and watched-account records from the file (they "
+            "change the registry, harm results and who is watched).",
+        ),
+    ] = False,
     create: Annotated[
         bool, typer.Option("--create", help="Make the SQLite store if the --db file does not exist yet.")
     ] = False,
@@ -81,7 +89,7 @@ def ingest(
         settings.harm.tier2 = tier2
     options = IngestOptions(
         batch_size=settings.batch_size, max_payload_bytes=settings.max_payload_bytes, resume=resume,
-        enrich=enrich, harm_tier2_model=tier2_model(settings),
+        enrich=enrich, harm_tier2_model=tier2_model(settings), trusted_records=trusted_records,
     )  # fmt: skip
     table = load_mapping(mapping) if mapping else None
     store = open_store(settings, create=create)

@@ -12,7 +12,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -20,7 +20,7 @@ from reachwatch.connectors.base import provenance, wrap
 from reachwatch.connectors.files.mapping import ColumnMapping, load_mapping
 from reachwatch.connectors.jsonl import Normalised, normalise_line
 from reachwatch.errors import PayloadError, StoreDataError, UsageError
-from reachwatch.model import QuarantineItem, RawEvent
+from reachwatch.model import Account, Enrichment, Person, QuarantineItem, RawEvent
 from reachwatch.service.enrichment import default_stage
 from reachwatch.service.people import list_people
 from reachwatch.store.database import IngestedEvent, Store, WriteBatch, WriteResult
@@ -45,6 +45,24 @@ class IngestOptions(msgspec.Struct, kw_only=True):
     resume: bool = True
     enrich: bool = True  # language, protected people named, harm scores for every post
     harm_tier2_model: str | None = None  # an embedding model directory: tier 2 decides borderline posts
+    # Canonical records that rewrite the deployment's own configuration — protected people, harm
+    # results, watched accounts — are refused from files unless this is set (`--trusted-records`).
+    trusted_records: bool = False
+    # A line over this is never held whole: its head is kept, cut, with its size and sha256. Up to
+    # it, a too-large payload is kept byte for byte (`quarantine retry --max-payload-bytes` reads it).
+    max_kept_bytes: int = 16 * 1_048_576
+
+
+def _untrusted(records: list[Any]) -> str | None:
+    """Why a file's canonical records may not be ingested without --trusted-records (None: they may)."""
+    for record in records:
+        if isinstance(record, Person):
+            return f"person {record.id}: the registry of protected people"
+        if isinstance(record, Enrichment):
+            return f"enrichment of {record.post_id}: stored analysis results"
+        if isinstance(record, Account) and record.watched:
+            return f"account {record.id} marked watched: who counts as a watched account"
+    return None
 
 
 class IngestProgress(msgspec.Struct, kw_only=True):
@@ -107,7 +125,7 @@ def read_lines(
 ) -> Iterator[Line]:
     """Lines with their number and end offset. A line longer than `limit` is never held whole: its
     first `limit` bytes are kept with a note of its full size and sha256 (it is quarantined as
-    too-large), the rest is read in chunks and dropped."""
+    too-large, being over the payload limit too), the rest is read in chunks and dropped."""
     offset, number = start_offset, start_line
     while True:
         raw = stream.readline(limit + 1) if limit is not None else stream.readline()
@@ -175,6 +193,18 @@ def build_batch(lines: list[Line], source: str, options: IngestOptions) -> tuple
         item = normalise_payload(payload, source, f"line {number}", received, options.max_payload_bytes)
         if isinstance(item, QuarantineItem):
             batch.quarantine.append(item)
+            continue
+        why = None if options.trusted_records else _untrusted(item.records)
+        if why is not None:
+            batch.quarantine.append(
+                QuarantineItem(
+                    source=source,
+                    received_at_us=received,
+                    payload=payload,
+                    position=f"line {number}",
+                    reason=f"untrusted-record: {why} changes only with --trusted-records",
+                )
+            )
             continue
         if item.raw.event_key in seen:
             duplicates += 1
@@ -308,7 +338,10 @@ def ingest_file(
     with path.open("rb") as stream:
         stream.seek(start.offset)
         lines = read_lines(
-            stream, start_offset=start.offset, start_line=start.line, limit=options.max_payload_bytes
+            stream,
+            start_offset=start.offset,
+            start_line=start.line,
+            limit=max(options.max_kept_bytes, options.max_payload_bytes),
         )
         return ingestor.run(lines, cursor_of, path.stat().st_size)
 
@@ -352,7 +385,7 @@ def ingest_stream(
 ) -> IngestReport:
     """Ingest a JSONL stream that cannot be rewound (stdin); replays are absorbed by event keys."""
     ingestor = Ingestor(store, source, options, on_progress)
-    lines = read_lines(stream, limit=options.max_payload_bytes)
+    lines = read_lines(stream, limit=max(options.max_kept_bytes, options.max_payload_bytes))
     return ingestor.run(lines, lambda line: f"line {line[1]}", None)
 
 

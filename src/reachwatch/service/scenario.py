@@ -39,7 +39,9 @@ def load_demo(
     lines, truth = build_scenario(config)
     stream = io.BytesIO(b"\n".join(lines) + b"\n")
     source = f"scenario:{truth.name}:seed{config.seed}"
-    report = ingest_stream(store, stream, source, options, on_progress)
+    # The scenario's own people and watched accounts: generated here, not read from a user's file.
+    trusted = msgspec.structs.replace(options, trusted_records=True)
+    report = ingest_stream(store, stream, source, trusted, on_progress)
     scenarios.save_truth(store, truth.name, config.seed, msgspec.to_builtins(truth))
     if embedding_model and (Path(embedding_model) / "model.onnx").is_file() and truth.narratives:
         if not narratives.list_narratives(store):
