@@ -165,7 +165,7 @@ def test_generate_writes_jetstream_lines(tmp_path: Path) -> None:
 
 
 def _top_post(db: Path) -> str:
-    result = cli("search", "jailed", "--db", str(db), "--json")
+    result = cli("search", '"should be jailed"', "--db", str(db), "--json", "--limit", "500")
     hits = json.loads(result.stdout)
     return str(next(hit["id"] for hit in hits if "should be jailed" in hit["text"]))
 
