@@ -262,22 +262,3 @@ def for_settings(store: Store, settings: Any) -> Pseudonyms:
     configured = settings.privacy.secret_key
     key = deployment_key(store, configured.get_secret_value() if configured else None)
     return Pseudonyms(store, key, settings.privacy.public_followers)
-
-
-def named_under_case(store: Store, case_id: str, what: str, target: str) -> None:
-    """A command-line output that names ordinary engagers: only under an open case, and audited
-    as a reveal by the operating-system user who ran it."""
-    import getpass
-
-    case = cases.get(store, case_id)
-    if case.status != "open":
-        raise UsageError(f"{case_id} is closed: naming engagers needs an open case.")
-    audit.record(store, f"cli:{getpass.getuser()}", "reveal", target, case_id=case.id, detail={"what": what})
-
-
-def shown(store: Store, settings: Any, case_id: str | None, value: T, what: str, target: str) -> T:
-    """A command's output with ordinary engagers by pseudonym, or named under an open case."""
-    if case_id:
-        named_under_case(store, case_id, what, target)
-        return value
-    return for_settings(store, settings).mask(value)
