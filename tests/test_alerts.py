@@ -143,13 +143,13 @@ def test_cli(store_url: str, store: Store, tmp_path: Path) -> None:
     Pipeline(store).write_now(opening())  # stored before any rule exists: nothing raised yet
     bad = tmp_path / "bad.yaml"
     bad.write_text(RULES.format(url="http://127.0.0.1:9/h").replace("severity: high", "severity: loud"))
-    checked = runner.invoke(app, ["alerts", "rules", "check", str(bad)])
+    checked = runner.invoke(app, ["alerts", "rules", "check", str(bad), "--db", store_url])
     assert isinstance(checked.exception, UsageError)
     assert "line 10, rules[0].severity" in str(checked.exception)
     with Receiver().running() as hook:
         good = tmp_path / "good.yaml"
         good.write_text(RULES.format(url=hook.url))
-        assert runner.invoke(app, ["alerts", "rules", "check", str(good)]).exit_code == 0
+        assert runner.invoke(app, ["alerts", "rules", "check", str(good), "--db", store_url]).exit_code == 0
         assert runner.invoke(app, ["alerts", "rules", "load", str(good), "--db", store_url]).exit_code == 0
         evaluated = runner.invoke(
             app,
