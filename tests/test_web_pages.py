@@ -205,3 +205,29 @@ def test_narrative_forms_take_only_same_origin_posts(client: TestClient) -> None
         headers={"origin": "http://testserver"},
     )
     assert empty.status_code == 400
+
+
+def test_spillover_is_one_number_on_the_person_page_and_the_dossier(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    """The issue's defect: 52.9 on the dossier (14 days before, unstated after) against 124.7 on the
+    person page (a week before, a day after) for one post. One definition, stated on both."""
+    import re
+
+    _, trigger, _ = demo_web
+    person = client.get("/person?id=dana-whitfield").text
+    row = re.search(
+        rf'href="/post\?id={re.escape(q(trigger))}".*?title="([^"]*)">([\d.,]+) \[([\d.,]+), ([\d.,]+)\]',
+        person,
+        re.S,
+    )
+    assert row is not None, "the trigger post is not among the posts that preceded rises"
+    assert "14 days before the post against the 7 days after it" in person
+    fragment = client.get(f"/post/spillover?id={q(trigger)}&person=dana-whitfield").text
+    ratio = re.search(r'class="spillover-ratio">([\d.,]+)</b> \[([\d.,]+), ([\d.,]+)\]', fragment)
+    assert ratio is not None
+    assert ratio.groups() == row.groups()[1:]
+    assert "Windows: the 14 days before the post against the 7 days after it" in fragment
+    api = client.get(f"/api/v1/post/spillover?id={q(trigger)}&person=dana-whitfield").json()
+    assert api["windows"].startswith("the 14 days before the post against the 7 days after it")
+    assert f"{api['harmful']['ratio']:.1f}" == ratio.group(1).replace(",", "")

@@ -14,7 +14,14 @@ from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe, when
 from reachwatch.cli.session import viewing
 from reachwatch.errors import UsageError
-from reachwatch.service.spillover import RateRatio, SpilloverOptions, spillover
+from reachwatch.service.spillover import (
+    AFTER_HOURS,
+    BEFORE_HOURS,
+    BIN_HOURS,
+    RateRatio,
+    SpilloverOptions,
+    spillover,
+)
 
 HOURS = {"h": 1.0, "d": 24.0, "w": 168.0}
 
@@ -36,9 +43,13 @@ def spillover_command(
     person: Annotated[str, typer.Argument(help="The protected person: id, name or alias.")],
     post: Annotated[str, typer.Option("--post", help="The post whose aftermath to measure.")],
     db: Db = None,
-    before: Annotated[str, typer.Option(help="Window before the post: 12h, 7d, 2w.")] = "14d",
-    after: Annotated[str, typer.Option(help="Window after the post (capped at the newest data).")] = "7d",
-    bin_size: Annotated[str, typer.Option("--bin", help="Bin for the series and the dispersion.")] = "1d",
+    before: Annotated[str, typer.Option(help="Window before the post: 12h, 7d, 2w.")] = f"{BEFORE_HOURS / 24:g}d",
+    after: Annotated[
+        str, typer.Option(help="Window after the post (capped at the newest data).")
+    ] = f"{AFTER_HOURS / 24:g}d",
+    bin_size: Annotated[
+        str, typer.Option("--bin", help="Bin for the series and the dispersion.")
+    ] = f"{BIN_HOURS / 24:g}d",
     alpha: Annotated[float, typer.Option(help="1 − the confidence level of the intervals.")] = 0.05,
     as_json: AsJson = False,
     names_under_case: Names = None,
@@ -61,7 +72,10 @@ def spillover_command(
     console.print(f"{safe(report.person_name)} after post {safe(report.post_id)} ({when(report.post_at_us)})")
     if report.post_targets_person:
         console.print(f"The post itself targets them: {', '.join(report.post_targets_person)}.")
-    console.print(f"Window {when(report.since_us)} → {when(report.until_us)}, {report.bin_hours:g} h bins.")
+    console.print(
+        f"Windows: {report.windows} ({when(report.since_us)} → {when(report.until_us)}), "
+        f"{report.bin_hours:g} h bins."
+    )
     console.print(f"Mentions: {report.mentions.before} before, {report.mentions.after} after; "
                   f"rate ratio {_ratio(report.mentions)} ({level}% exact interval)")  # fmt: skip
     console.print(f"Harmful mentions: {report.harmful.before} before, {report.harmful.after} after; "

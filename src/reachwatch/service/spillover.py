@@ -28,13 +28,37 @@ from reachwatch.store.collection import people
 from reachwatch.store.database import Store
 
 HOUR_US = 3_600_000_000
+# The one definition of the spillover windows: every page, the API, the CLI, alerts and briefings
+# use these unless the user asks for others, and every place that shows a ratio states them.
+BEFORE_HOURS = 14 * 24.0
+AFTER_HOURS = 7 * 24.0
+BIN_HOURS = 24.0
 
 
 class SpilloverOptions(msgspec.Struct, kw_only=True):
-    before_hours: float = 14 * 24.0
-    after_hours: float = 7 * 24.0
-    bin_hours: float = 24.0
+    before_hours: float = BEFORE_HOURS
+    after_hours: float = AFTER_HOURS
+    bin_hours: float = BIN_HOURS
     alpha: float = 0.05
+
+
+def _span(hours: float) -> str:
+    if hours >= 48 and hours % 24 == 0:
+        return f"{hours / 24:g} days"
+    if hours >= 24:
+        return f"{hours / 24:.1f} days"
+    return f"{hours:.3g} h"
+
+
+def windows_text(before_hours: float, after_hours: float, observed_after_hours: float | None = None) -> str:
+    """The windows in words: "the 14 days before the post against the 7 days after it"."""
+    text = f"the {_span(before_hours)} before the post against the {_span(after_hours)} after it"
+    if observed_after_hours is not None and observed_after_hours < after_hours - 1e-9:
+        text += f" (only {_span(observed_after_hours)} after it observed so far)"
+    return text
+
+
+STANDARD_WINDOWS = windows_text(BEFORE_HOURS, AFTER_HOURS)
 
 
 class SpilloverBin(msgspec.Struct, array_like=True):
@@ -60,7 +84,10 @@ class SpilloverReport(msgspec.Struct, kw_only=True):
     post_targets_person: list[str]  # how the post itself targets the person (may be empty)
     since_us: int
     until_us: int  # the end of the after window, capped at the newest post observed
+    before_hours: float  # the windows asked for
+    after_hours: float
     bin_hours: float
+    windows: str  # the windows in words, as every surface states them
     mentions: RateRatio
     harmful: RateRatio
     segmented: SegmentedFit | None  # of the harmful counts per bin
@@ -139,7 +166,8 @@ def spillover(
     return SpilloverReport(
         person_id=person.id, person_name=person.name, post_id=post_id, post_author_id=head.author_id,
         post_at_us=at, post_targets_person=own.how if own else [], since_us=since, until_us=until,
-        bin_hours=options.bin_hours,
+        before_hours=(at - since) / HOUR_US, after_hours=options.after_hours, bin_hours=options.bin_hours,
+        windows=windows_text((at - since) / HOUR_US, options.after_hours, (until - at) / HOUR_US),
         mentions=rate_ratio(
             len(before), hours_before, len(after), hours_after, options.alpha, mention_dispersion
         ),

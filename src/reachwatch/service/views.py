@@ -11,7 +11,13 @@ from reachwatch.errors import NotFoundError
 from reachwatch.model import Person
 from reachwatch.service import coordination, reach
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
-from reachwatch.service.spillover import SpilloverOptions, engaged_accounts, find_person, spillover
+from reachwatch.service.spillover import (
+    STANDARD_WINDOWS,
+    SpilloverOptions,
+    engaged_accounts,
+    find_person,
+    spillover,
+)
 from reachwatch.store import enrichments, queries
 from reachwatch.store import floor as floor_reads
 from reachwatch.store import reach as reach_reads
@@ -114,11 +120,12 @@ class Preceding(msgspec.Struct, kw_only=True):
     author_handle: str | None
     created_at_us: int
     text: str
-    harmful_before: int  # in the week before
-    harmful_after: int  # in the day after
+    harmful_before: int  # in the standard window before (spillover.BEFORE_HOURS)
+    harmful_after: int  # in the standard window after (spillover.AFTER_HOURS, capped at the newest data)
     ratio: float
     low: float
     high: float
+    windows: str  # this row's windows in words (the after window may be cut short by the data)
 
 
 class PersonView(msgspec.Struct, kw_only=True):
@@ -127,6 +134,7 @@ class PersonView(msgspec.Struct, kw_only=True):
     total_mentions: int
     total_harmful: int
     preceding: list[Preceding]  # watched accounts' posts naming the person, by the rise after them
+    windows: str  # the spillover windows of `preceding`, in words
 
 
 def person_view(store: Store, reference: str, *, candidates: int = 10) -> PersonView:
@@ -144,7 +152,7 @@ def person_view(store: Store, reference: str, *, candidates: int = 10) -> Person
     by_watched = [post for post in targeting if post.author_id in watched][-candidates:]
     preceding = []
     for post in by_watched:
-        found = spillover(store, person.id, post.post_id, SpilloverOptions(before_hours=168, after_hours=24))
+        found = spillover(store, person.id, post.post_id, SpilloverOptions())
         head = reach_reads.post_head(store, post.post_id)
         preceding.append(
             Preceding(
@@ -152,12 +160,14 @@ def person_view(store: Store, reference: str, *, candidates: int = 10) -> Person
                 created_at_us=post.created_at_us, text=head.text if head else "",
                 harmful_before=found.harmful.before, harmful_after=found.harmful.after,
                 ratio=found.harmful.ratio, low=found.harmful.low, high=found.harmful.high,
+                windows=found.windows,
             )
         )  # fmt: skip
     preceding.sort(key=lambda row: -row.low)
     return PersonView(
         person=person, days=[per_day[day] for day in sorted(per_day)], total_mentions=len(targeting),
         total_harmful=sum(bool(post.harmful) for post in targeting), preceding=preceding,
+        windows=STANDARD_WINDOWS,
     )  # fmt: skip
 
 

@@ -246,8 +246,8 @@ def api_post_spillover(
     _: Reader,
     id: PostId,
     person: Annotated[str, Query(min_length=1, max_length=200)],
-    before_days: Annotated[float, Query(gt=0, le=365)] = 14.0,
-    after_days: Annotated[float, Query(gt=0, le=365)] = 7.0,
+    before_days: Annotated[float, Query(gt=0, le=365)] = spillover.BEFORE_HOURS / 24,
+    after_days: Annotated[float, Query(gt=0, le=365)] = spillover.AFTER_HOURS / 24,
 ) -> Response:
     """Mentions and harmful mentions of a person before and after the post (reachwatch spillover)."""
     options = spillover.SpilloverOptions(before_hours=before_days * 24, after_hours=after_days * 24)
