@@ -301,3 +301,64 @@ def test_dossier_sums_and_shapes(store: Store) -> None:
     assert found.forecast.observed == 4
     with pytest.raises(NotFoundError):
         reach.dossier(store, "bluesky:at://nobody/app.bsky.feed.post/none")
+
+
+def test_counts_only_posts_show_the_platforms_reach(store: Store) -> None:
+    """The issue's defects on real exports: a Bluesky post the platform reports at 1,709 reposts
+    was "age 1.0 min" with a forecast below what was observed; a tweet reported at 49,407 retweets
+    showed 0 reposts. Counts are dated when they were collected and drive the dossier."""
+    from datetime import datetime
+
+    from reachwatch.service.ingest import IngestOptions, ingest_file, ingest_table, load_mapping
+
+    csv = shared_file("bluesky", "bluesky-homelessness-posts", "bluesky_homelessness_posts.csv")
+    twarc = shared_file("payloads", "x_twitter", "twarc2_v2_api", "withheld.jsonl")
+    assert ingest_table(store, csv, load_mapping("bluesky-search-csv"), IngestOptions()).quarantined == 0
+    ingest_file(store, twarc, IngestOptions())
+
+    post = "bluesky:at://did:plc:nywb5oene54cllowkfwouxzz/app.bsky.feed.post/3lytamfylbs2f"
+    found = reach.dossier(store, post)
+    collected = datetime.fromisoformat("2025-09-21T15:23:37.846701+00:00").timestamp()
+    assert found.as_of_us == round(collected * 1e6)  # as of the export's collected_at, not the import
+    assert 6.7 < found.age_s / 86400 < 6.8
+    shown = {count.kind: count for count in found.sources}
+    assert (shown["repost"].value, shown["repost"].source, shown["repost"].events) == (1709, "platform", 0)
+    assert shown["like"].value == 7431 and shown["reply"].value == 579
+    assert found.series.total[-1] == 1709 + 579 + 7431 and found.series.source == "platform counts"
+    assert found.series.velocity_per_hour is None  # one report: no rate can be read from it
+    assert found.baseline.value == 1709
+    assert found.forecast.observed == 1709 + 579
+    assert found.forecast.low >= found.forecast.observed and found.forecast.predicted >= found.forecast.observed
+    assert found.forecast.source.startswith("platform counts")
+
+    tweet = reach.dossier(store, "x:1257108668492984321")
+    shown = {count.kind: count for count in tweet.sources}
+    assert shown["repost"].value == 49407 and shown["like"].value == 182623 and shown["quote"].value == 14264
+    retrieved = datetime.fromisoformat("2021-05-05T18:58:59+00:00").timestamp()
+    assert tweet.as_of_us == round(retrieved * 1e6)  # the capture's retrieval time
+    assert tweet.forecast.predicted >= 49407 + 14264 + 7467
+
+
+def test_baseline_uses_reported_counts_and_skips_unknown_ages() -> None:
+    """The one robust z by hand: earlier posts known only from a report taken later than the
+    compared age are left out; a post with events counts them."""
+    from reachwatch.analysis.baseline import AGES_S, EVER, AgeCounts, age_index, author_baseline
+
+    day = 86_400_000_000
+    n = EVER + 1
+
+    def reported(at_index: int, value: int) -> list[int]:
+        return [-1] * at_index + [value] * (n - at_index)
+
+    one_hour = age_index(3600.0)
+    assert AGES_S[one_hour] == 3600.0 and age_index(3601.0) == one_hour + 1
+    earlier = [
+        AgeCounts(post_id="a", created_at_us=1 * day, events=[0] * n, platform=reported(one_hour, 10), has_events=False),
+        AgeCounts(post_id="b", created_at_us=2 * day, events=[0] * n, platform=reported(EVER, 99), has_events=False),
+        AgeCounts(post_id="c", created_at_us=3 * day, events=[4] * n, platform=[-1] * n, has_events=True),
+        AgeCounts(post_id="d", created_at_us=4 * day, events=[6] * n, platform=reported(0, 8), has_events=True),
+    ]  # fmt: skip
+    found = author_baseline(50, 3000.0, 10 * day, 10 * day + 3_000_000_000, earlier)
+    assert found.sample_size == 3  # b's only report came after an hour: unknown at that age
+    assert found.median == 8.0 and found.compared_at == "1 h"
+    assert found.robust_z is not None and found.robust_z > 0

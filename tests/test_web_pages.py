@@ -231,3 +231,23 @@ def test_spillover_is_one_number_on_the_person_page_and_the_dossier(
     api = client.get(f"/api/v1/post/spillover?id={q(trigger)}&person=dana-whitfield").json()
     assert api["windows"].startswith("the 14 days before the post against the 7 days after it")
     assert f"{api['harmful']['ratio']:.1f}" == ratio.group(1).replace(",", "")
+
+
+def test_robust_z_is_one_number_on_the_floor_and_the_dossier(client: TestClient) -> None:
+    """The issue's defect: the floor said robust z 32.0 for a post whose dossier said 54.2 (the
+    floor's total against the author's week, the dossier's reposts+quotes at age against 90 days).
+    Each post on the floor links to its dossier as of the floor's moment; both show one number."""
+    import html
+    import re
+
+    floor = client.get("/").text
+    table = floor[floor.index('id="by-z"') : floor.index("</table>", floor.index('id="by-z"'))]
+    rows = re.findall(r'href="(/post\?id=[^"]+)">.*?class="num robust-z">([^<]+)</td>', table, re.S)
+    assert len(rows) >= 3, "the demo's floor ranks posts by robust z"
+    assert "reposts + quotes so far against the author" in floor
+    for link, z in rows[:5]:
+        dossier = client.get(html.unescape(link)).text
+        found = re.search(r'class="robust-z">([^<]+)</b>', dossier)
+        assert found is not None, link
+        assert found.group(1) == z, (link, z, found.group(1))
+        assert "reposts + quotes so far against the author" in dossier

@@ -84,12 +84,19 @@ class Forecast(msgspec.Struct, kw_only=True):
     branching: float
     prior: float | None  # the author's median final count, when known
     calibrated: bool
+    calibration: str = ""  # what the calibration was fitted on
+    source: str = "events"  # what the early history came from: events or the platform's counts
 
 
-def load_calibration() -> Calibration:
-    """The calibration shipped with reachwatch (fitted on real finished cascades)."""
-    data = resources.files("reachwatch.analysis").joinpath("models/forecast.json").read_bytes()
-    return msgspec.json.decode(data, type=Calibration)
+def load_calibration(platform: str | None = None) -> Calibration:
+    """The calibration shipped with reachwatch for this platform (models/forecast-PLATFORM.json),
+    else the general one (models/forecast.json, fitted on real finished Twitter cascades)."""
+    folder = resources.files("reachwatch.analysis").joinpath("models")
+    if platform is not None and folder.joinpath(f"forecast-{platform}.json").is_file():
+        return msgspec.json.decode(
+            folder.joinpath(f"forecast-{platform}.json").read_bytes(), type=Calibration
+        )
+    return msgspec.json.decode(folder.joinpath("forecast.json").read_bytes(), type=Calibration)
 
 
 class Early(msgspec.Struct, kw_only=True, frozen=True):
@@ -148,6 +155,7 @@ def forecast(early: Early, age_s: float, calibration: Calibration, prior: float 
         branching=branching,
         prior=prior,
         calibrated=True,
+        calibration=calibration.trained_on,
     )
 
 

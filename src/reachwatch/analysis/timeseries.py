@@ -28,9 +28,12 @@ class Series(msgspec.Struct, kw_only=True):
     step_us: int
     kinds: dict[str, list[int]]
     total: list[int]
-    velocity_per_hour: float  # engagements per hour over the last hour (or last step, if longer)
-    acceleration_per_hour2: float  # change of that rate against the hour before
-    time_to_half_s: float | None  # from posting until half of the current total
+    # Engagements per hour over the last hour (or last step, if longer); None where the counts
+    # come from platform reports and none was taken an hour before the end.
+    velocity_per_hour: float | None
+    acceleration_per_hour2: float | None  # change of that rate against the hour before
+    time_to_half_s: float | None  # from posting until half of the current total (None: not known)
+    source: str = "events"  # where the counts come from: events, platform counts, or both
 
 
 def engagement_series(
@@ -54,9 +57,16 @@ def engagement_series(
         matrix[:, -1] += np.bincount(
             kind_codes[buckets >= bins], weights=counts[buckets >= bins], minlength=len(kinds)
         ).astype(np.int64)
-    cumulative = np.cumsum(matrix, axis=1)
+    return _series(start_us, step, kinds, np.cumsum(matrix, axis=1), "events")
+
+
+def _series(
+    start_us: int, step: int, kinds: list[str], cumulative: npt.NDArray[np.int64], source: str
+) -> Series:
+    """Velocity, acceleration and time to half from cumulative counts per kind on the grid."""
+    bins = cumulative.shape[1]
     total = cumulative.sum(axis=0)
-    per_bin = matrix.sum(axis=0).astype(np.float64)
+    per_bin = np.diff(total, prepend=0).astype(np.float64)
     window = max(1, round(3_600_000_000 / step))  # bins in an hour (at least one)
     hours = window * step / 3_600_000_000
     recent = per_bin[-window:].sum() / hours
@@ -73,7 +83,45 @@ def engagement_series(
         velocity_per_hour=float(recent),
         acceleration_per_hour2=float((recent - before) / hours),
         time_to_half_s=half_s,
+        source=source,
     )
+
+
+REPORTED_AS = {"repost": "reposts", "quote": "quotes", "reply": "replies", "like": "likes"}
+
+
+def with_reported(series: Series, reported: dict[str, list[int | None]]) -> Series:
+    """The series where the platform's reported counts (on the same grid, see snapshot_series)
+    run ahead of the events seen: per kind and step the larger of the two. A count the platform
+    reported once stands until a later report (it is known to have been reached by then)."""
+    kinds = list(series.kinds)
+    events = np.array([series.kinds[kind] for kind in kinds], dtype=np.int64).reshape(len(kinds), -1)
+    platform = np.zeros_like(events)
+    for index, kind in enumerate(kinds):
+        column = reported.get(REPORTED_AS.get(kind, kind))
+        if column is not None:
+            platform[index] = np.maximum.accumulate([value or 0 for value in column]) if column else 0
+    if not (platform > events).any():
+        return series
+    source = "platform counts" if not events.any() else "events and platform counts (the larger at each step)"
+    combined = _series(series.start_us, series.step_us, kinds, np.maximum(events, platform), source)
+    # Before the first report the platform's part is unknown, not zero: a rate or a time to half
+    # that leans on those steps would be an artefact of when the snapshot happened to be taken.
+    bins = len(combined.total)
+    reports = [column for column in reported.values() if column]
+    known_from = min(
+        (next((i for i, value in enumerate(column) if value is not None), bins) for column in reports),
+        default=bins,
+    )
+    window = max(1, round(3_600_000_000 / series.step_us))
+    if bins - window - 1 < known_from:
+        combined.velocity_per_hour = None
+    if bins - 2 * window - 1 < known_from:
+        combined.acceleration_per_hour2 = None
+    half = combined.time_to_half_s
+    if half is not None and half <= (known_from + 1) * series.step_us / 1e6:
+        combined.time_to_half_s = None
+    return combined
 
 
 def snapshot_series(

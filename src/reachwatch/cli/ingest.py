@@ -16,6 +16,7 @@ from reachwatch.cli.render import console
 from reachwatch.config import load_settings, tier2_model
 from reachwatch.service import narratives
 from reachwatch.service.ingest import (
+    PRESETS,
     IngestOptions,
     IngestProgress,
     IngestReport,
@@ -61,7 +62,7 @@ def ingest(
         str | None,
         typer.Option(
             help="Read SOURCE as a table of posts through this column mapping: a preset "
-            "(crowdtangle-facebook, crowdtangle-instagram) or a TOML/JSON mapping file."
+            f"({', '.join(PRESETS)}) or a TOML/JSON mapping file."
         ),
     ] = None,
     progress: Annotated[

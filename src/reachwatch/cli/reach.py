@@ -91,11 +91,21 @@ def _print_dossier(found: reach.Dossier) -> None:
         counts.add_row(
             f"platform {when(last.observed_at_us)}", *("-" if v is None else f"{v:,}" for v in reported)
         )
+    shown = {count.kind: count for count in found.sources}
+    counts.add_row(
+        "shown (source)",
+        *(
+            f"{shown[k].value:,} ({shown[k].source})" if k in shown else "-"
+            for k in ("repost", "quote", "reply", "like", "view")
+        ),
+    )
     console.print(counts)
     series = found.series
     console.print(
-        f"engagement over time ({_duration(series.step_us / 1e6)} steps): {sparkline(series.total)}\n"
-        f"velocity {series.velocity_per_hour:,.1f}/h, acceleration {series.acceleration_per_hour2:+,.1f}/h², "
+        f"engagement over time ({_duration(series.step_us / 1e6)} steps, from {series.source}): "
+        f"{sparkline(series.total)}\n"
+        f"velocity {_rate(series.velocity_per_hour, '/h')}, "
+        f"acceleration {_rate(series.acceleration_per_hour2, '/h²', '+')}, "
         f"half of the total by {_duration(series.time_to_half_s)}",
         markup=False,
     )
@@ -104,8 +114,8 @@ def _print_dossier(found: reach.Dossier) -> None:
     pct = "-" if base.percentile is None else f"{base.percentile:.0f}th percentile"
     console.print(
         f"baseline: {base.value:,} reposts+quotes at {_duration(base.age_s)} against the author's median "
-        f"{'-' if base.median is None else f'{base.median:,.0f}'}: robust z {z}, {pct} "
-        f"({base.note}; {base.window_days:.0f}-day window)",
+        f"{'-' if base.median is None else f'{base.median:,.0f}'} at {base.compared_at}: robust z {z}, {pct} "
+        f"({base.note}). Robust z: {base.definition}.",
         markup=False,
     )
     audience = found.audience
@@ -128,10 +138,15 @@ def _print_dossier(found: reach.Dossier) -> None:
         f"forecast of reposts+quotes+replies: {guess.predicted:,.0f} "
         f"(90% interval {guess.low:,.0f}–{guess.high:,.0f}; "
         f"{guess.observed:,} so far, branching {guess.branching:.2f}"
-        f"{'' if guess.prior is None else f', author median {guess.prior:,.0f}'})",
+        f"{'' if guess.prior is None else f', author median {guess.prior:,.0f}'}; "
+        f"from {guess.source}; calibration: {guess.calibration or 'none'})",
         markup=False,
     )
     console.print(f"({found.seconds * 1000:.0f} ms)", markup=False, style="dim")
+
+
+def _rate(value: float | None, unit: str, sign: str = "") -> str:
+    return "- (not known from the platform's reports)" if value is None else f"{value:{sign},.1f}{unit}"
 
 
 def evaluate_forecast(

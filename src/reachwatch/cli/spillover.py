@@ -43,7 +43,9 @@ def spillover_command(
     person: Annotated[str, typer.Argument(help="The protected person: id, name or alias.")],
     post: Annotated[str, typer.Option("--post", help="The post whose aftermath to measure.")],
     db: Db = None,
-    before: Annotated[str, typer.Option(help="Window before the post: 12h, 7d, 2w.")] = f"{BEFORE_HOURS / 24:g}d",
+    before: Annotated[
+        str, typer.Option(help="Window before the post: 12h, 7d, 2w.")
+    ] = f"{BEFORE_HOURS / 24:g}d",
     after: Annotated[
         str, typer.Option(help="Window after the post (capped at the newest data).")
     ] = f"{AFTER_HOURS / 24:g}d",

@@ -1,17 +1,20 @@
 """The watch floor: what the watched accounts posted lately and which of those posts are moving —
-ranked by velocity (engagements in the last hour) and by how far their engagement stands above
-the author's usual (a robust z-score of the total against the author's other recent posts)."""
+ranked by velocity (engagements in the last hour) and by how far they stand above the author's
+usual: the one robust z of analysis/baseline.py, computed by service/baselines.py as the dossier's
+is, so the floor and the dossier show the same number for a post."""
 
 from __future__ import annotations
 
 import time
 
 import msgspec
-import numpy as np
 
-from reachwatch.analysis.baseline import compare
+from reachwatch.analysis.baseline import DEFINITION
+from reachwatch.analysis.timeseries import REPORTED_AS
+from reachwatch.service import baselines
 from reachwatch.store import enrichments
 from reachwatch.store import floor as reads
+from reachwatch.store import reach as reach_reads
 from reachwatch.store.database import Store
 
 DAY_US = 86_400_000_000
@@ -24,9 +27,10 @@ class FloorPost(msgspec.Struct, kw_only=True):
     author_handle: str | None
     created_at_us: int
     text: str
-    total: int
-    last_hour: int
-    robust_z: float | None  # total against the author's other posts in the window
+    total: int  # reposts + quotes + replies + likes, each the events seen or the platform's count
+    amplified: int  # reposts + quotes, the count the robust z compares
+    last_hour: int  # engagement events in the last hour
+    robust_z: float | None  # see analysis/baseline.py DEFINITION
     harm: list[str]  # harm classes flagged
     people: list[str]  # protected people named
 
@@ -47,6 +51,7 @@ class WatchFloor(msgspec.Struct, kw_only=True):
     accounts: list[WatchedAccount]
     by_velocity: list[FloorPost]
     by_z: list[FloorPost]
+    z_definition: str = DEFINITION
 
 
 def watch_floor(
@@ -61,23 +66,36 @@ def watch_floor(
     recent = reads.recent_posts(store, list(handles), now - int(window_days * DAY_US), now)
     harm = enrichments.results(store, "harm", [row.post_id for row in recent])
     named = enrichments.results(store, "mentions", [row.post_id for row in recent])
-    by_author: dict[str, list[reads.RecentPost]] = {}
+    reported = reach_reads.latest_reported(store, [row.post_id for row in recent], now)
+    shown: dict[str, dict[str, int]] = {}
     for row in recent:
-        by_author.setdefault(row.author_id, []).append(row)
+        report = reported.get(row.post_id)
+        shown[row.post_id] = {
+            kind: max(count, (getattr(report, REPORTED_AS[kind]) or 0) if report is not None else 0)
+            for kind, count in row.by_kind.items()
+        }
+    targets = [
+        baselines.Target(
+            row.post_id,
+            row.author_id,
+            row.created_at_us,
+            shown[row.post_id]["repost"] + shown[row.post_id]["quote"],
+        )
+        for row in recent
+    ]
+    z_of = baselines.baselines(store, targets, now)
     posts: list[FloorPost] = []
-    for author, rows in by_author.items():
-        totals = np.array([row.total for row in rows], dtype=np.int64)
-        for i, row in enumerate(rows):
-            others = np.delete(totals, i)
-            z = compare(row.total, others, 0.0, window_days).robust_z if len(others) else None
-            posts.append(
-                FloorPost(
-                    post_id=row.post_id, author_id=author, author_handle=handles.get(author),
-                    created_at_us=row.created_at_us, text=row.text, total=row.total, last_hour=row.last_hour,
-                    robust_z=z, harm=list(harm.get(row.post_id, {}).get("flagged", [])),
-                    people=list(named.get(row.post_id, {}).get("people", [])),
-                )
-            )  # fmt: skip
+    for row in recent:
+        counts = shown[row.post_id]
+        posts.append(
+            FloorPost(
+                post_id=row.post_id, author_id=row.author_id, author_handle=handles.get(row.author_id),
+                created_at_us=row.created_at_us, text=row.text, total=sum(counts.values()),
+                amplified=counts["repost"] + counts["quote"], last_hour=row.last_hour,
+                robust_z=z_of[row.post_id].robust_z, harm=list(harm.get(row.post_id, {}).get("flagged", [])),
+                people=list(named.get(row.post_id, {}).get("people", [])),
+            )
+        )  # fmt: skip
     accounts = []
     for account in watched:
         own = [post for post in posts if post.author_id == account.account_id]

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 import msgspec
 
 from reachwatch.connectors.base import provenance, wrap
-from reachwatch.connectors.files.mapping import ColumnMapping, load_mapping
+from reachwatch.connectors.files.mapping import PRESETS, ColumnMapping, load_mapping
 from reachwatch.connectors.jsonl import Normalised, normalise_line
 from reachwatch.errors import PayloadError, StoreDataError, UsageError
 from reachwatch.model import Account, Enrichment, Person, QuarantineItem, RawEvent
@@ -26,6 +26,7 @@ from reachwatch.service.people import list_people
 from reachwatch.store.database import IngestedEvent, Store, WriteBatch, WriteResult
 
 __all__ = [
+    "PRESETS",
     "IngestOptions",
     "IngestProgress",
     "IngestReport",

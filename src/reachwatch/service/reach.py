@@ -17,17 +17,24 @@ from reachwatch.analysis.backtest import (
     cascade_from_tree,
     half_of,
 )
-from reachwatch.analysis.baseline import Baseline, compare
+from reachwatch.analysis.baseline import BASELINE_DAYS, EVER, Baseline, author_baseline
 from reachwatch.analysis.cascade import CascadeShape, shape
 from reachwatch.analysis.forecast import Calibration, Early, Forecast, forecast, load_calibration
-from reachwatch.analysis.timeseries import Series, engagement_series, grid_step, snapshot_series
+from reachwatch.analysis.timeseries import (
+    REPORTED_AS,
+    Series,
+    engagement_series,
+    grid_step,
+    snapshot_series,
+    with_reported,
+)
 from reachwatch.connectors.files.propagation_trees import read_trees
 from reachwatch.errors import NotFoundError, UsageError
+from reachwatch.service import baselines
 from reachwatch.store import reach as reads
 from reachwatch.store.database import Store
 
 DAY_US = 86_400_000_000
-BASELINE_DAYS = 90
 FINISHED_AFTER_US = 3 * DAY_US  # an earlier post this old counts as finished, for the author's median
 QUIET_AFTER_US = 7 * DAY_US  # a post with no engagement for this long is described as of its last one
 
@@ -41,11 +48,23 @@ class Audience(msgspec.Struct, kw_only=True):
     top: list[reads.AmplifierRow]
 
 
+class Count(msgspec.Struct, kw_only=True):
+    """One count of a post and where it comes from."""
+
+    kind: str  # repost, quote, reply, like, view
+    events: int | None  # engagement events seen (None: the platform gives no such events)
+    reported: int | None  # the platform's latest reported count, when it gives one
+    reported_at_us: int | None  # when that count was collected
+    value: int  # the one shown: the larger of the two
+    source: str  # "events" or "platform"
+
+
 class Dossier(msgspec.Struct, kw_only=True):
     post: reads.PostHead
     as_of_us: int
     age_s: float
-    counts: dict[str, int]
+    counts: dict[str, int]  # engagement events seen, per kind
+    sources: list[Count]  # each count as shown, with its source
     platform_counts: list[reads.SnapshotRow]
     series: Series
     platform_series: dict[str, list[int | None]]  # the reported counts on the series' grid
@@ -71,12 +90,18 @@ def dossier(
     head = reads.post_head(store, post_id)
     if head is None:
         raise NotFoundError(f"No post {post_id!r} in the store. Find ids with `reachwatch search`.")
+    platform_counts = reads.snapshots(store, post_id)
     now = at_us if at_us is not None else time.time_ns() // 1000
-    last = head.last_engagement_us or head.created_at_us
+    # The newest thing known about the post: an engagement, or a count the platform reported.
+    last = max(
+        head.last_engagement_us or head.created_at_us,
+        max((row.observed_at_us for row in platform_counts), default=head.created_at_us),
+    )
     if at_us is None and now - last > QUIET_AFTER_US:
-        now = max(last, head.created_at_us + 60_000_000)  # a finished post: as of its last engagement
+        now = max(last, head.created_at_us + 60_000_000)  # a finished post: as of the last news of it
     if now <= head.created_at_us:
         raise UsageError("The time asked for is before the post was made.")
+    platform_counts = [row for row in platform_counts if row.observed_at_us <= now]
     age_us = now - head.created_at_us
     step = grid_step(age_us)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -89,32 +114,28 @@ def dossier(
             for kind in reads.KINDS
         }
         links = reads.via_links(store, post_id)
-        at_age, finals = reads.earlier_posts(
-            store,
-            head.author_id,
-            head.created_at_us - BASELINE_DAYS * DAY_US,
-            min(head.created_at_us, now - age_us),
-            age_us,
-            now - FINISHED_AFTER_US,
-        )
-        platform_counts = reads.snapshots(store, post_id)
+        earlier = baselines.earlier_counts(store, [head.author_id], head.created_at_us, head.created_at_us)
         buckets = reads.buckets_of({kind: future.result() for kind, future in steps.items()})
         audience = _audience(store, head.author_followers, [found.result() for found in amplifiers])
-    series = engagement_series(
+    events = engagement_series(
         head.created_at_us, now, buckets.kinds, buckets.kind_codes, buckets.buckets, buckets.counts
     )
     platform_series = snapshot_series(
-        series.start_us,
-        series.step_us,
-        len(series.total),
+        events.start_us,
+        events.step_us,
+        len(events.total),
         np.array([row.observed_at_us for row in platform_counts], dtype=np.int64),
         {
             name: [getattr(row, name) for row in platform_counts]
             for name in ("reposts", "quotes", "replies", "likes", "views")
         },
     )
-    amplified = sum(series.kinds[kind][-1] for kind in ("repost", "quote"))
-    baseline = compare(amplified, at_age, age_us / 1e6, BASELINE_DAYS)
+    series = with_reported(events, platform_series)
+    latest = platform_counts[-1] if platform_counts else None
+    sources = _sources(buckets.totals, latest)
+    amplified = sum(count.value for count in sources if count.kind in reads.AMPLIFY_KINDS)
+    mine = earlier.get(head.author_id, [])
+    baseline = author_baseline(amplified, age_us / 1e6, head.created_at_us, now, mine)
     size = sum(buckets.totals.get(kind, 0) for kind in reads.SPREAD_KINDS)
     cascade = _cascade(size, links)
     spread = np.isin(buckets.kind_codes, [buckets.kinds.index(kind) for kind in reads.SPREAD_KINDS])
@@ -123,14 +144,28 @@ def dossier(
         counts=buckets.counts[spread].astype(np.float64),
         indirect=buckets.through_others[spread].astype(np.float64),
     )
-    finished = finals[finals >= 0]
-    prior = float(np.median(finished)) if len(finished) else None
-    predicted = forecast(early, age_us / 1e6, calibration or load_calibration(), prior)
+    reported_early = _reported_early(head.created_at_us, platform_counts)
+    source = "events"
+    if reported_early.total > early.total:
+        early, source = reported_early, "platform counts (times of the snapshots)"
+    finished_before = now - FINISHED_AFTER_US
+    finals = [
+        final
+        for post in mine
+        if head.created_at_us - BASELINE_DAYS * DAY_US
+        <= post.created_at_us
+        < min(head.created_at_us, finished_before)
+        and (final := post.at(EVER)) is not None
+    ]
+    prior = float(np.median(finals)) if finals else None
+    predicted = forecast(early, age_us / 1e6, calibration or load_calibration(head.platform), prior)
+    predicted.source = source
     return Dossier(
         post=head,
         as_of_us=now,
         age_s=age_us / 1e6,
         counts=buckets.totals,
+        sources=sources,
         platform_counts=platform_counts,
         series=series,
         platform_series=platform_series,
@@ -139,6 +174,45 @@ def dossier(
         cascade=cascade,
         forecast=predicted,
         seconds=time.perf_counter() - started,
+    )
+
+
+def _sources(events: dict[str, int], latest: reads.SnapshotRow | None) -> list[Count]:
+    """Each count with where it comes from: the events seen, or the platform's latest report when
+    that is larger (events missing or partial)."""
+    found = []
+    for kind, name in (*REPORTED_AS.items(), ("view", "views")):
+        seen = events.get(kind, 0) if kind != "view" else None
+        reported = getattr(latest, name) if latest is not None else None
+        if seen is None and reported is None:
+            continue
+        from_platform = reported is not None and (seen is None or reported > seen)
+        value = reported if from_platform and reported is not None else seen or 0
+        found.append(
+            Count(
+                kind=kind, events=seen, reported=reported,
+                reported_at_us=latest.observed_at_us if latest is not None and reported is not None else None,
+                value=int(value),
+                source="platform" if from_platform else "events",
+            )
+        )  # fmt: skip
+    return found
+
+
+def _reported_early(created_at_us: int, rows: list[reads.SnapshotRow]) -> Early:
+    """The platform's reported reposts + quotes + replies as engagement groups: each snapshot's
+    increase over the one before, at the snapshot's age (when they happened is not known; by
+    then they had)."""
+    totals = np.array(
+        [(row.reposts or 0) + (row.quotes or 0) + (row.replies or 0) for row in rows], dtype=np.float64
+    )
+    if not len(totals):
+        return Early(times_s=np.zeros(0), counts=np.zeros(0), indirect=np.zeros(0))
+    reached = np.maximum.accumulate(totals)
+    return Early(
+        times_s=np.array([(row.observed_at_us - created_at_us) / 1e6 for row in rows]),
+        counts=np.diff(reached, prepend=0.0),
+        indirect=np.zeros(len(rows)),
     )
 
 

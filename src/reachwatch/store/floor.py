@@ -9,6 +9,8 @@ from sqlalchemy import and_, case, func, select, text
 from reachwatch.store import schema
 from reachwatch.store.database import Store
 
+KINDS = ("repost", "quote", "reply", "like")
+
 
 class WatchedRow(msgspec.Struct, array_like=True):
     account_id: str
@@ -24,6 +26,7 @@ class RecentPost(msgspec.Struct, array_like=True):
     text: str
     total: int
     last_hour: int
+    by_kind: dict[str, int]  # live engagements up to now per kind (repost, quote, reply, like)
 
 
 def watched_accounts(store: Store) -> list[WatchedRow]:
@@ -59,6 +62,7 @@ def recent_posts(store: Store, authors: list[str], since_us: int, now_us: int) -
             func.coalesce(func.sum(case((e.c.created_at_us > now_us - 3_600_000_000, 1), else_=0)), 0).label(
                 "hour"
             ),
+            *(func.coalesce(func.sum(case((e.c.kind == kind, 1), else_=0)), 0) for kind in KINDS),
         )
         .select_from(e.outerjoin(d, d.c.id == e.c.id))
         .where(d.c.id.is_(None), in_window)
@@ -73,11 +77,20 @@ def recent_posts(store: Store, authors: list[str], since_us: int, now_us: int) -
         if not found:
             return []
         ids = [row[0] for row in found]
-        totals: dict[str, tuple[int, int]] = {}
+        totals: dict[str, tuple[int, int, dict[str, int]]] = {}
         for start in range(0, len(ids), 500):
             chunk = counts.where(e.c.post_id.in_(ids[start : start + 500]))
-            totals.update({row[0]: (int(row[1]), int(row[2])) for row in conn.execute(chunk)})
+            totals.update(
+                {
+                    row[0]: (
+                        int(row[1]),
+                        int(row[2]),
+                        {kind: int(n) for kind, n in zip(KINDS, row[3:], strict=True)},
+                    )
+                    for row in conn.execute(chunk)
+                }
+            )
     return [
-        RecentPost(post_id, author, at_us, text, *totals.get(post_id, (0, 0)))
+        RecentPost(post_id, author, at_us, text, *totals.get(post_id, (0, 0, dict.fromkeys(KINDS, 0))))
         for post_id, author, at_us, text in found
     ]

@@ -156,42 +156,6 @@ def snapshots(store: Store, post_id: str) -> list[SnapshotRow]:
         return [SnapshotRow(*row) for row in conn.execute(stmt)]
 
 
-def earlier_posts(
-    store: Store, author_id: str, since_us: int, before_us: int, age_us: int, finished_before_us: int
-) -> tuple[Ints, Ints]:
-    """For the author's earlier top-level posts in [since, before): amplifications (reposts and
-    quotes) within `age_us` of posting, and in total; totals only for posts made before
-    `finished_before_us` (-1 for the others, still growing)."""
-    p, e = schema.posts, schema.engagements
-    joined = p.outerjoin(
-        e,
-        and_(
-            e.c.post_id == p.c.id,
-            e.c.kind.in_(AMPLIFY_KINDS),
-            e.c.time_observed == false(),
-            live_engagement(),
-        ),
-    )
-    early = func.sum(case((e.c.created_at_us < p.c.created_at_us + age_us, 1), else_=0))
-    stmt = (
-        select(p.c.id, func.coalesce(early, 0), func.count(e.c.id), p.c.created_at_us)
-        .select_from(joined)
-        .where(
-            p.c.author_id == author_id,
-            p.c.created_at_us >= since_us,
-            p.c.created_at_us < before_us,
-            p.c.reply_to.is_(None),
-            p.c.deleted_at_us.is_(None),
-        )
-        .group_by(p.c.id, p.c.created_at_us)
-    )
-    with store.connect() as conn:
-        rows = conn.execute(stmt).all()
-    at_age = np.array([int(r[1]) for r in rows], dtype=np.int64)
-    totals = np.array([int(r[2]) if r[3] < finished_before_us else -1 for r in rows], dtype=np.int64)
-    return at_age, totals
-
-
 def amplifier_accounts(store: Store, post_id: str, kind: str) -> list[tuple[str, int | None]]:
     """(account, followers) of every account with a live engagement of this kind on the post,
     each once. Straight from the driver's cursor: 200k rows through SQLAlchemy's Row objects would
@@ -252,3 +216,83 @@ def finished_cascades(
                 (str(post_id), str(author), int(created), [(str(r[0]), int(r[1]), r[2]) for r in rows])
             )
     return found
+
+
+def age_counts(
+    store: Store, author_ids: list[str], since_us: int, until_us: int, ages_us: list[int]
+) -> list[tuple[str, str, int, list[int], list[int], bool]]:
+    """For every top-level post by these authors made in [since, until): (post, author, created,
+    reposts + quotes per age bucket from events, the platform's largest reported reposts + quotes
+    per age bucket (-1 for none), whether it has such events). Bucket k holds what happened before
+    ages_us[k] and at or after ages_us[k-1]; the last one everything later. Grouped in SQL, so a
+    post with a million engagements is a dozen rows."""
+    p, e, m = schema.posts, schema.engagements, schema.metric_snapshots
+    if not author_ids:
+        return []
+    last = len(ages_us)
+
+    def bucket(at: Any) -> Any:
+        return case(*[(at - p.c.created_at_us < age, k) for k, age in enumerate(ages_us)], else_=last)
+
+    posts = select(p.c.id, p.c.author_id, p.c.created_at_us).where(
+        p.c.author_id.in_(author_ids), p.c.created_at_us >= since_us, p.c.created_at_us < until_us,
+        p.c.reply_to.is_(None), p.c.deleted_at_us.is_(None),
+    )  # fmt: skip
+    with store.connect() as conn:
+        found = list(conn.execute(posts))
+        events: dict[str, list[int]] = {}
+        reported: dict[str, list[int]] = {}
+        ids = [row[0] for row in found]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            where = bucket(e.c.created_at_us).label("bucket")
+            counted = (
+                select(e.c.post_id, where, func.count())
+                .select_from(e.join(p, p.c.id == e.c.post_id))
+                .where(
+                    e.c.post_id.in_(chunk), e.c.kind.in_(AMPLIFY_KINDS), e.c.time_observed == false(),
+                    live_engagement(),
+                )
+                .group_by(e.c.post_id, where)
+            )  # fmt: skip
+            for post_id, k, count in conn.execute(counted):
+                events.setdefault(post_id, [0] * (last + 1))[int(k)] += int(count)
+            at = bucket(m.c.observed_at_us).label("bucket")
+            amplified = func.coalesce(m.c.reposts, 0) + func.coalesce(m.c.quotes, 0)
+            snapped = (
+                select(m.c.post_id, at, func.max(amplified))
+                .select_from(m.join(p, p.c.id == m.c.post_id))
+                .where(m.c.post_id.in_(chunk), (m.c.reposts.is_not(None)) | (m.c.quotes.is_not(None)))
+                .group_by(m.c.post_id, at)
+            )
+            for post_id, k, value in conn.execute(snapped):
+                reported.setdefault(post_id, [-1] * (last + 1))[int(k)] = int(value)
+    none, unreported = [0] * (last + 1), [-1] * (last + 1)
+    return [
+        (post_id, author, created, events.get(post_id, none), reported.get(post_id, unreported), post_id in events)  # noqa: E501
+        for post_id, author, created in found
+    ]
+
+
+def latest_reported(store: Store, post_ids: list[str], until_us: int) -> dict[str, SnapshotRow]:
+    """Each post's latest platform snapshot taken by `until_us`."""
+    m = schema.metric_snapshots
+    latest: dict[str, SnapshotRow] = {}
+    with store.connect() as conn:
+        for start in range(0, len(post_ids), 500):
+            stmt = (
+                select(
+                    m.c.post_id,
+                    m.c.observed_at_us,
+                    m.c.reposts,
+                    m.c.quotes,
+                    m.c.replies,
+                    m.c.likes,
+                    m.c.views,
+                )
+                .where(m.c.post_id.in_(post_ids[start : start + 500]), m.c.observed_at_us <= until_us)
+                .order_by(m.c.observed_at_us)
+            )
+            for row in conn.execute(stmt):
+                latest[row[0]] = SnapshotRow(*row[1:])
+    return latest

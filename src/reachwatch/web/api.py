@@ -105,6 +105,8 @@ def _resolved_account(request: Request, id: AccountQuery) -> str:
 
 PostId = Annotated[str, Depends(_resolved_post)]
 AccountId = Annotated[str, Depends(_resolved_account)]
+# A moment to show a dossier as of (µs since the epoch), bounded as ingest bounds times.
+AsOf = Annotated[int | None, Query(ge=0, le=253_402_300_799_999_999)]
 
 
 def account_gate(request: Request, account_id: str) -> None:
@@ -157,9 +159,10 @@ def api_floor(
 
 
 @router.get("/post", responses=documented(reach.Dossier), response_class=Response)
-def api_post(request: Request, _: Reader, id: PostId) -> Response:
-    """The reach dossier of a post: series, baseline, audience, cascade, forecast."""
-    return shown(request, reach.dossier(store_of(request), id), ("view-post", id))
+def api_post(request: Request, _: Reader, id: PostId, at_us: AsOf = None) -> Response:
+    """The reach dossier of a post: series, baseline, audience, cascade, forecast (as of `at_us`,
+    µs since the epoch, when given: the watch floor's links carry its own as-of time)."""
+    return shown(request, reach.dossier(store_of(request), id, at_us=at_us), ("view-post", id))
 
 
 @router.get("/post/harm", responses=documented(views.PostHarm), response_class=Response)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from reachwatch.service import floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import engager_table
 from reachwatch.web.api import (
+    AsOf,
     AccountId,
     PostId,
     Sort,
@@ -68,9 +69,10 @@ def post_page(
     id: PostId,
     sort: Sort = Sort.FIRST,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    at_us: AsOf = None,
 ) -> Response:
     store = store_of(request)
-    found = reach.dossier(store, id)
+    found = reach.dossier(store, id, at_us=at_us)
     series = found.series
     hours = [(i + 1) * series.step_us / 3_600_000_000 for i in range(len(series.total))]
     spread = [sum(series.kinds.get(kind, [0] * len(hours))[i] for kind in SPREAD) for i in range(len(hours))]

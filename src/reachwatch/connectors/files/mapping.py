@@ -48,6 +48,10 @@ class ColumnMapping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     replies: str | None = None
     likes: str | None = None
     views: str | None = None
+    # When the row's counts were collected (a crawl's own "collected at" column). Without it they
+    # are dated when the file was imported, which for an old export says too little about age.
+    collected_at: str | None = None
+    collected_at_format: str | None = None
 
     def __post_init__(self) -> None:
         if self.platform not in PLATFORMS:
@@ -89,7 +93,28 @@ CROWDTANGLE_INSTAGRAM = ColumnMapping(
     views="Views",
 )
 
-PRESETS = {mapping.name: mapping for mapping in (CROWDTANGLE_FACEBOOK, CROWDTANGLE_INSTAGRAM)}
+# CSV exports of Bluesky search results (uri, author_did, ..., collected_at), as written by the
+# keyword collectors that call app.bsky.feed.searchPosts and save one row per post.
+BLUESKY_SEARCH_CSV = ColumnMapping(
+    name="bluesky-search-csv",
+    platform="bluesky",
+    id="uri",
+    author_id="author_did",
+    author_handle="author_handle",
+    author_name="author_display_name",
+    created_at="created_at",
+    text=["text"],
+    lang="lang",
+    followers="author_followers_count",
+    reposts="repost_count",
+    replies="reply_count",
+    likes="like_count",
+    collected_at="collected_at",
+)
+
+PRESETS = {
+    mapping.name: mapping for mapping in (CROWDTANGLE_FACEBOOK, CROWDTANGLE_INSTAGRAM, BLUESKY_SEARCH_CSV)
+}
 
 # CrowdTangle writes local times with a zone abbreviation ("2021-03-04 10:00:00 EST").
 ZONES = {
@@ -207,6 +232,11 @@ def normalise_row(mapping: ColumnMapping, row: Any, observed_us: int) -> list[Ca
         urls=[url for url in (_text(row, column) for column in mapping.urls) if url],
     )
     followers = _count(row, mapping.followers)
+    collected = _text(row, mapping.collected_at)
+    if collected is not None:
+        observed_us = parse_time(collected, mapping.collected_at_format)
+    # Counts cannot have been collected before the post existed (a clock or a format gone wrong).
+    observed_us = max(observed_us, post.created_at_us)
     records: list[CanonicalRecord] = [
         Account(
             id=author_id,
