@@ -193,6 +193,24 @@ def test_post_that_does_not_exist(demo_db: Path) -> None:
 def test_eval_forecast_on_the_generated_cascades(demo_db: Path, tmp_path: Path) -> None:
     result = cli("eval", "forecast", "--db", str(demo_db), "--data", str(tmp_path / "absent"), "--json")
     assert result.returncode == 0, result.stderr
-    (generated,) = json.loads(result.stdout)
-    assert "store" in generated["source"]
-    assert [row["horizon_s"] for row in generated["rows"]] == [600.0, 3600.0, 21600.0]
+    in_use, own = json.loads(result.stdout)
+    assert "store" in in_use["source"] and "Twitter15+16" in in_use["note"]
+    assert "fitted on the store's other half" in own["source"]
+    assert [row["horizon_s"] for row in in_use["rows"]] == [600.0, 3600.0, 21600.0]
+    # The demo's fast cascades: the Twitter calibration overshoots, the store's own does not.
+    assert own["rows"][0]["model_mape"] < in_use["rows"][0]["model_mape"]
+    import shutil
+
+    copy = tmp_path / "copy.db"
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{demo_db}{suffix}").exists():
+            shutil.copy(f"{demo_db}{suffix}", f"{copy}{suffix}")
+    fitted = cli("eval", "forecast", "--db", str(copy), "--data", str(tmp_path / "absent"), "--fit")
+    assert fitted.returncode == 0, fitted.stderr
+    assert "bluesky: now forecast with a calibration fitted on this store's" in " ".join(
+        fitted.stdout.split()
+    )
+    again = json.loads(
+        cli("eval", "forecast", "--db", str(copy), "--data", str(tmp_path / "absent"), "--json").stdout
+    )
+    assert "this store's" in again[0]["note"]

@@ -179,3 +179,41 @@ def test_a_post_dated_past_year_9999_is_quarantined() -> None:
     assert code_of(msgspec.json.encode(far)) in ("invalid-value", "wrong-type")
     tweet = V1_TWEET | {"created_at": "Thu Jun 08 15:23:27 +0000 99999"}
     assert code_of(msgspec.json.encode(tweet)) in ("invalid-value", "wrong-type", "unreadable")
+
+
+def test_nul_characters_neither_wedge_the_store_nor_answer_500(store: object) -> None:
+    """Found by the probe on PostgreSQL, which refuses NUL in text and \\u0000 in JSONB: a NUL in a
+    hashtag, a handle, an engagement id (the COPY path), a quarantine reason, a query parameter or
+    a login name. Each is one odd character (U+FFFD) in what is stored; the raw bytes keep it."""
+    import io
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from reachwatch.service import quarantine
+    from reachwatch.service.ingest import IngestOptions, ingest_stream
+    from reachwatch.store.database import Store
+    from reachwatch.web.app import create_app
+
+    assert isinstance(store, Store)
+    nul = "\u0000"
+    tweets = [
+        V1_TWEET | {"id_str": "201", "entities": {"hashtags": [{"text": f"tag{nul}x"}], "urls": [], "user_mentions": []}},
+        V1_TWEET | {"id_str": "202", "user": {"id_str": "13", "screen_name": f"bad{nul}name", "followers_count": 1}},
+    ]  # fmt: skip
+    engagement = {
+        "type": "engagement", "id": f"bluesky:at://did:plc:a/app.bsky.feed.like/l{nul}1", "kind": "like",
+        "actor_id": "bluesky:did:plc:a", "post_id": "bluesky:at://did:plc:b/app.bsky.feed.post/p1",
+        "created_at_us": 1_700_000_000_000_000,
+    }  # fmt: skip
+    broken = {"type": "post", "id": f"nowhere{nul}:1", "platform": "bluesky"}
+    lines = [json.dumps(row) for row in (*tweets, engagement, broken)]
+    report = ingest_stream(store, io.BytesIO(("\n".join(lines) + "\n").encode()), "nul", IngestOptions())
+    assert (report.events, report.quarantined) == (3, 1)
+    (item,) = quarantine.list_items(store, "all")
+    assert nul.encode() not in item.reason.encode() and b"\\u0000" in quarantine.show(store, item.id).payload
+    client = TestClient(create_app(store), raise_server_exceptions=False)
+    for path in ("/post?id=x%00y", "/account?id=%00", "/search?q=a%00b&author=%00", "/api/v1/post?id=%00"):
+        assert client.get(path).status_code < 500, path
+    login = client.post("/login", data={"name": f"admin{nul}", "password": "x"}, follow_redirects=False)
+    assert login.status_code < 500

@@ -16,7 +16,7 @@ from reachwatch.analysis.cascade import shape
 from reachwatch.analysis.forecast import Early, Kernel, forecast, load_calibration, raw_estimate
 from reachwatch.analysis.timeseries import engagement_series, grid_step, snapshot_series
 from reachwatch.connectors.files.propagation_trees import parse_tree
-from reachwatch.errors import NotFoundError, PayloadError
+from reachwatch.errors import NotFoundError, PayloadError, UsageError
 from reachwatch.model import Account, Deletion, Engagement, EngagementKind, Post
 from reachwatch.service import reach
 from reachwatch.store.database import Store
@@ -323,17 +323,22 @@ def test_counts_only_posts_show_the_platforms_reach(store: Store) -> None:
     assert 6.7 < found.age_s / 86400 < 6.8
     shown = {count.kind: count for count in found.sources}
     assert (shown["repost"].value, shown["repost"].source, shown["repost"].events) == (1709, "platform", 0)
-    assert shown["like"].value == 7431 and shown["reply"].value == 579
-    assert found.series.total[-1] == 1709 + 579 + 7431 and found.series.source == "platform counts"
+    assert shown["like"].value == 7431
+    assert shown["reply"].value == 579
+    assert found.series.total[-1] == 1709 + 579 + 7431
+    assert found.series.source == "platform counts"
     assert found.series.velocity_per_hour is None  # one report: no rate can be read from it
     assert found.baseline.value == 1709
     assert found.forecast.observed == 1709 + 579
-    assert found.forecast.low >= found.forecast.observed and found.forecast.predicted >= found.forecast.observed
+    assert found.forecast.low >= found.forecast.observed
+    assert found.forecast.predicted >= found.forecast.observed
     assert found.forecast.source.startswith("platform counts")
 
     tweet = reach.dossier(store, "x:1257108668492984321")
     shown = {count.kind: count for count in tweet.sources}
-    assert shown["repost"].value == 49407 and shown["like"].value == 182623 and shown["quote"].value == 14264
+    assert shown["repost"].value == 49407
+    assert shown["like"].value == 182623
+    assert shown["quote"].value == 14264
     retrieved = datetime.fromisoformat("2021-05-05T18:58:59+00:00").timestamp()
     assert tweet.as_of_us == round(retrieved * 1e6)  # the capture's retrieval time
     assert tweet.forecast.predicted >= 49407 + 14264 + 7467
@@ -351,14 +356,71 @@ def test_baseline_uses_reported_counts_and_skips_unknown_ages() -> None:
         return [-1] * at_index + [value] * (n - at_index)
 
     one_hour = age_index(3600.0)
-    assert AGES_S[one_hour] == 3600.0 and age_index(3601.0) == one_hour + 1
+    assert AGES_S[one_hour] == 3600.0
+    assert age_index(3601.0) == one_hour + 1
+
+    def post(name: str, days: int, events: int, platform: list[int], has_events: bool) -> AgeCounts:
+        return AgeCounts(
+            post_id=name,
+            created_at_us=days * day,
+            events=[events] * n,
+            platform=platform,
+            has_events=has_events,
+        )
+
     earlier = [
-        AgeCounts(post_id="a", created_at_us=1 * day, events=[0] * n, platform=reported(one_hour, 10), has_events=False),
-        AgeCounts(post_id="b", created_at_us=2 * day, events=[0] * n, platform=reported(EVER, 99), has_events=False),
-        AgeCounts(post_id="c", created_at_us=3 * day, events=[4] * n, platform=[-1] * n, has_events=True),
-        AgeCounts(post_id="d", created_at_us=4 * day, events=[6] * n, platform=reported(0, 8), has_events=True),
-    ]  # fmt: skip
+        post("a", 1, 0, reported(one_hour, 10), False),
+        post("b", 2, 0, reported(EVER, 99), False),
+        post("c", 3, 4, [-1] * n, True),
+        post("d", 4, 6, reported(0, 8), True),
+    ]
     found = author_baseline(50, 3000.0, 10 * day, 10 * day + 3_000_000_000, earlier)
     assert found.sample_size == 3  # b's only report came after an hour: unknown at that age
-    assert found.median == 8.0 and found.compared_at == "1 h"
-    assert found.robust_z is not None and found.robust_z > 0
+    assert found.median == 8.0
+    assert found.compared_at == "1 h"
+    assert found.robust_z is not None
+    assert found.robust_z > 0
+
+
+def test_a_deployment_calibrates_its_forecast_on_its_own_cascades(store: Store) -> None:
+    """Per platform: fast cascades (everything in the first half hour) are overshot by the
+    Twitter15/16 calibration; fitted on the store's own finished cascades, the forecast is near."""
+    from reachwatch.service import audit
+
+    t0 = 1_700_000_000_000_000  # 2023: long finished
+    author = "bluesky:did:plc:fast"
+    records: list[object] = [Account(id=author, platform="bluesky", followers=10_000)]
+    for n in range(80):
+        post_id = f"bluesky:at://did:plc:fast/app.bsky.feed.post/p{n}"
+        created = t0 + n * 24 * HOUR
+        records.append(Post(id=post_id, platform="bluesky", author_id=author, created_at_us=created))
+        size = 60 + (n * 7) % 40
+        for k in range(size):  # front-loaded: the k-th repost at k² / size minutes
+            records.append(
+                Engagement(
+                    id=f"{post_id}/r{k}", kind=EngagementKind.REPOST, actor_id=f"bluesky:did:plc:f{k}",
+                    post_id=post_id, created_at_us=created + (k * k * MIN) // size + 1,
+                )
+            )  # fmt: skip
+    store.write_records(records)  # type: ignore[arg-type]
+    before = {row.source: row for row in reach.evaluate_forecast(None, store, 50)}
+    shipped = next(row for source, row in before.items() if "fitted on the store's other half" not in source)
+    own = next(row for source, row in before.items() if "fitted on the store's other half" in source)
+    assert own.rows[0].horizon_s == 600
+    assert own.rows[0].model_mape < shipped.rows[0].model_mape
+    probe = "bluesky:at://did:plc:fast/app.bsky.feed.post/p3"
+    assert reach.dossier(store, probe, at_us=t0 + 3 * 24 * HOUR + 10 * MIN).forecast.calibration.startswith(
+        "Twitter"
+    )
+
+    (fitted,) = reach.fit_store_calibration(store, 50, "tester")
+    assert (fitted.platform, fitted.cascades) == ("bluesky", 80)
+    assert reach.calibration_for(store, "bluesky").trained_on.startswith("this store's 80 finished bluesky")
+    assert reach.calibration_for(store, "x").trained_on.startswith("Twitter")  # other platforms keep theirs
+    guess = reach.dossier(store, probe, at_us=t0 + 3 * 24 * HOUR + 10 * MIN).forecast
+    assert guess.calibration.startswith("this store's")
+    final = 60 + 21 % 40
+    assert abs(guess.predicted - final) / final < 0.25
+    assert any(entry.target == "forecast-calibration" for entry in audit.entries(store))
+    with pytest.raises(UsageError, match="finished cascades"):
+        reach.fit_store_calibration(store, 10_000, "tester")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -88,6 +88,17 @@ def clean_text(value: str) -> str:
             value.encode("utf-8")
         except UnicodeEncodeError:
             value = _LONE_SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def clean_value(value: Any) -> Any:
+    """clean_text over every string in a JSON-like value (keys included)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list | tuple):
+        return [clean_value(item) for item in value]
+    if isinstance(value, dict):
+        return {clean_value(key): clean_value(item) for key, item in value.items()}
     return value
 
 

@@ -18,6 +18,7 @@ from reachwatch.errors import UsageError
 from reachwatch.model import micros_from_datetime
 from reachwatch.service import reach
 from reachwatch.service.store_access import open_store
+from reachwatch.service.viewer import cli_principal
 
 DEFAULT_CASCADES = Path("../shared/data/cascades/twitter15-16-propagation-trees")
 BARS = "▁▂▃▄▅▆▇█"
@@ -155,12 +156,25 @@ def evaluate_forecast(
         Path | None, typer.Option(help="The Twitter15/16 propagation trees folder.")
     ] = DEFAULT_CASCADES,
     min_engagements: Annotated[int, typer.Option(help="Only cascades at least this large.")] = 50,
+    fit: Annotated[
+        bool,
+        typer.Option(
+            "--fit",
+            help="Also fit a calibration per platform on this store's own finished cascades and use "
+            "it for that platform's forecasts from now on (the backtest first shows what it would give).",
+        ),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Backtest the reach forecast on finished cascades at 10 min, 1 h and 6 h, against two baselines."""
-    store = open_store(load_settings(db=db))
+    """Backtest the reach forecast on finished cascades at 10 min, 1 h and 6 h, per data set and
+    platform, against two baselines."""
+    settings = load_settings(db=db)
+    store = open_store(settings)
     try:
         results = reach.evaluate_forecast(data, store, min_engagements)
+        fitted = (
+            reach.fit_store_calibration(store, min_engagements, cli_principal(settings).name) if fit else []
+        )
     finally:
         store.close()
     if as_json:
@@ -187,3 +201,7 @@ def evaluate_forecast(
                 f"{row.author_median_mape:.1f}%",
             )
         console.print(table)
+    for found in fitted:
+        console.print(
+            f"{found.platform}: now forecast with a calibration fitted on {found.trained_on}.", markup=False
+        )

@@ -126,6 +126,22 @@ def clear_login_failures(store: Store, user_name: str) -> None:
         conn.execute(delete(schema.login_failures).where(schema.login_failures.c.user_name == user_name))
 
 
+def stored_value(store: Store, name: str) -> str | None:
+    """The deployment's value under `name`, if one was stored."""
+    d = schema.deployment
+    with store.connect() as conn:
+        found = conn.execute(select(d.c.value).where(d.c.name == name)).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def store_value(store: Store, name: str, value: str) -> None:
+    """Store (or replace) the deployment's value under `name`."""
+    d = schema.deployment
+    with store.transaction() as conn:
+        conn.execute(delete(d).where(d.c.name == name))
+        conn.execute(insert(d), [{"name": name, "value": value}])
+
+
 def deployment_value(store: Store, name: str, make: str) -> str:
     """The deployment's value under `name`, storing `make` the first time (first writer wins)."""
     d = schema.deployment

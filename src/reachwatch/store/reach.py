@@ -192,28 +192,35 @@ def via_links(store: Store, post_id: str) -> list[tuple[str, str]]:
 
 def finished_cascades(
     store: Store, min_engagements: int, finished_before_us: int
-) -> list[tuple[str, str, int, list[tuple[str, int, str | None]]]]:
-    """(post, author, created, [(engagement, time, via)]) of posts whose spread engagements (with a
-    known time) number at least `min_engagements` and ended before `finished_before_us`."""
+) -> list[tuple[str, str, str, int, list[tuple[str, int, str | None]]]]:
+    """(post, platform, author, created, [(engagement, time, via)]) of posts whose spread
+    engagements (with a known time) number at least `min_engagements` and ended before
+    `finished_before_us`."""
     p, e = schema.posts, schema.engagements
     spread = and_(e.c.kind.in_(SPREAD_KINDS), e.c.time_observed == false(), live_engagement())
     candidates = (
-        select(e.c.post_id, p.c.author_id, p.c.created_at_us)
+        select(e.c.post_id, p.c.platform, p.c.author_id, p.c.created_at_us)
         .select_from(e.join(p, p.c.id == e.c.post_id))
         .where(spread, p.c.created_at_us.is_not(None))
-        .group_by(e.c.post_id, p.c.author_id, p.c.created_at_us)
+        .group_by(e.c.post_id, p.c.platform, p.c.author_id, p.c.created_at_us)
         .having(and_(func.count() >= min_engagements, func.max(e.c.created_at_us) < finished_before_us))
     )
     found = []
     with store.connect() as conn:
-        for post_id, author, created in conn.execute(candidates).all():
+        for post_id, platform, author, created in conn.execute(candidates).all():
             rows = conn.execute(
                 select(e.c.id, e.c.created_at_us, e.c.via_id)
                 .where(e.c.post_id == post_id, spread)
                 .order_by(e.c.created_at_us)
             ).all()
             found.append(
-                (str(post_id), str(author), int(created), [(str(r[0]), int(r[1]), r[2]) for r in rows])
+                (
+                    str(post_id),
+                    str(platform),
+                    str(author),
+                    int(created),
+                    [(str(r[0]), int(r[1]), r[2]) for r in rows],
+                )
             )
     return found
 
@@ -269,7 +276,14 @@ def age_counts(
                 reported.setdefault(post_id, [-1] * (last + 1))[int(k)] = int(value)
     none, unreported = [0] * (last + 1), [-1] * (last + 1)
     return [
-        (post_id, author, created, events.get(post_id, none), reported.get(post_id, unreported), post_id in events)  # noqa: E501
+        (
+            post_id,
+            author,
+            created,
+            events.get(post_id, none),
+            reported.get(post_id, unreported),
+            post_id in events,
+        )
         for post_id, author, created in found
     ]
 

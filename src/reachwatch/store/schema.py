@@ -6,6 +6,8 @@ purpose: events arrive out of order (a like before the post it likes) and must n
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -18,17 +20,48 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     Table,
-    Text,
+    TypeDecorator,
     false,
     text,
 )
+from sqlalchemy import Text as PlainText
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
+
+from reachwatch.model import clean_text, clean_value
 
 metadata = MetaData()
 
+
+class Text(TypeDecorator[str]):
+    """TEXT that every store can hold: a NUL (PostgreSQL refuses it) or a lone surrogate becomes
+    U+FFFD wherever a value is bound — writes, lookups and filters alike — so a hostile byte in a
+    payload, a query parameter or a login name is one odd character, never a failed statement.
+    The raw payloads keep the original bytes."""
+
+    impl = PlainText
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return clean_text(value) if isinstance(value, str) else value
+
+
+class Json(TypeDecorator[Any]):
+    """JSON (JSONB on PostgreSQL, which refuses \u0000) with its strings cleaned like Text's."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return clean_value(value)
+
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
-Json = JSON().with_variant(JSONB(), "postgresql")
 
 raw_events = Table(
     "raw_events",

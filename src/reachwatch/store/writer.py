@@ -40,6 +40,7 @@ from reachwatch.model import (
     MetricSnapshot,
     Person,
     Post,
+    clean_text,
     platform_of,
 )
 from reachwatch.store import schema
@@ -96,7 +97,8 @@ def copy_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
         )
         with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(tuple(row.values()))
+                # COPY binds no SQLAlchemy types: clean text here as schema.Text does elsewhere.
+                copy.write_row(tuple(clean_text(v) if isinstance(v, str) else v for v in row.values()))
         cursor.execute(
             f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING"
         )

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from reachwatch.service import floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import engager_table
 from reachwatch.web.api import (
-    AsOf,
     AccountId,
+    AsOf,
     PostId,
     Sort,
     account_gate,
