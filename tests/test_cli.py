@@ -194,7 +194,8 @@ def test_eval_forecast_on_the_generated_cascades(demo_db: Path, tmp_path: Path) 
     result = cli("eval", "forecast", "--db", str(demo_db), "--data", str(tmp_path / "absent"), "--json")
     assert result.returncode == 0, result.stderr
     in_use, own = json.loads(result.stdout)
-    assert "store" in in_use["source"] and "Twitter15+16" in in_use["note"]
+    assert "store" in in_use["source"]
+    assert "Twitter15+16" in in_use["note"]
     assert "fitted on the store's other half" in own["source"]
     assert [row["horizon_s"] for row in in_use["rows"]] == [600.0, 3600.0, 21600.0]
     # The demo's fast cascades: the Twitter calibration overshoots, the store's own does not.

@@ -12,6 +12,7 @@ from sqlalchemy import desc, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from reachwatch.errors import StoreDataError
+from reachwatch.model import clean_text, clean_value
 from reachwatch.store import schema
 from reachwatch.store.database import Store, as_struct
 
@@ -63,6 +64,10 @@ def append(
     """One entry after the newest, in one transaction (on PostgreSQL under an advisory lock; on
     SQLite a writer that lost the race to the same sequence number tries again)."""
     log = schema.audit_log
+    # Hashed as stored: schema.Text and Json clean NUL and lone surrogates when they are bound.
+    actor, action, target = clean_text(actor), clean_text(action), clean_text(target)
+    case_id = None if case_id is None else clean_text(case_id)
+    detail = clean_value(detail)
     for _ in range(20):
         try:
             with store.transaction() as conn:

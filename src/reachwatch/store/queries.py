@@ -9,7 +9,20 @@ import re
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Integer, and_, column, desc, exists, func, literal_column, or_, select, table, text
+from sqlalchemy import (
+    Integer,
+    and_,
+    column,
+    desc,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 
 from reachwatch.errors import UsageError
 from reachwatch.store import schema
@@ -160,7 +173,11 @@ def _json_has(store: Store, enricher: str, key: str, value: str | None) -> Any:
         held: Any = text(inside).bindparams(**({f"{enricher}_value": value} if value is not None else {}))
     else:
         column = e.c.result[key]
-        held = column.op("?")(value) if value is not None else func.jsonb_array_length(column) > 0
+        held = (
+            column.op("?")(literal(value, schema.Text()))
+            if value is not None
+            else func.jsonb_array_length(column) > 0
+        )
     return exists(select(1).where(e.c.post_id == p.c.id, e.c.enricher == enricher, held))
 
 
