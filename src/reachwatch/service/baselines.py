@@ -22,13 +22,6 @@ class Target(NamedTuple):
     value: int  # its reposts + quotes as of now: events or the platform's count, the larger
 
 
-def reported_amplification(row: reads.SnapshotRow | None) -> int | None:
-    """Reposts + quotes in a platform snapshot; None when it reports neither."""
-    if row is None or (row.reposts is None and row.quotes is None):
-        return None
-    return (row.reposts or 0) + (row.quotes or 0)
-
-
 def earlier_counts(
     store: Store, authors: list[str], first_us: int, last_us: int
 ) -> dict[str, list[AgeCounts]]:

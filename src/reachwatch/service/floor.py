@@ -10,8 +10,7 @@ import time
 import msgspec
 
 from reachwatch.analysis.baseline import DEFINITION
-from reachwatch.analysis.timeseries import REPORTED_AS
-from reachwatch.service import baselines
+from reachwatch.service import baselines, reach
 from reachwatch.store import enrichments
 from reachwatch.store import floor as reads
 from reachwatch.store import reach as reach_reads
@@ -69,11 +68,9 @@ def watch_floor(
     reported = reach_reads.latest_reported(store, [row.post_id for row in recent], now)
     shown: dict[str, dict[str, int]] = {}
     for row in recent:
-        report = reported.get(row.post_id)
-        shown[row.post_id] = {
-            kind: max(count, (getattr(report, REPORTED_AS[kind]) or 0) if report is not None else 0)
-            for kind, count in row.by_kind.items()
-        }
+        # Each count as the dossier shows it: the events, or the platform's report when larger.
+        sources = reach.sources_of(row.by_kind, reported.get(row.post_id))
+        shown[row.post_id] = {count.kind: count.value for count in sources if count.kind in row.by_kind}
     targets = [
         baselines.Target(
             row.post_id,

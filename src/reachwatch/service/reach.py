@@ -135,7 +135,7 @@ def dossier(
     )
     series = with_reported(events, platform_series)
     latest = platform_counts[-1] if platform_counts else None
-    sources = _sources(buckets.totals, latest)
+    sources = sources_of(buckets.totals, latest)
     amplified = sum(count.value for count in sources if count.kind in reads.AMPLIFY_KINDS)
     mine = earlier.get(head.author_id, [])
     baseline = author_baseline(amplified, age_us / 1e6, head.created_at_us, now, mine)
@@ -180,7 +180,7 @@ def dossier(
     )
 
 
-def _sources(events: dict[str, int], latest: reads.SnapshotRow | None) -> list[Count]:
+def sources_of(events: dict[str, int], latest: reads.SnapshotRow | None) -> list[Count]:
     """Each count with where it comes from: the events seen, or the platform's latest report when
     that is larger (events missing or partial)."""
     found = []
