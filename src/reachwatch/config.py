@@ -57,12 +57,6 @@ class CollectSettings(BaseModel, extra="forbid"):
     engagers_per_post_pages: int = Field(default=20, ge=1, description="Pages of likes/reposts per poll.")
 
 
-class HarmSettings(BaseModel, extra="forbid"):
-    tier2: bool = Field(
-        default=False, description="Decide borderline posts with the sentence-embedding model (harm tier 2)."
-    )
-
-
 class PrivacySettings(BaseModel, extra="forbid"):
     secret_key: SecretStr | None = Field(
         default=None,
@@ -162,7 +156,6 @@ class Settings(BaseSettings):
     cli_role: Literal["viewer", "analyst", "supervisor", "auditor", "admin"] = Field(
         default="analyst", description="The role the command line acts with."
     )
-    harm: HarmSettings = Field(default_factory=HarmSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     oversight: OversightSettings = Field(default_factory=OversightSettings)
@@ -199,11 +192,6 @@ def resolve_model_dir(configured: str) -> Path:
         if candidate is not None and candidate.exists():
             return candidate
     return beside_config or installed
-
-
-def tier2_model(settings: Settings) -> str | None:
-    """The embedding model directory when harm tier 2 is switched on, else None."""
-    return settings.embedding_model if settings.harm.tier2 else None
 
 
 def load_settings(**flags: Any) -> Settings:

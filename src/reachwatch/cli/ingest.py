@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console
-from reachwatch.config import load_settings, tier2_model
+from reachwatch.config import load_settings
 from reachwatch.service import narratives
 from reachwatch.service.ingest import (
     PRESETS,
@@ -50,14 +50,6 @@ def ingest(
     enrich: Annotated[
         bool, typer.Option(help="Language, protected people named and harm scores for every post.")
     ] = True,
-    tier2: Annotated[
-        bool | None,
-        typer.Option(
-            "--tier2/--no-tier2",
-            help="Decide borderline harm with the embedding model (default: [harm] tier2 in the settings).",
-            show_default=False,
-        ),
-    ] = None,
     mapping: Annotated[
         str | None,
         typer.Option(
@@ -86,11 +78,9 @@ def ingest(
 ) -> None:
     """Ingest payloads durably: raw kept, records upserted, bad lines quarantined, resumable."""
     settings = load_settings(db=db, batch_size=batch_size, max_payload_bytes=max_payload_bytes)
-    if tier2 is not None:
-        settings.harm.tier2 = tier2
     options = IngestOptions(
         batch_size=settings.batch_size, max_payload_bytes=settings.max_payload_bytes, resume=resume,
-        enrich=enrich, harm_tier2_model=tier2_model(settings), trusted_records=trusted_records,
+        enrich=enrich, trusted_records=trusted_records,
     )  # fmt: skip
     table = load_mapping(mapping) if mapping else None
     store = open_store(settings, create=create)

@@ -15,7 +15,7 @@ from rich.table import Table
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console, errors, plural, safe, when
 from reachwatch.cli.serve import Host, Port, run_server
-from reachwatch.config import load_settings, tier2_model
+from reachwatch.config import load_settings
 from reachwatch.scenario.generator import ScenarioConfig
 from reachwatch.service import alerts, explore, users
 from reachwatch.service import scenario as scenarios
@@ -51,7 +51,7 @@ def demo(
             report = scenarios.load_demo(
                 store,
                 config,
-                IngestOptions(batch_size=settings.batch_size, harm_tier2_model=tier2_model(settings)),
+                IngestOptions(batch_size=settings.batch_size),
                 draw,
                 embedding_model=settings.embedding_model,
             )

@@ -53,6 +53,10 @@ def spillover_command(
         str, typer.Option("--bin", help="Bin for the series and the dispersion.")
     ] = f"{BIN_HOURS / 24:g}d",
     alpha: Annotated[float, typer.Option(help="1 − the confidence level of the intervals.")] = 0.05,
+    harm: Annotated[
+        str,
+        typer.Option(help="aimed: harmful posts aimed at the person; mentions: harmful posts naming them."),
+    ] = "aimed",
     as_json: AsJson = False,
     names_under_case: Names = None,
 ) -> None:
@@ -60,7 +64,7 @@ def spillover_command(
     interval, a segmented time-series fit, and the share from the post's own engagers."""
     options = SpilloverOptions(
         before_hours=parse_hours(before, "--before"), after_hours=parse_hours(after, "--after"),
-        bin_hours=parse_hours(bin_size, "--bin"), alpha=alpha,
+        bin_hours=parse_hours(bin_size, "--bin"), alpha=alpha, harm=harm,
     )  # fmt: skip
     with viewing(db, names_under_case) as (store, viewer):
         post = viewer.resolve(post)
@@ -80,8 +84,14 @@ def spillover_command(
     )
     console.print(f"Mentions: {report.mentions.before} before, {report.mentions.after} after; "
                   f"rate ratio {_ratio(report.mentions)} ({level}% exact interval)")  # fmt: skip
-    console.print(f"Harmful mentions: {report.harmful.before} before, {report.harmful.after} after; "
-                  f"rate ratio {_ratio(report.harmful)}")  # fmt: skip
+    console.print(
+        f"{report.harm_definition.capitalize()}: {report.harmful.before} before, "
+        f"{report.harmful.after} after; rate ratio {_ratio(report.harmful)}",
+        markup=False,
+    )
+    console.print(f"Second view, {report.second_definition}: {report.second.before} before, "
+                  f"{report.second.after} after; rate ratio {_ratio(report.second)}",
+                  markup=False)  # fmt: skip
     fit = report.segmented
     if fit is not None:
         console.print(

@@ -6,7 +6,6 @@ downloaded: a missing directory is an error that says how to make one."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from reachwatch.enrich.transformer import OnnxText
 from reachwatch.errors import UsageError
 
 DEFAULT_MODEL_DIR = Path("models") / "all-MiniLM-L6-v2-int8"
@@ -33,44 +33,19 @@ class SentenceEncoder:
         manifest_path = directory / "manifest.json"
         if not (directory / "model.onnx").is_file() or not manifest_path.is_file():
             raise UsageError(f"No embedding model in {directory.resolve()}: {HOW_TO_MAKE}.")
-        import onnxruntime
-        from tokenizers import Tokenizer
-
         self.manifest: dict[str, Any] = json.loads(manifest_path.read_text())
         self.dimension = int(self.manifest["dimension"])
         self.name = str(self.manifest["name"])
         self.version = f"{self.name}-{self.manifest['format']}-{str(self.manifest['sha256'])[:12]}"
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self.tokenizer.enable_truncation(int(self.manifest.get("max_length", 128)))
-        self.tokenizer.no_padding()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
-        self._inputs = {item.name for item in self.session.get_inputs()}
+        self.model = OnnxText(directory, int(self.manifest.get("max_length", 128)), threads)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> npt.NDArray[np.float32]:
         """One unit-length row per text (an empty text gets the encoding of the empty string)."""
         found = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return found
-        encodings = self.tokenizer.encode_batch(list(texts))
-        order = np.argsort([len(encoding.ids) for encoding in encodings], kind="stable")
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            width = max(len(encodings[row].ids) for row in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for i, row in enumerate(rows):
-                tokens = encodings[row].ids
-                ids[i, : len(tokens)] = tokens
-                mask[i, : len(tokens)] = 1
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            hidden = self.session.run(None, feed)[0]
+        for rows, ids, mask in self.model.batches(texts, batch_size):
+            hidden = self.model.run(ids, mask)
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             found[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

@@ -1,10 +1,19 @@
-"""Tier-1 harm scores: a word TF-IDF and one logistic regression per class, trained by
-training/fit_harm.py on the labelled sets in ../shared/data/harm. Its explanation is the words
-that pushed a score up: each word's TF-IDF weight times the class coefficient."""
+"""The harm classifier: all-MiniLM-L6-v2 fine-tuned end to end with four heads (offensive,
+hateful, threat, and whom the abuse targets: an individual, a group or nobody), trained by
+training/train_harm.py and shipped as int8 ONNX in models/harm-v2 with its manifest (training
+data and hashes, hyper-parameters, thresholds, metrics, the sha256 of the export).
+
+Probabilities can be moved to another feed's base rates (prior shift, Saerens et al. 2002):
+`estimate_priors` finds a feed's class priors by EM from the model's own outputs on unlabelled
+posts, and `HarmModel.probabilities` shifts each logit by the change in prior log-odds.
+Explanations are the model's own: the words whose removal lowers a class's score most
+(occlusion), stopwords left out."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,15 +22,15 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from reachwatch.enrich.embedding import SentenceEncoder, load_encoder
-from reachwatch.enrich.normalise import classifier_form, for_classifier
-from reachwatch.enrich.tfidf import BulkTfidf
+from reachwatch.enrich.normalise import for_classifier
+from reachwatch.enrich.transformer import OnnxText
 from reachwatch.errors import UsageError
 
 CLASSES = ("offensive", "hateful", "threat")
-MODEL_DIR = Path(__file__).parent / "models"
-MODEL_VERSION = "harm-tier1-2026.11"
-BORDERLINE = (0.35, 0.65)  # scores here go to tier 2 when it is switched on
+TARGETS = ("individual", "group", "untargeted")
+MODEL_DIR = Path(__file__).parent / "models" / "harm-v2"
+BORDER = 0.15  # a score this far below its class's threshold is borderline: shown, not flagged
+_WORD = re.compile(r"[^\W\d_][\w'’*-]*", re.UNICODE)
 
 
 class WordWeight(msgspec.Struct, array_like=True):
@@ -29,128 +38,132 @@ class WordWeight(msgspec.Struct, array_like=True):
     weight: float
 
 
+@cache
+def stopwords() -> frozenset[str]:
+    """scikit-learn's English stopwords and the tokens the labelled tweets use for handles and links."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | {"user", "http", "rt", "amp", "i'm", "it's", "don't", "you're"}
+
+
+def _logit(p: npt.NDArray[np.float64] | float) -> Any:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
 class HarmModel:
-    """Scores a batch of texts at once: one sparse transform, one matrix product per class."""
+    """Scores batches of texts: one transformer pass per text gives every head."""
 
-    def __init__(self, bundle: dict[str, Any]) -> None:
-        self.vectorizer = bundle["vectorizer"]
-        self.models = [bundle["models"][name] for name in CLASSES]
-        self.version: str = bundle["version"]
-        thresholds = bundle.get("thresholds", {})
-        self.thresholds = np.array([thresholds.get(name, 0.5) for name in CLASSES])
-        self._coef = np.vstack([model.coef_[0] for model in self.models])
-        self._intercept = np.array([model.intercept_[0] for model in self.models])
-        self._words = self.vectorizer.get_feature_names_out()
-        self._bulk = BulkTfidf(self.vectorizer)
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> HarmModel:
-        import joblib
-        import sklearn
-
-        where = path or MODEL_DIR / "harm_tier1.joblib"
-        if not where.is_file():
-            raise UsageError(f"No harm model at {where}: run training/fit_harm.py to train one.")
-        bundle = joblib.load(where)
-        if bundle.get("sklearn") != sklearn.__version__:
+    def __init__(self, directory: Path = MODEL_DIR, threads: int | None = None) -> None:
+        manifest_path = directory / "manifest.json"
+        if not manifest_path.is_file():
             raise UsageError(
-                f"The harm model was saved with scikit-learn {bundle.get('sklearn')}, this is "
-                f"{sklearn.__version__}: install the pinned version (make setup) or retrain."
+                f"No harm model in {directory}: it ships with the repository (git checkout it), "
+                "or train one with `make train-harm`."
             )
-        return cls(bundle)
+        self.manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+        self.version = f"{self.manifest['version']}-{str(self.manifest['sha256'])[:12]}"
+        self.languages = frozenset(self.manifest.get("languages", ["en"]))
+        self.thresholds = np.array([float(self.manifest["thresholds"][name]) for name in CLASSES])
+        self.training_priors = {name: float(self.manifest["training_priors"][name]) for name in CLASSES}
+        self._model = OnnxText(directory, int(self.manifest["max_length"]), threads, self.manifest["sha256"])
 
-    def features(self, texts: Sequence[str]) -> Any:
-        """The sparse TF-IDF rows of a batch: one transform, reused for scores and explanations."""
-        return self._bulk.transform([for_classifier(text) for text in texts])
-
-    def features_normalised(self, normalised: Sequence[str]) -> Any:
-        """`features` of texts already through `normalise`."""
-        return self._bulk.transform([classifier_form(text) for text in normalised])
-
-    def scores(self, texts: Sequence[str], features: Any = None) -> npt.NDArray[np.float64]:
-        """Probabilities, one row per text, one column per class in CLASSES."""
+    def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """The six raw outputs per text: offensive, hateful, threat, then the three targets."""
+        found = np.zeros((len(texts), len(CLASSES) + len(TARGETS)), dtype=np.float32)
         if not texts:
-            return np.zeros((0, len(CLASSES)))
-        rows = self.features(texts) if features is None else features
-        logits = rows @ self._coef.T + self._intercept
-        return np.asarray(1 / (1 + np.exp(-logits)))
+            return found
+        for rows, ids, mask in self._model.batches([for_classifier(text) for text in texts]):
+            found[rows] = self._model.run(ids, mask)
+        return found
 
-    def flags(self, scores: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-        """Which scores cross their class's threshold (chosen by cross-validation in training)."""
-        return np.asarray(scores >= self.thresholds)
+    def probabilities(
+        self, logits: npt.NDArray[np.float32], priors: Mapping[str, float] | None = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per text, each class's probability (moved to `priors` when given: a feed's own base
+        rates) and the target distribution (individual, group, untargeted)."""
+        binary = logits[:, : len(CLASSES)].astype(np.float64)
+        if priors:
+            binary = binary + self.prior_shift(priors)
+        target = logits[:, len(CLASSES) :].astype(np.float64)
+        target = np.exp(target - target.max(axis=1, keepdims=True))
+        return 1 / (1 + np.exp(-binary)), target / target.sum(axis=1, keepdims=True)
 
-    def explain(self, text: str, label: str, top: int = 5) -> list[WordWeight]:
-        """The words (and word pairs) that raised this class's score most, with their share."""
-        return self.explain_batch(self.features([text]), label, [0], top)[0]
+    def prior_shift(self, priors: Mapping[str, float]) -> npt.NDArray[np.float64]:
+        """The change in prior log-odds per class, from the training data's to `priors`."""
+        return np.array(
+            [
+                _logit(priors[name]) - _logit(self.training_priors[name]) if name in priors else 0.0
+                for name in CLASSES
+            ]
+        )
 
-    def explain_batch(
-        self, features: Any, label: str, rows: Sequence[int], top: int = 5
+    def scores(
+        self, texts: Sequence[str], priors: Mapping[str, float] | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Probabilities, one row per text, one column per class in CLASSES."""
+        return self.probabilities(self.logits(texts), priors)[0]
+
+    def explain(
+        self, texts: Sequence[str], label: str, priors: Mapping[str, float] | None = None, top: int = 5
     ) -> list[list[WordWeight]]:
-        """`explain` for many rows of one transformed batch at once."""
+        """Per text, the words whose removal lowers `label`'s score most, with the drop (occlusion:
+        each content word taken out in turn, all variants scored in one batch). Stopwords, handles
+        and links are not candidates; words whose removal lowers the score by under 0.01 are left out."""
+        column = CLASSES.index(label)
+        variants: list[str] = []
+        owners: list[tuple[int, str]] = []
+        for row, text in enumerate(texts):
+            seen: set[str] = set()
+            for match in _WORD.finditer(text):
+                word = match.group(0)
+                key = word.casefold().strip("'’*-")
+                if (
+                    key in stopwords()
+                    or key in seen
+                    or len(key) < 2
+                    or text[max(0, match.start() - 1)] == "@"
+                ):
+                    continue
+                seen.add(key)
+                pattern = re.compile(rf"(?<![\w@]){re.escape(word)}(?!\w)")
+                variants.append(pattern.sub(" ", text))
+                owners.append((row, word))
+                if len(seen) >= 40:
+                    break
+        base = self.scores(texts, priors)[:, column]
+        without = self.scores(variants, priors)[:, column] if variants else np.zeros(0)
+        found: list[list[tuple[float, str]]] = [[] for _ in texts]
+        for (row, word), score in zip(owners, without.tolist(), strict=True):
+            drop = float(base[row] - score)
+            if drop >= 0.01:
+                found[row].append((drop, word))
         return [
-            [WordWeight(word, weight) for word, weight in found]
-            for found in self.explain_rows(features, label, rows, top)
+            [WordWeight(word, round(drop, 3)) for drop, word in sorted(words, reverse=True)[:top]]
+            for words in found
         ]
 
-    def explain_rows(
-        self, features: Any, label: str, rows: Sequence[int], top: int = 5
-    ) -> list[list[tuple[str, float]]]:
-        """The top words per row as (word, weight) pairs, for many rows at once: one sparse product,
-        one sort of all the rows' positive contributions, no per-row NumPy calls."""
-        if not rows:
-            return []
-        chosen = features[np.asarray(rows)].multiply(self._coef[CLASSES.index(label)]).tocsr()
-        owner = np.repeat(np.arange(len(rows)), np.diff(chosen.indptr))
-        values, columns = chosen.data, chosen.indices
-        positive = values > 0
-        owner, values, columns = owner[positive], values[positive], columns[positive]
-        order = np.lexsort((-values, owner))
-        owner, values, columns = owner[order], values[order], columns[order]
-        starts = np.searchsorted(owner, np.arange(len(rows)))
-        rank = np.arange(len(owner)) - starts[owner]
-        keep = rank < top
-        pairs = list(
-            zip(self._words[columns[keep]].tolist(), np.round(values[keep], 3).tolist(), strict=True)
-        )
-        ends = np.cumsum(np.bincount(owner[keep], minlength=len(rows))).tolist()
-        return [pairs[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+def estimate_priors(
+    probabilities: npt.NDArray[np.float64], training_prior: float, rounds: int = 100
+) -> float:
+    """A feed's prior of one class by EM on the model's probabilities for its unlabelled posts
+    (Saerens, Latinne & Decaestecker 2002): re-weight each posterior by the new prior over the
+    old, renormalise, and take the mean as the next prior, until it settles."""
+    if len(probabilities) == 0:
+        return training_prior
+    old = np.clip(training_prior, 1e-6, 1 - 1e-6)
+    prior = old
+    for _ in range(rounds):
+        up = probabilities * prior / old
+        down = (1 - probabilities) * (1 - prior) / (1 - old)
+        following = float(np.mean(up / (up + down)))
+        if abs(following - prior) < 1e-6:
+            return following
+        prior = following
+    return float(prior)
 
 
 @cache
 def shipped_model() -> HarmModel:
-    return HarmModel.load()
-
-
-class HarmTier2:
-    """The second tier: a sentence-embedding model and one logistic head per class (trained by
-    training/fit_harm_tier2.py). It reads meaning rather than words, so it decides the posts
-    whose tier-1 score fell in the borderline band; it is optional and loaded only when asked."""
-
-    def __init__(self, encoder: SentenceEncoder, path: Path | None = None) -> None:
-        where = path or MODEL_DIR / "harm_tier2.npz"
-        if not where.is_file():
-            raise UsageError(f"No tier-2 harm head at {where}: run training/fit_harm_tier2.py to train one.")
-        with np.load(where) as head:
-            if str(head["encoder_sha256"]) != encoder.manifest["sha256"]:
-                raise UsageError(
-                    f"The tier-2 harm head was trained on another embedding model than {encoder.version}: "
-                    "export the model with `make models` (the same script and package versions) or retrain "
-                    "the head with training/fit_harm_tier2.py."
-                )
-            self._coef = head["coef"].astype(np.float32)
-            self._intercept = head["intercept"].astype(np.float32)
-            self.thresholds = head["thresholds"].astype(np.float64)
-            self.version = f"{head['version']}+{encoder.version}"
-        self.encoder = encoder
-
-    def scores(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        """Probabilities, one row per text, one column per class in CLASSES."""
-        if not texts:
-            return np.zeros((0, len(CLASSES)))
-        vectors = self.encoder.encode([for_classifier(text) for text in texts])
-        return np.asarray(1 / (1 + np.exp(-(vectors @ self._coef.T + self._intercept))), dtype=np.float64)
-
-
-@cache
-def shipped_tier2(model_dir: str) -> HarmTier2:
-    return HarmTier2(load_encoder(model_dir))
+    return HarmModel()

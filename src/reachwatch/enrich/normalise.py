@@ -1,4 +1,5 @@
 """Text as the harm and mention matchers read it: the tricks used to slip past filters undone.
+The classifier also reads letter-for-digit spellings and dotted spellings as the word they spell.
 
 NFKC folds full-width and styled letters (𝐢𝐝𝐢𝐨𝐭 → idiot); zero-width characters and soft hyphens
 are dropped; Cyrillic and Greek letters that look Latin are read as Latin when they sit in a word
@@ -38,8 +39,18 @@ def for_classifier(text: str) -> str:
     return classifier_form(normalise(text))
 
 
+# Spellings that dodge word lists: digits and symbols standing for letters inside a word
+# (stup1d, sh!t, f4gg0t), and letters spelled out with dots (c.u.n.t).
+LEET = str.maketrans("013457@$!", "oieastasi")
+LEET_WORD = re.compile(r"(?<![\w@])[a-z]+[0-9@$!]+[a-z][a-z0-9@$!]*")
+SPELLED = re.compile(r"(?<![\w.])(?:[a-z][.*_-]){2,}[a-z](?![\w])")
+
+
 def classifier_form(normalised: str) -> str:
     """`for_classifier` of a text already normalised (a batch normalises each text once)."""
     if "@" in normalised:
         normalised = MENTION.sub("@user", normalised)
-    return LINK.sub("http", normalised) if "http" in normalised else normalised
+    if "http" in normalised:
+        normalised = LINK.sub("http", normalised)
+    normalised = LEET_WORD.sub(lambda word: word.group(0).translate(LEET), normalised)
+    return SPELLED.sub(lambda word: re.sub(r"[.*_-]", "", word.group(0)), normalised)

@@ -3,7 +3,10 @@ statistical classifier trained on general abuse misses most. Each hit names its 
 words it matched, so an analyst sees exactly why a post was flagged.
 
 Patterns run on normalised text (enrich/normalise.py), so spacing tricks and lookalike letters
-do not slip past them.
+do not slip past them. A post is judged on its author's own words: a match inside quotation marks
+or after a reporting verb ("X said the homeless should be killed — disgusting") is someone else's
+words reported, kept apart as `reported` and never a threat by the poster; a match whose subject is
+"no one"/"nobody" is a negation and is not a hit at all.
 """
 
 from __future__ import annotations
@@ -15,24 +18,23 @@ import msgspec
 
 from reachwatch.enrich.normalise import normalise
 
-PUNISH = r"(?:hanged|hung|shot|jailed|locked up|imprisoned|killed|executed|strung up|put down|lynched|beaten)"
+# Violence only: a call to jail someone ("she should be locked up") is a call for due process,
+# however abusive its wording; the model judges its abuse, the rules do not make it a threat.
+VIOLENCE = r"(?:hanged|hung|shot|killed|executed|strung up|put down|lynched|beaten|stabbed|burned|murdered)"
 MODAL = r"(?:should|must|ought to|needs? to|deserves? to|has to|have to)"
 WHO = r"(?:you|she|he|they)"
 RULES: dict[str, str] = {
-    # "X should be hanged", "she must be locked up", "needs to be jailed"
-    "call to punish": rf"\b{MODAL} (?:all )?be {PUNISH}\b",
-    # "deserves a beating", "deserves to die", "deserves prison"
-    "deserves harm": (
-        r"\bdeserves? (?:a (?:beating|bullet|kicking)|to (?:die|suffer|be in (?:prison|jail))"
-        r"|prison|jail|death)\b"
-    ),
+    # "X should be hanged", "they must be shot", "needs to be strung up"
+    "call to violence": rf"\b{MODAL} (?:all )?be {VIOLENCE}\b",
+    # "deserves a beating", "deserves to die", "deserves death"
+    "deserves harm": r"\bdeserves? (?:a (?:beating|bullet|kicking)|to (?:die|suffer|be (?:shot|hanged|killed))|death)\b",
     "knows where you live": rf"\b(?:we|i|they) know where {WHO} lives?\b",
     "watch your back": r"\bwatch (?:your|her|his|their) back\b",
     "not safe": rf"\b{WHO} (?:won't|will not|wont) be safe\b",
     "deal with permanently": r"\b(?:deal with|get rid of|take out|take care of) \S+(?: \S+)? permanently\b",
     "violence at a person": (
-        r"\b(?:i'll|i will|we'll|we will|gonna|going to) (?:kill|shoot|stab|hang|beat|hurt|burn)"
-        r" (?:you|her|him|them)\b"
+        r"\b(?:i'll|i will|we'll|we will|gonna|going to)(?: \S+){0,4}? (?:kill|shoot|stab|hang|beat|hurt|burn"
+        r"|murder) (?:you|her|him|them)\b"
     ),
     "harm is coming": rf"\b{WHO}(?:'ll| will) get (?:one|what's coming|what {WHO} deserves?)\b",
 }
@@ -49,9 +51,40 @@ for _word in TRIGGERS:
 _TRIGGER_AUTOMATON.make_automaton()
 
 
+QUOTED = re.compile(r'"[^"]{3,}"|“[^”]{3,}”|«[^»]{3,}»|„[^“”]{3,}[“”]|\'[^\']{12,}\'|‘[^’]{12,}’')
+REPORTING = re.compile(
+    r"(?<!\bi )(?<!\bwe )\b(?:said|says|saying|claims?|claimed|claiming|tweeted|tweets|wrote|writes|posted"
+    r"|told|tells|suggests?|suggested|argues?|argued|thinks|believes|reckons|insists?|insisted"
+    r"|demands?|demanded|calls? for|called for|calling for|according to|quoted?|quoting|chanted"
+    r"|chanting|shouted|shouting|screamed|screaming|threatened|threatening)\b[^.!?;—–\n]*"
+)
+NEGATED = re.compile(r"\b(?:no one|no-one|noone|nobody|no person|none of (?:us|them|you))\s+$")
+
+
 class RuleHit(msgspec.Struct, array_like=True):
     rule: str
     matched: str
+    reported: bool = False  # inside quotation marks or after a reporting verb: not the poster's words
+
+
+def reported_spans(folded: str) -> list[tuple[int, int]]:
+    """Where a text quotes or reports someone else's words (character ranges of `folded`)."""
+    spans = [match.span() for match in QUOTED.finditer(folded)]
+    spans += [match.span() for match in REPORTING.finditer(folded)]
+    return sorted(spans)
+
+
+def own_words(folded: str) -> str | None:
+    """The text without what it quotes or reports (None when it quotes and reports nothing)."""
+    spans = reported_spans(folded)
+    if not spans:
+        return None
+    kept, at = [], 0
+    for start, end in spans:
+        if start >= at:
+            kept.append(folded[at:start])
+        at = max(at, end)
+    return " … ".join(part.strip() for part in [*kept, folded[at:]] if part.strip())
 
 
 def rule_hits(text: str) -> list[RuleHit]:
@@ -59,11 +92,18 @@ def rule_hits(text: str) -> list[RuleHit]:
 
 
 def rule_hits_normalised(folded: str) -> list[RuleHit]:
-    """`rule_hits` of a text already through `normalise`."""
+    """`rule_hits` of a text already through `normalise`: every rule's first match that is not
+    negated, marked `reported` when it lies in quoted or reported words."""
     if next(_TRIGGER_AUTOMATON.iter(folded), None) is None:
         return []
-    return [
-        RuleHit(name, match.group(0))
-        for name, pattern in COMPILED.items()
-        if (match := pattern.search(folded))
-    ]
+    spans: list[tuple[int, int]] | None = None
+    found = []
+    for name, pattern in COMPILED.items():
+        for match in pattern.finditer(folded):
+            if NEGATED.search(folded, 0, match.start()):
+                continue
+            spans = reported_spans(folded) if spans is None else spans
+            inside = any(start <= match.start() and match.end() <= end for start, end in spans)
+            found.append(RuleHit(name, match.group(0), inside))
+            break
+    return found

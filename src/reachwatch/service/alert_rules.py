@@ -46,6 +46,8 @@ FEATURES: dict[str, str] = {
     "quotes": "number", "replies": "number", "likes": "number", "velocity_per_hour": "number",
     "age_hours": "number", "baseline_z": "number", "forecast_final": "number", "forecast_high": "number",
     "coordination_share": "number", "narrative": "list", "is_reply": "bool",
+    # Harm aimed at protected people: flagged, names them, and the abuse targets an individual.
+    "aimed_at": "list", "harm_aimed_at_person": "bool", "harm_target": "text",
 }  # fmt: skip
 ALLOWED = {
     "severity": SEVERITIES,
@@ -280,6 +282,7 @@ def _suggest(value: str, known: dict[str, str] | tuple[str, ...]) -> str:
 
 REFERENCED = {
     "person": "people",
+    "aimed_at": "people",
     "narrative": "narratives",
     "platform": "platforms",
     "harm_flag": "harm_flags",
@@ -303,7 +306,8 @@ def _references(
         )
         for value in values:
             if value not in known:
-                what = {"person": "protected person", "narrative": "narrative", "platform": "platform",
+                what = {"person": "protected person", "aimed_at": "protected person",
+                        "narrative": "narrative", "platform": "platform",
                         "harm_flag": "harm class"}[name]  # fmt: skip
                 problems.append(
                     (

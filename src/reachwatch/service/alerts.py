@@ -184,6 +184,7 @@ class AlertEngine:
         for post_id, found in posts.items():
             scores = harm.get(post_id, {}).get("scores", {})
             people = list(named.get(post_id, {}).get("people", []))
+            aimed = list(harm.get(post_id, {}).get("aimed_at", []))
             created = found.get("created_at_us")
             found.update(
                 post_id=post_id,
@@ -193,6 +194,9 @@ class AlertEngine:
                 harm_flag=list(harm.get(post_id, {}).get("flagged", [])),
                 person=people,
                 protected_person_named=bool(people),
+                aimed_at=aimed,
+                harm_aimed_at_person=bool(aimed),
+                harm_target=harm.get(post_id, {}).get("target"),
                 narrative=stories.get(post_id, []),
                 age_hours=(now - created) / 3.6e9 if created else None,
             )

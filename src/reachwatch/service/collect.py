@@ -15,7 +15,7 @@ from functools import partial
 
 import msgspec
 
-from reachwatch.config import Settings, tier2_model
+from reachwatch.config import Settings
 from reachwatch.connectors.base import Fetched, LiveSource, Stopper
 from reachwatch.connectors.bluesky.stream import JetstreamOptions, JetstreamSource
 from reachwatch.connectors.mastodon.client import MastodonStream, MastodonStreamOptions
@@ -289,7 +289,7 @@ def collect(
 
             pipeline = Pipeline(
                 store,
-                PipelineOptions(harm_tier2_model=tier2_model(settings)),
+                PipelineOptions(),
                 policies=policies,
                 on_progress=on_progress,
                 on_written=engine.on_batch,

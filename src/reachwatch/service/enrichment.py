@@ -5,29 +5,32 @@ and `results(posts)`; results are computed per batch, so the models see many pos
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 
-from reachwatch.enrich.harm import BORDERLINE, CLASSES, HarmModel, HarmTier2, shipped_model, shipped_tier2
+from reachwatch.enrich.harm import BORDER, CLASSES, TARGETS, HarmModel, shipped_model
 from reachwatch.enrich.mentions import MentionMatcher
-from reachwatch.enrich.normalise import normalise
-from reachwatch.enrich.rules import rule_hits_normalised
+from reachwatch.enrich.normalise import LINK, MENTION, normalise
+from reachwatch.enrich.rules import own_words, rule_hits_normalised
 from reachwatch.model import CanonicalRecord, Enrichment, Person, Post
 from reachwatch.store.database import WriteBatch
 
-Result = dict[str, object] | None  # None: nothing to record for this post
+Result = dict[str, Any] | None  # None: nothing to record for this post
+NONE: Mapping[str, list[Result]] = {}
 
 
 class Enricher(Protocol):
     name: str
     version: str
 
-    def results(self, posts: Sequence[Post], normalised: Sequence[str]) -> list[Result]:
+    def results(
+        self, posts: Sequence[Post], normalised: Sequence[str], earlier: Mapping[str, list[Result]]
+    ) -> list[Result]:
         """One result per post; `normalised` holds each post's text through enrich.normalise
-        (computed once per batch for every enricher)."""
+        (computed once per batch for every enricher), `earlier` the results of the enrichers
+        that ran before this one, by name."""
         ...
 
 
@@ -40,18 +43,26 @@ class LanguageEnricher:
     def __init__(self) -> None:
         from importlib.metadata import version
 
-        import py3langid
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-        self._classify = py3langid.classify
-        self.version = f"py3langid-{version('py3langid')}"
+        self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self.version = f"py3langid-{version('py3langid')}-p"
 
-    def results(self, posts: Sequence[Post], normalised: Sequence[str] = ()) -> list[Result]:
+    def results(
+        self,
+        posts: Sequence[Post],
+        normalised: Sequence[str] = (),
+        earlier: Mapping[str, list[Result]] = NONE,
+    ) -> list[Result]:
         found: list[Result] = []
         for post in posts:
             if post.lang:
                 found.append({"lang": post.lang.split("-")[0].lower(), "source": "platform"})
             elif post.text.strip():
-                found.append({"lang": self._classify(post.text)[0], "source": "detected"})
+                # Handles and links say nothing of the language (and fool the detector on short posts).
+                words = LINK.sub(" ", MENTION.sub(" ", post.text))
+                lang, confidence = self._identifier.classify(words if words.strip() else post.text)
+                found.append({"lang": lang, "source": "detected", "confidence": round(float(confidence), 3)})
             else:
                 found.append(None)
         return found
@@ -66,7 +77,12 @@ class MentionEnricher:
     def __init__(self, people: Sequence[Person]) -> None:
         self.matcher = MentionMatcher(people)
 
-    def results(self, posts: Sequence[Post], normalised: Sequence[str] | None = None) -> list[Result]:
+    def results(
+        self,
+        posts: Sequence[Post],
+        normalised: Sequence[str] | None = None,
+        earlier: Mapping[str, list[Result]] = NONE,
+    ) -> list[Result]:
         found: list[Result] = []
         folded = normalised if normalised is not None else [normalise(post.text) for post in posts]
         for post, text in zip(posts, folded, strict=True):
@@ -82,88 +98,112 @@ class MentionEnricher:
         return found
 
 
-_BITS = 1 << np.arange(len(CLASSES))
-_LISTS = [[name for i, name in enumerate(CLASSES) if code & (1 << i)] for code in range(1 << len(CLASSES))]
+# A detected language other than the model's must be this sure before a post goes unscored: short
+# posts are often misread (a reply of handles and one word reads as Welsh or Danish).
+SURE_OF_LANGUAGE = 0.9
 
 
-def _class_lists(mask: npt.NDArray[np.bool_]) -> list[list[str]]:
-    """Per row, the names of the classes whose column is true (a fresh list each)."""
-    return [list(_LISTS[code]) for code in (mask @ _BITS).tolist()]
+def _language(result: Result) -> str | None:
+    return str(result["lang"]) if result and result.get("lang") else None
+
+
+def _sure(result: Result) -> bool:
+    """The platform named the language, or the detector is sure of it."""
+    return bool(result) and (
+        result.get("source") == "platform" or float(result.get("confidence", 1.0)) >= SURE_OF_LANGUAGE
+    )
 
 
 class HarmEnricher:
-    """Rules (calls to punish, threats of violence) and tier-1 scores per class. A class is
-    flagged when its score is above the borderline band (or, for threat, a rule fired), and
-    borderline inside the band. With tier 2 switched on, the borderline classes are decided by
-    the embedding model's head: flagged above its threshold, cleared below, and the tier-2 scores
-    are kept beside tier 1's; without it they stay borderline for an analyst. Each flagged or
-    borderline class comes with the words that drove its tier-1 score."""
+    """The harm model on every post in a language it was trained on; posts the platform or a sure
+    detection (SURE_OF_LANGUAGE) puts in another language are marked "not scored" with their
+    language, never scored. A post is judged on its author's own words:
+    where it quotes or reports someone else's (enrich/rules.py), each class's score is the lower
+    of the whole text's and the own words'. A class is flagged at its threshold (from the model's
+    manifest), borderline within BORDER below it; a threat is also flagged by a rule that matched
+    the poster's own words (rules matching reported words are listed, and flag nothing). Each
+    flagged class says which part flagged it. The target head says whom the abuse is aimed at; a
+    flagged post whose target is an individual is *aimed at* the protected people it names.
+
+    `priors` moves the probabilities to a feed's base rates (service/harm_priors.py fits them);
+    `raw` keeps the model's own probabilities at its training priors, so priors can be refitted."""
 
     name = "harm"
 
-    def __init__(self, model: HarmModel | None = None, tier2: HarmTier2 | None = None) -> None:
+    def __init__(self, model: HarmModel | None = None, priors: Mapping[str, float] | None = None) -> None:
         self.model = model or shipped_model()
-        self.tier2 = tier2
-        self.version = f"{self.model.version}+rules-1" + (f"+{tier2.version}" if tier2 else "")
+        self.priors = dict(priors or {})
+        shift = "".join(f"-{name[:3]}{value:.3f}" for name, value in sorted(self.priors.items()))
+        self.version = f"{self.model.version}+rules-2" + (f"+priors{shift}" if shift else "")
 
-    def results(self, posts: Sequence[Post], normalised: Sequence[str] | None = None) -> list[Result]:
-        texts = [post.text for post in posts]
-        folded = normalised if normalised is not None else [normalise(text) for text in texts]
-        features = self.model.features_normalised(folded)
-        scores = self.model.scores(texts, features)
-        low, high = BORDERLINE
-        flag_mask = scores >= high
-        border_mask = (scores >= low) & (scores < high)
-        rules = [rule_hits_normalised(text) for text in folded]
-        threat = CLASSES.index("threat")
-        ruled = np.array([bool(hits) for hits in rules], dtype=bool)
-        flag_mask[:, threat] |= ruled  # a rule flags a threat whatever the score
-        border_mask[:, threat] &= ~ruled
-        flagged, borderline = _class_lists(flag_mask), _class_lists(border_mask)
-        evidence: list[dict[str, object]] = [{} for _ in texts]
-        for i, name in enumerate(CLASSES):
-            wanted = np.flatnonzero(flag_mask[:, i] | border_mask[:, i]).tolist()
-            for row, words in zip(wanted, self.model.explain_rows(features, name, wanted), strict=True):
-                evidence[row][name] = words
-        decided = self._decide(texts, flagged, borderline)
-        rounded = np.round(scores, 4).tolist()
-        return [
-            {
-                "scores": dict(zip(CLASSES, rounded[row], strict=True)),
-                "flagged": flagged[row],
-                "borderline": borderline[row],
-                "rules": [[hit.rule, hit.matched] for hit in rules[row]],
-                "evidence": evidence[row],
-                **({"tier2": decided[row]} if row in decided else {}),
+    def results(
+        self,
+        posts: Sequence[Post],
+        normalised: Sequence[str] | None = None,
+        earlier: Mapping[str, list[Result]] = NONE,
+    ) -> list[Result]:
+        folded = list(normalised) if normalised is not None else [normalise(post.text) for post in posts]
+        languages = earlier.get("language") or [None] * len(posts)
+        named = earlier.get("mentions") or [None] * len(posts)
+        found: list[Result] = [None] * len(posts)
+        scored: list[int] = []
+        for row, post in enumerate(posts):
+            lang = _language(languages[row])
+            if not post.text.strip():
+                continue
+            if lang is not None and lang not in self.model.languages and _sure(languages[row]):
+                found[row] = {"model": self.model.version, "not_scored": f"language: {lang}", "lang": lang,
+                              "flagged": [], "borderline": [], "aimed_at": [], "named": []}  # fmt: skip
+            else:
+                scored.append(row)
+        if not scored:
+            return found
+        own = {row: words for row in scored if (words := own_words(folded[row])) is not None}
+        texts = [posts[row].text for row in scored] + list(own.values())
+        logits = self.model.logits(texts)
+        whole = logits[: len(scored)]
+        raw, _ = self.model.probabilities(whole)
+        probabilities, targets = self.model.probabilities(whole, self.priors)
+        if own:
+            own_rows = [scored.index(row) for row in own]
+            own_probabilities, _ = self.model.probabilities(logits[len(scored) :], self.priors)
+            probabilities[own_rows] = np.minimum(probabilities[own_rows], own_probabilities)
+        cut = self.model.thresholds
+        for i, row in enumerate(scored):
+            hits = rule_hits_normalised(folded[row])
+            own_hits = [hit for hit in hits if not hit.reported]
+            by: dict[str, str] = {}
+            flagged, borderline = [], []
+            for c, name in enumerate(CLASSES):
+                model_flag = bool(probabilities[i, c] >= cut[c])
+                rule_flag = name == "threat" and bool(own_hits)
+                if model_flag or rule_flag:
+                    flagged.append(name)
+                    by[name] = (
+                        "model and rule" if model_flag and rule_flag else "model" if model_flag else "rule"
+                    )
+                elif probabilities[i, c] >= cut[c] - BORDER:
+                    borderline.append(name)
+            target = TARGETS[int(np.argmax(targets[i]))]
+            people = list((named[row] or {}).get("people", [])) if named[row] else []
+            found[row] = {
+                "model": self.model.version,
+                "lang": _language(languages[row]) or "unknown",
+                "scores": {name: round(float(probabilities[i, c]), 4) for c, name in enumerate(CLASSES)},
+                "raw": {name: round(float(raw[i, c]), 4) for c, name in enumerate(CLASSES)},
+                "thresholds": {name: round(float(cut[c]), 4) for c, name in enumerate(CLASSES)},
+                "flagged": flagged,
+                "borderline": borderline,
+                "by": by,
+                "rules": [[hit.rule, hit.matched] for hit in own_hits],
+                "reported": [[hit.rule, hit.matched] for hit in hits if hit.reported],
+                "own_words": row in own,
+                "target": target,
+                "targets": {name: round(float(targets[i, t]), 4) for t, name in enumerate(TARGETS)},
+                "aimed_at": people if flagged and target == "individual" else [],
+                "named": people if flagged else [],
             }
-            for row in range(len(texts))
-        ]
-
-    def _decide(
-        self, texts: list[str], flagged: list[list[str]], borderline: list[list[str]]
-    ) -> dict[int, dict[str, object]]:
-        """Tier 2 on the posts with a borderline class: each such class moves to flagged or is
-        cleared (in place); returns the tier-2 scores and decisions per post it read."""
-        if self.tier2 is None:
-            return {}
-        rows = [row for row in range(len(texts)) if borderline[row]]
-        if not rows:
-            return {}
-        second = self.tier2.scores([texts[row] for row in rows])
-        decided: dict[int, dict[str, object]] = {}
-        for row, row_scores in zip(rows, second, strict=True):
-            outcome = {}
-            for name in borderline[row]:
-                i = CLASSES.index(name)
-                outcome[name] = "flagged" if row_scores[i] >= self.tier2.thresholds[i] else "cleared"
-                if outcome[name] == "flagged":
-                    flagged[row].append(name)
-            borderline[row] = []
-            decided[row] = {
-                "scores": {name: round(float(row_scores[i]), 4) for i, name in enumerate(CLASSES)},
-                "decided": outcome,
-            }
-        return decided
+        return found
 
 
 class EnrichmentStage:
@@ -199,8 +239,10 @@ class EnrichmentStage:
             else [self.enrichers[0], self.mentions, *self.enrichers[1:]]
         )
         normalised = [normalise(post.text) for post in posts]
+        earlier: dict[str, list[Result]] = {}
         for enricher in enrichers:
-            for post, records, result in zip(posts, owners, enricher.results(posts, normalised), strict=True):
+            earlier[enricher.name] = enricher.results(posts, normalised, earlier)
+            for post, records, result in zip(posts, owners, earlier[enricher.name], strict=True):
                 if result is not None:
                     records.append(
                         Enrichment(
@@ -212,8 +254,7 @@ class EnrichmentStage:
         return added
 
 
-def default_stage(people: Sequence[Person], tier2_model: str | None = None) -> EnrichmentStage:
-    """Language, mentions of the registry's people (when there are any) and harm: rules and tier 1,
-    and tier 2 on the borderline posts when an embedding model directory is given."""
-    tier2 = shipped_tier2(tier2_model) if tier2_model else None
-    return EnrichmentStage([LanguageEnricher(), HarmEnricher(tier2=tier2)], people)
+def default_stage(people: Sequence[Person], priors: Mapping[str, float] | None = None) -> EnrichmentStage:
+    """Language, mentions of the registry's people (when there are any) and harm (at the feed's
+    fitted priors when given)."""
+    return EnrichmentStage([LanguageEnricher(), HarmEnricher(priors=priors)], people)

@@ -22,6 +22,7 @@ from reachwatch.connectors.jsonl import Normalised, normalise_line
 from reachwatch.errors import PayloadError, StoreDataError, UsageError
 from reachwatch.model import Account, Enrichment, Person, QuarantineItem, RawEvent
 from reachwatch.service.enrichment import default_stage
+from reachwatch.service.harm_priors import stored_priors
 from reachwatch.service.people import list_people
 from reachwatch.store.database import IngestedEvent, Store, WriteBatch, WriteResult
 
@@ -45,7 +46,6 @@ class IngestOptions(msgspec.Struct, kw_only=True):
     max_payload_bytes: int = 1_048_576
     resume: bool = True
     enrich: bool = True  # language, protected people named, harm scores for every post
-    harm_tier2_model: str | None = None  # an embedding model directory: tier 2 decides borderline posts
     # Canonical records that rewrite the deployment's own configuration — protected people, harm
     # results, watched accounts — are refused from files unless this is set (`--trusted-records`).
     trusted_records: bool = False
@@ -225,9 +225,7 @@ class Ingestor:
         self.options = options
         self.on_progress = on_progress
         self.report = IngestReport(source=source, resumed_from=0)
-        self.enrichment = (
-            default_stage(list_people(store), options.harm_tier2_model) if options.enrich else None
-        )
+        self.enrichment = default_stage(list_people(store), stored_priors(store)) if options.enrich else None
 
     def run(self, lines: Iterable[Line], cursor_of: Callable[[Line], str], total: int | None) -> IngestReport:
         started = time.perf_counter()

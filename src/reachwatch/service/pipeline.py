@@ -17,6 +17,7 @@ from reachwatch.connectors.base import Backoff, Fetched, LiveSource, Stopper, no
 from reachwatch.errors import ConnectorError, UsageError
 from reachwatch.model import CanonicalRecord, Kept, Post, QuarantineItem
 from reachwatch.service.enrichment import default_stage
+from reachwatch.service.harm_priors import stored_priors
 from reachwatch.service.ingest import normalise_payload, write_resilient
 from reachwatch.service.people import list_people
 from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
@@ -31,7 +32,6 @@ class PipelineOptions(msgspec.Struct, kw_only=True):
     max_payload_bytes: int = 1_048_576
     queue_size: int = 8  # items (payloads or lists of them); when full, sources wait
     enrich: bool = True  # language, protected people named, harm scores for every post
-    harm_tier2_model: str | None = None  # an embedding model directory: tier 2 decides borderline posts
 
 
 class SourceReport(msgspec.Struct, kw_only=True):
@@ -72,7 +72,7 @@ class Pipeline:
         self.reports: dict[str, SourceReport] = {}
         self._pending: dict[str, list[Fetched]] = {}
         self.enrichment = (
-            default_stage(list_people(store), self.options.harm_tier2_model) if self.options.enrich else None
+            default_stage(list_people(store), stored_priors(store)) if self.options.enrich else None
         )
 
     def emit(self, item: Fetched | list[Fetched]) -> None:

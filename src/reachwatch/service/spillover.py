@@ -35,7 +35,17 @@ AFTER_HOURS = 7 * 24.0
 BIN_HOURS = 24.0
 
 
+# What counts as harm toward the person: "aimed" (the default on every surface) or the wider
+# second view, "mentions".
+HARM_VIEWS = {
+    "aimed": "harmful posts aimed at the person: they name, reply to or quote the person, and the "
+    "abuse targets an individual",
+    "mentions": "harmful posts that mention the person (whoever the abuse targets)",
+}
+
+
 class SpilloverOptions(msgspec.Struct, kw_only=True):
+    harm: str = "aimed"  # a key of HARM_VIEWS
     before_hours: float = BEFORE_HOURS
     after_hours: float = AFTER_HOURS
     bin_hours: float = BIN_HOURS
@@ -88,6 +98,11 @@ class SpilloverReport(msgspec.Struct, kw_only=True):
     after_hours: float
     bin_hours: float
     windows: str  # the windows in words, as every surface states them
+    harm_view: str  # a key of HARM_VIEWS
+    harm_definition: str  # what the harmful counts count, in words
+    second_view: str  # the other key of HARM_VIEWS, shown beside
+    second_definition: str
+    second: RateRatio  # the harmful counts by the other view (same windows)
     mentions: RateRatio
     harmful: RateRatio
     segmented: SegmentedFit | None  # of the harmful counts per bin
@@ -120,6 +135,8 @@ def spillover(
         raise UsageError("--before, --after and --bin must all be positive durations.")
     if not 0 < options.alpha < 1:
         raise UsageError("--alpha must lie between 0 and 1.")
+    if options.harm not in HARM_VIEWS:
+        raise UsageError(f"Unknown harm view {options.harm!r}: use {' or '.join(HARM_VIEWS)}.")
     person = find_person(store, person_reference)
     head = reach_reads.post_head(store, post_id)
     if head is None:
@@ -140,15 +157,24 @@ def spillover(
 
     before = [post for post in targeting if post.created_at_us < at]
     after = [post for post in targeting if post.created_at_us >= at]
-    harmful_before = [post for post in before if post.harmful]
-    harmful_after = [post for post in after if post.harmful]
+
+    def counts(post: reads.TargetingPost) -> bool:
+        return post.aimed if options.harm == "aimed" else bool(post.harmful)
+
+    other_view = next(view for view in HARM_VIEWS if view != options.harm)
+
+    def other(post: reads.TargetingPost) -> bool:
+        return post.aimed if other_view == "aimed" else bool(post.harmful)
+
+    harmful_before = [post for post in before if counts(post)]
+    harmful_after = [post for post in after if counts(post)]
     bins_after = max(math.ceil((until - at) / bin_us), 1)
     series = [SpilloverBin(start_us=since + i * bin_us, mentions=0, harmful=0, harmful_by_engagers=0)
               for i in range(bins_before + bins_after)]  # fmt: skip
     for post in targeting:
         row = series[min((post.created_at_us - since) // bin_us, len(series) - 1)]
         row.mentions += 1
-        if post.harmful:
+        if counts(post):
             row.harmful += 1
             row.harmful_by_engagers += post.author_id in engagers
     hours_before, hours_after = (at - since) / HOUR_US, max((until - at) / HOUR_US, 1e-6)
@@ -168,6 +194,13 @@ def spillover(
         post_at_us=at, post_targets_person=own.how if own else [], since_us=since, until_us=until,
         before_hours=(at - since) / HOUR_US, after_hours=options.after_hours, bin_hours=options.bin_hours,
         windows=windows_text((at - since) / HOUR_US, options.after_hours, (until - at) / HOUR_US),
+        harm_view=options.harm, harm_definition=HARM_VIEWS[options.harm], second_view=other_view,
+        second_definition=HARM_VIEWS[other_view],
+        second=rate_ratio(
+            sum(map(other, before)), hours_before, sum(map(other, after)), hours_after, options.alpha,
+            dispersion([sum(other(post) for post in before if since + i * bin_us <= post.created_at_us
+                            < since + (i + 1) * bin_us) for i in range(bins_before)]),
+        ),
         mentions=rate_ratio(
             len(before), hours_before, len(after), hours_after, options.alpha, mention_dispersion
         ),

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from reachwatch.enrich.harm import shipped_model
 from reachwatch.errors import NotFoundError
 from reachwatch.model import Person
 from reachwatch.service import coordination, reach
@@ -39,14 +40,41 @@ class PostHarm(msgspec.Struct, kw_only=True):
     post_id: str
     text: str
     lang: str | None
+    not_scored: str | None  # e.g. "language: it": the model was not trained on it, so it did not score it
     scores: dict[str, float]
+    thresholds: dict[str, float]  # each class is flagged at or above its threshold
     flagged: list[str]
     borderline: list[str]
-    rules: list[list[str]]
-    evidence: dict[str, list[tuple[str, float]]]  # class → (word, weight)
-    tier2: dict[str, Any] | None
+    by: dict[str, str]  # per flagged class: model, rule, or model and rule
+    rules: list[list[str]]  # (rule, words matched) in the poster's own words
+    reported: list[list[str]]  # rule matches in words the post quotes or reports: flag nothing
+    own_words: bool  # the post quotes or reports someone: it was judged on its own words
+    target: str | None  # whom the abuse targets: individual, group or untargeted
+    aimed_at: list[str]  # protected people the harm is aimed at (named, and an individual target)
+    evidence: dict[str, list[tuple[str, float]]]  # class → (word, drop in score without it)
+    evidence_note: str
     model: str | None
     people: list[NamedPerson]
+
+
+def _evidence(text: str, harm: dict[str, Any]) -> tuple[dict[str, list[tuple[str, float]]], str]:
+    """The model's own evidence for the flagged and borderline classes: the words whose removal
+    lowers the score most (occlusion), by the model that scored the post."""
+    classes = [*harm.get("flagged", []), *harm.get("borderline", [])]
+    if not classes or "scores" not in harm:
+        return {}, ""
+    model = shipped_model()
+    if harm.get("model") != model.version:
+        return (
+            {},
+            f"scored by {harm.get('model') or 'an earlier model'}; "
+            "evidence comes only from the model that scored it",
+        )
+    found = {}
+    for name in classes:
+        (words,) = model.explain([text], name, priors=None)
+        found[name] = [(item.word, item.weight) for item in words]
+    return found, "each word's weight: how much the score drops when the word is taken out"
 
 
 def post_harm(store: Store, post_id: str) -> PostHarm:
@@ -58,10 +86,14 @@ def post_harm(store: Store, post_id: str) -> PostHarm:
     ways: dict[str, list[str]] = {}  # person → how the post names them
     for person_id, kind, _matched in named.get("hits", []):
         ways.setdefault(person_id, []).append(kind)
+    evidence, note = _evidence(head.text, harm)
     return PostHarm(
-        post_id=post_id, text=head.text, lang=language.get("lang"), scores=harm.get("scores", {}),
-        flagged=harm.get("flagged", []), borderline=harm.get("borderline", []), rules=harm.get("rules", []),
-        evidence=harm.get("evidence", {}), tier2=harm.get("tier2"), model=enrichments_version(store, post_id),
+        post_id=post_id, text=head.text, lang=language.get("lang"), not_scored=harm.get("not_scored"),
+        scores=harm.get("scores", {}), thresholds=harm.get("thresholds", {}), flagged=harm.get("flagged", []),
+        borderline=harm.get("borderline", []), by=harm.get("by", {}), rules=harm.get("rules", []),
+        reported=harm.get("reported", []), own_words=bool(harm.get("own_words")), target=harm.get("target"),
+        aimed_at=[_name(registry, key) for key in harm.get("aimed_at", [])],
+        evidence=evidence, evidence_note=note, model=enrichments_version(store, post_id),
         people=[
             NamedPerson(person_id=key, name=_name(registry, key), how=sorted(set(kinds)))
             for key, kinds in ways.items()

@@ -30,3 +30,11 @@ def versions(store: Store, enricher: str, post_ids: list[str]) -> dict[str, str]
     with store.connect() as conn:
         stmt = select(e.c.post_id, e.c.version).where(e.c.enricher == enricher, e.c.post_id.in_(post_ids))
         return {str(post_id): str(version) for post_id, version in conn.execute(stmt)}
+
+
+def sample(store: Store, enricher: str, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` of the enricher's results, the newest posts' first."""
+    e = schema.enrichments
+    with store.connect() as conn:
+        stmt = select(e.c.result).where(e.c.enricher == enricher).order_by(e.c.post_id.desc()).limit(limit)
+        return [result for (result,) in conn.execute(stmt)]

@@ -17,6 +17,9 @@ class TargetingPost(msgspec.Struct, kw_only=True):
     created_at_us: int
     how: list[str]  # named | reply | quote: why it counts as targeting the person
     harmful: list[str] = msgspec.field(default_factory=list)  # harm classes flagged
+    # Harmful and aimed at this person: it names them (or replies to / quotes them) and the
+    # abuse targets an individual (the harm model's target head).
+    aimed: bool = False
 
 
 def person_account_ids(store: Store, handles: dict[str, list[str]]) -> set[str]:
@@ -72,7 +75,12 @@ def targeting_posts(
                 e.c.enricher == "harm", e.c.post_id.in_(ids[start : start + 500])
             )
             for post_id, result in conn.execute(stmt):
-                found[post_id].harmful = list((result or {}).get("flagged", []))
+                entry, result = found[post_id], result or {}
+                entry.harmful = list(result.get("flagged", []))
+                entry.aimed = bool(entry.harmful) and (
+                    person_id in result.get("aimed_at", [])
+                    or (result.get("target") == "individual" and bool({"reply", "quote"} & set(entry.how)))
+                )
     return sorted(found.values(), key=lambda post: post.created_at_us)
 
 

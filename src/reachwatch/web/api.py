@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import APIRouter, Depends, Query, Request
@@ -251,9 +251,13 @@ def api_post_spillover(
     person: Annotated[str, Query(min_length=1, max_length=200)],
     before_days: Annotated[float, Query(gt=0, le=365)] = spillover.BEFORE_HOURS / 24,
     after_days: Annotated[float, Query(gt=0, le=365)] = spillover.AFTER_HOURS / 24,
+    harm: Annotated[Literal["aimed", "mentions"], Query()] = "aimed",
 ) -> Response:
-    """Mentions and harmful mentions of a person before and after the post (reachwatch spillover)."""
-    options = spillover.SpilloverOptions(before_hours=before_days * 24, after_hours=after_days * 24)
+    """Mentions and harmful mentions of a person before and after the post (reachwatch spillover):
+    harm "aimed" at the person (default) or harmful posts that "mentions" them."""
+    options = spillover.SpilloverOptions(
+        before_hours=before_days * 24, after_hours=after_days * 24, harm=harm
+    )
     return shown(
         request,
         spillover.spillover(store_of(request), person, id, options),

@@ -79,8 +79,10 @@ def post_page(
     # The forecast of the final spread as a band over the chart, so the line can be read against it.
     band = ([found.forecast.low] * len(hours), [found.forecast.high] * len(hours))
     harm = views.post_harm(store, id)
-    # The words behind flagged classes are marked in the text; borderline ones only in the table.
+    # The words behind flagged classes, and every word a rule matched, are marked in the text;
+    # borderline classes' words only in the table.
     evidence_words = [word for name in harm.flagged for word, _ in harm.evidence.get(name, [])]
+    evidence_words += [matched for _, matched in harm.rules]
     return render(
         request,
         "post.html",
