@@ -112,7 +112,7 @@ def test_demo_rules_raise_alerts_on_the_demo(demo_web: tuple[Store, str, str]) -
         alerts.save_rules(store, alerts.demo_rules_text(), "demo")
         alerts.evaluate_stored(store)
     by_post = {a.post_id: a for a in alerts.inbox(store, status=None, limit=500).alerts}
-    assert by_post[trigger].rule_id in {"threat-naming-protected", "watched-post-travelling"}
+    assert by_post[trigger].rule_id in {"watched-post-abuses-protected", "watched-post-travelling"}
     critical = alerts.inbox(store, status=None, severity="critical").alerts
     assert [a.post_id for a in critical] == [trigger]
 

@@ -1,5 +1,6 @@
 """The enrichment stage in ingest: every post leaves with its language, the protected people it
-names and its harm scores with their evidence; rules catch calls to punish and threats."""
+names and its harm scores; rules catch calls to violence and threats, never a call to jail, and
+keep apart what the poster only reports or quotes."""
 
 from __future__ import annotations
 
@@ -30,13 +31,13 @@ def post(n: int, text: str, lang: str | None = None) -> Post:
 @pytest.mark.parametrize(
     ("text", "rule"),
     [
-        ("Dana Whitfield should be hanged for this", "call to punish"),
-        ("she must be locked up", "call to punish"),
-        ("she deserves to be in prison", "deserves harm"),
+        ("Dana Whitfield should be hanged for this", "call to violence"),
+        ("she deserves to be shot", "deserves harm"),
         ("we know where you live", "knows where you live"),
         ("you won't be safe walking home", "not safe"),
         ("someone should deal with her permanently", "deal with permanently"),
-        ("sh\u200bould be hang\u200bed", "call to punish"),  # hidden characters do not hide it
+        ("sh\u200bould be hang\u200bed", "call to violence"),  # hidden characters do not hide it
+        ("I will find you and kill you", "violence at a person"),
     ],
 )
 def test_rules_name_what_they_matched(text: str, rule: str) -> None:
@@ -44,10 +45,21 @@ def test_rules_name_what_they_matched(text: str, rule: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["she should be praised", "watch your step", "the bill deserves a debate", ""]
-)
+    "text",
+    [
+        "she should be praised", "watch your step", "the bill deserves a debate", "",
+        "she must be locked up", "she deserves to be in prison",  # a call to jail is not violence
+        "no one should be killed for their beliefs",  # negated
+    ],
+)  # fmt: skip
 def test_rules_stay_quiet_on_ordinary_text(text: str) -> None:
     assert rule_hits(text) == []
+
+
+def test_reported_words_are_marked_reported() -> None:
+    hits = rule_hits('He said "the homeless should be killed" - disgusting')
+    assert [(hit.rule, hit.reported) for hit in hits] == [("call to violence", True)]
+    assert [hit.reported for hit in rule_hits("they should be killed")] == [False]
 
 
 def test_ingest_enriches_every_post(store: Store) -> None:
@@ -66,17 +78,21 @@ def test_ingest_enriches_every_post(store: Store) -> None:
     ids = [post(n, t).id for n, (t, _) in enumerate(texts)]
     language = enrichments.results(store, "language", ids)
     assert language[ids[0]] == {"lang": "en", "source": "platform"}
-    assert language[ids[1]] == {"lang": "de", "source": "detected"}
+    assert language[ids[1]]["lang"] == "de"
+    assert language[ids[1]]["source"] == "detected"
+    assert language[ids[1]]["confidence"] > 0.9
     assert ids[3] not in language  # nothing to detect in an empty post
     named = enrichments.results(store, "mentions", ids)
     assert named[ids[0]]["people"] == ["dana-whitfield"]
     assert set(named) == {ids[0]}
     harm = enrichments.results(store, "harm", ids)
-    assert set(harm) == set(ids)
+    assert set(harm) == set(ids[:3])  # an empty post has nothing to score
+    assert harm[ids[1]]["not_scored"] == "language: de"  # never scored in a language it was not trained on
     assert "threat" in harm[ids[0]]["flagged"]
-    assert harm[ids[0]]["rules"] == [["call to punish", "should be hanged"]]
-    assert "threat" in harm[ids[0]]["evidence"]
-    assert report.enrichments == 3 + 1 + 4
+    assert harm[ids[0]]["rules"] == [["call to violence", "should be hanged"]]
+    assert harm[ids[0]]["by"]["threat"] in {"rule", "model and rule"}
+    assert harm[ids[0]]["aimed_at"] == ["dana-whitfield"] or harm[ids[0]]["target"] != "individual"
+    assert report.enrichments == 3 + 1 + 3
     again = ingest_stream(store, io.BytesIO(b"\n".join(lines) + b"\n"), "test-again", IngestOptions())
     assert again.records == 0  # the same events again are duplicates: their enrichments are not written
     assert enrichments.results(store, "harm", ids) == harm

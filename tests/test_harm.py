@@ -87,7 +87,8 @@ def test_the_prior_shift_moves_scores_and_em_finds_a_known_prior() -> None:
     model = shipped_model()
     base = model.scores([ABUSE, CALM])
     rarer = model.scores([ABUSE, CALM], {"offensive": 0.05})
-    assert (rarer[:, 0] < base[:, 0]).all() and np.allclose(rarer[:, 1:], base[:, 1:])
+    assert (rarer[:, 0] < base[:, 0]).all()
+    assert np.allclose(rarer[:, 1:], base[:, 1:])
     # Calibrated posteriors of a feed drawn with prior 0.1 from a model trained at 0.5: EM finds 0.1.
     rng = np.random.default_rng(3)
     truth = rng.random(20_000) < 0.1
@@ -116,11 +117,15 @@ def _posteriors(rng: np.random.Generator) -> np.ndarray:
 def test_deployed_results_are_what_enrichment_records() -> None:
     results = deployed_results([THREAT, CALM, "Questo ministro è un disastro e dovrebbe dimettersi subito"])
     threat, calm, italian = results
-    assert threat is not None and "threat" in threat["flagged"]
+    assert threat is not None
+    assert "threat" in threat["flagged"]
     assert threat["by"]["threat"] in ("rule", "model and rule")
-    assert threat["rules"] and threat["thresholds"]["threat"] == pytest.approx(shipped_model().thresholds[2])
-    assert calm is not None and calm["flagged"] == []
-    assert italian is not None and italian["not_scored"] == "language: it"
+    assert threat["rules"]
+    assert threat["thresholds"]["threat"] == pytest.approx(shipped_model().thresholds[2])
+    assert calm is not None
+    assert calm["flagged"] == []
+    assert italian is not None
+    assert italian["not_scored"] == "language: it"
 
 
 def test_a_users_own_file(tmp_path: Path) -> None:
@@ -132,7 +137,8 @@ def test_a_users_own_file(tmp_path: Path) -> None:
     (result,) = evaluate(
         [LabelledSet(name="mine", label="threat", texts=texts, truth=truth)], with_peer=False
     )
-    assert result.macro_f1 == 1.0 and result.deployed
+    assert result.macro_f1 == 1.0
+    assert result.deployed
     with pytest.raises(UsageError, match="no column 'text'"):
         read_labelled(path, "text", "tag", "bad")
     with pytest.raises(UsageError, match="--positive"):
@@ -145,9 +151,12 @@ def test_a_users_own_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     found = json.loads(result.output)["results"][0]
-    assert found["macro_f1"] == 1.0 and found["deployed"] is True
+    assert found["macro_f1"] == 1.0
+    assert found["deployed"] is True
     refused = runner.invoke(app, ["eval", "harm", "--data", str(csv_path), "--class", "threats"])
-    assert refused.exit_code == 2 and "Unknown harm class 'threats'" in refused.output
+    # the console entry point turns a UsageError into exit status 2 (cli.main.run)
+    assert isinstance(refused.exception, UsageError), refused.output
+    assert "Unknown harm class 'threats'" in str(refused.exception)
 
 
 def test_a_tsv_with_bare_quotes_keeps_one_text_per_line(tmp_path: Path) -> None:
@@ -157,7 +166,8 @@ def test_a_tsv_with_bare_quotes_keeps_one_text_per_line(tmp_path: Path) -> None:
     path.write_text("text\tlabel\n" + "\n".join(lines) + "\n")
     texts, truth = read_labelled(path, "text", "label", None)
     assert len(texts) == len(lines) == len(truth)
-    assert texts[1] == 'a "quote" in the middle' and texts[2] == '"unbalanced start'
+    assert texts[1] == 'a "quote" in the middle'
+    assert texts[2] == '"unbalanced start'
     assert texts[4] == 'properly quoted, with "inner" quotes'
     multiline = tmp_path / "multi.csv"
     multiline.write_text('text,label\n"two\nlines",1\nplain,0\n')
@@ -175,7 +185,8 @@ def test_eval_scores_the_deployed_rule_beside_the_peer_and_leave_one_source_out(
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)["results"]
     deployed = [row for row in rows if row["deployed"]]
-    assert deployed and {row["label"] for row in deployed} == set(CLASSES)
+    assert deployed
+    assert {row["label"] for row in deployed} == set(CLASSES)
     olid = next(row for row in deployed if row["data"] == "olid development" and row["label"] == "offensive")
     assert olid["macro_f1"] >= 0.72  # measured 0.75 on the held-out 10% of OLID
     result = runner.invoke(app, ["eval", "harm", "--transfer", "--harm-data", str(HARM_DATA), "--json"])

@@ -95,7 +95,7 @@ FUNCTIONALITIES: dict[str, tuple[list[str], Check]] = {
             ],
             name=NAMES,
             group=GROUPS[:3],
-        ),  # fmt: skip
+        ),
         flags("threat"),
     ),
     "call to jail or vote out is not a threat": (
@@ -116,6 +116,7 @@ FUNCTIONALITIES: dict[str, tuple[list[str], Check]] = {
                 "No one should be killed over a tweet, not even {name}",
                 "Nobody deserves to die for their politics, {name} included",
                 "{name} should never be harmed, whatever you think of her",
+                "I don't think anyone deserves to die, not even {name}",
             ],
             name=NAMES,
         ),
@@ -127,10 +128,12 @@ FUNCTIONALITIES: dict[str, tuple[list[str], Check]] = {
                 "{someone} said {group} should be killed. Disgusting.",
                 '{someone} tweeted "{group} deserve to die" and nobody did anything',
                 "{someone} is calling for {group} to be shot. This is vile and must be reported.",
+                "A TV host got a slap on the wrist for suggesting that {group} should be executed",
+                "So you agree that {group} should be killed, like {someone} said? Shameful.",
             ],
             someone=SOMEONE,
             group=GROUPS[:3],
-        ),  # fmt: skip
+        ),
         not_flags("threat"),
     ),
     "reporting a threat is not a threat": (
@@ -153,7 +156,7 @@ FUNCTIONALITIES: dict[str, tuple[list[str], Check]] = {
                 "{name} is a c.u.n.t",
             ],
             name=NAMES,
-        ),  # fmt: skip
+        ),
         flags("offensive"),
     ),
     "abuse at a named person is aimed at them": (
@@ -164,7 +167,7 @@ FUNCTIONALITIES: dict[str, tuple[list[str], Check]] = {
                 "{name} is vile scum and should crawl back under her rock",
             ],
             name=NAMES,
-        ),  # fmt: skip
+        ),
         aimed,
     ),
     "abuse at a group is not aimed at a person it names in passing": (
@@ -179,7 +182,7 @@ FUNCTIONALITIES: dict[str, tuple[list[str], Check]] = {
             "damn this traffic is a fucking nightmare",
         ],
         not_aimed,
-    ),  # fmt: skip
+    ),
     "neutral mentions of a person are clean": (
         fill(
             [
@@ -199,7 +202,7 @@ FUNCTIONALITIES: dict[str, tuple[list[str], Check]] = {
                 "The charity supports {group} with advice and housing",
             ],
             group=GROUPS,
-        ),  # fmt: skip
+        ),
         clean,
     ),
 }

@@ -135,7 +135,10 @@ def test_cli(loaded: Store, store_url: str) -> None:
     shown = runner.invoke(app, ["spillover", "Dana Whitfield", "--post", TRIGGER, "--db", url,
                                 "--before", "2d", "--after", "1d"])  # fmt: skip
     assert shown.exit_code == 0, shown.output
-    assert "Harmful mentions: 4 before, 15 after" in shown.output
+    flat = " ".join(shown.output.split())
+    assert "Harmful posts aimed at the person: they name, reply to or quote the person" in flat
+    assert "individual: 4 before, 15 after" in flat
+    assert "Second view, harmful posts that mention the person (whoever the abuse targets): 4 before" in flat
     as_json = runner.invoke(app, ["spillover", "dana-whitfield", "--post", TRIGGER, "--db", url,
                                   "--before", "48h", "--after", "24h", "--json"])  # fmt: skip
     assert json.loads(as_json.output)["attribution"]["after_by_engagers"] == 10

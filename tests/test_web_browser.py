@@ -94,8 +94,9 @@ def test_floor_dossier_engager_account(page: object, base_url: str, demo_web: tu
     p.wait_for_selector("#reach")
     assert "Post dossier" in p.locator("h1").inner_text()
     assert "criminal" in p.locator("#post-text").inner_text()
-    assert p.locator("#harm-scores").inner_text().count("flagged") >= 1
-    assert p.locator("#post-text mark").count() >= 1  # evidence words highlighted
+    assert p.locator("#harm-scores .tag.offensive").count() == 1  # flagged offensive
+    assert "Dana Whitfield" in p.locator("#harm-aimed").inner_text()
+    assert p.locator("#post-text mark").count() >= 1  # the model's evidence words highlighted
     p.wait_for_selector(".spillover", timeout=60_000)  # loaded by htmx
     assert p.problems == []
     assert "rate ratio" in p.locator(".spillover").first.inner_text()

@@ -27,13 +27,18 @@ RULES: dict[str, str] = {
     # "X should be hanged", "they must be shot", "needs to be strung up"
     "call to violence": rf"\b{MODAL} (?:all )?be {VIOLENCE}\b",
     # "deserves a beating", "deserves to die", "deserves death"
-    "deserves harm": r"\bdeserves? (?:a (?:beating|bullet|kicking)|to (?:die|suffer|be (?:shot|hanged|killed))|death)\b",
+    "deserves harm": (
+        r"\bdeserves? (?:a (?:beating|bullet|kicking)|to (?:die|suffer|be (?:shot|hanged|killed))|death)\b"
+    ),
     "knows where you live": rf"\b(?:we|i|they) know where {WHO} lives?\b",
     "watch your back": r"\bwatch (?:your|her|his|their) back\b",
     "not safe": rf"\b{WHO} (?:won't|will not|wont) be safe\b",
     "deal with permanently": r"\b(?:deal with|get rid of|take out|take care of) \S+(?: \S+)? permanently\b",
     "violence at a person": (
-        r"\b(?:i'll|i will|we'll|we will|gonna|going to)(?: \S+){0,4}? (?:kill|shoot|stab|hang|beat|hurt|burn"
+        # the speaker's own intent: "going to" needs a first-person subject ("POTUS is going to kill
+        # them" describes someone else)
+        r"\b(?:i'll|i will|we'll|we will|gonna|(?:i'm|im|i am|we're|we are) going to)(?: \S+){0,4}? "
+        r"(?:kill|shoot|stab|hang|beat|hurt|burn"
         r"|murder) (?:you|her|him|them)\b"
     ),
     "harm is coming": rf"\b{WHO}(?:'ll| will) get (?:one|what's coming|what {WHO} deserves?)\b",
@@ -54,11 +59,16 @@ _TRIGGER_AUTOMATON.make_automaton()
 QUOTED = re.compile(r'"[^"]{3,}"|“[^”]{3,}”|«[^»]{3,}»|„[^“”]{3,}[“”]|\'[^\']{12,}\'|‘[^’]{12,}’')
 REPORTING = re.compile(
     r"(?<!\bi )(?<!\bwe )\b(?:said|says|saying|claims?|claimed|claiming|tweeted|tweets|wrote|writes|posted"
-    r"|told|tells|suggests?|suggested|argues?|argued|thinks|believes|reckons|insists?|insisted"
+    r"|told|tells|suggests?|suggested|suggesting|argues?|argued|thinks|believes|reckons|insists?|insisted"
+    r"|commented|comments?|remarks?|remarked|stated?|states|stating|statement|proposed|proposing"
+    r"|implied|implying|advocated|advocating|agrees? that|agreed that|agreeing that|endorsed|endorsing"
     r"|demands?|demanded|calls? for|called for|calling for|according to|quoted?|quoting|chanted"
     r"|chanting|shouted|shouting|screamed|screaming|threatened|threatening)\b[^.!?;—–\n]*"
 )
-NEGATED = re.compile(r"\b(?:no one|no-one|noone|nobody|no person|none of (?:us|them|you))\s+$")
+NEGATED = re.compile(
+    r"(?:\b(?:no one|no-one|noone|nobody|no person|none of (?:us|them|you))"
+    r"|(?:\bnot|n't|\bnever)\b[^.!?\n]{0,30}\b(?:anyone|anybody|any person))\s+$"
+)
 
 
 class RuleHit(msgspec.Struct, array_like=True):

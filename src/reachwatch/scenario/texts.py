@@ -24,7 +24,7 @@ TOPICS = [
 ]
 
 TRIGGER = (
-    "{name} is a criminal who covered for the grooming gangs. She should be jailed, "
+    "{name} is a disgusting criminal who covered for the grooming gangs. She should be jailed, "
     "not sitting in cabinet. {tag} {link}"
 )
 

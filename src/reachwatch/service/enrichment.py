@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from reachwatch.enrich.harm import BORDER, CLASSES, TARGETS, HarmModel, shipped_model
 from reachwatch.enrich.mentions import MentionMatcher
@@ -109,17 +110,18 @@ def _language(result: Result) -> str | None:
 
 def _sure(result: Result) -> bool:
     """The platform named the language, or the detector is sure of it."""
-    return bool(result) and (
-        result.get("source") == "platform" or float(result.get("confidence", 1.0)) >= SURE_OF_LANGUAGE
-    )
+    if not result:
+        return False
+    return result.get("source") == "platform" or float(result.get("confidence", 1.0)) >= SURE_OF_LANGUAGE
 
 
 class HarmEnricher:
     """The harm model on every post in a language it was trained on; posts the platform or a sure
     detection (SURE_OF_LANGUAGE) puts in another language are marked "not scored" with their
     language, never scored. A post is judged on its author's own words:
-    where it quotes or reports someone else's (enrich/rules.py), each class's score is the lower
-    of the whole text's and the own words'. A class is flagged at its threshold (from the model's
+    where it quotes or reports someone else's (enrich/rules.py) and the whole text reaches some
+    class's borderline band, each class's score is the lower of the whole text's and the own
+    words'. A class is flagged at its threshold (from the model's
     manifest), borderline within BORDER below it; a threat is also flagged by a rule that matched
     the poster's own words (rules matching reported words are listed, and flag nothing). Each
     flagged class says which part flagged it. The target head says whom the abuse is aimed at; a
@@ -158,17 +160,23 @@ class HarmEnricher:
                 scored.append(row)
         if not scored:
             return found
-        own = {row: words for row in scored if (words := own_words(folded[row])) is not None}
-        texts = [posts[row].text for row in scored] + list(own.values())
-        logits = self.model.logits(texts)
-        whole = logits[: len(scored)]
+        whole = self.model.logits([posts[row].text for row in scored])
         raw, _ = self.model.probabilities(whole)
         probabilities, targets = self.model.probabilities(whole, self.priors)
-        if own:
-            own_rows = [scored.index(row) for row in own]
-            own_probabilities, _ = self.model.probabilities(logits[len(scored) :], self.priors)
-            probabilities[own_rows] = np.minimum(probabilities[own_rows], own_probabilities)
         cut = self.model.thresholds
+        # Own words are read only where the whole text reaches some class's borderline band: below
+        # it, the lower of the two scores could change no flag and no band.
+        reaching: npt.NDArray[np.bool_] = np.asarray((probabilities >= cut - BORDER).any(axis=1))
+        own = {
+            i: words
+            for i, row in enumerate(scored)
+            if reaching[i] and (words := own_words(folded[row])) is not None
+        }
+        if own:
+            own_logits = self.model.logits(list(own.values()))
+            own_probabilities, _ = self.model.probabilities(own_logits, self.priors)
+            rows = list(own)
+            probabilities[rows] = np.minimum(probabilities[rows], own_probabilities)
         for i, row in enumerate(scored):
             hits = rule_hits_normalised(folded[row])
             own_hits = [hit for hit in hits if not hit.reported]
@@ -197,7 +205,7 @@ class HarmEnricher:
                 "by": by,
                 "rules": [[hit.rule, hit.matched] for hit in own_hits],
                 "reported": [[hit.rule, hit.matched] for hit in hits if hit.reported],
-                "own_words": row in own,
+                "own_words": i in own,
                 "target": target,
                 "targets": {name: round(float(targets[i, t]), 4) for t, name in enumerate(TARGETS)},
                 "aimed_at": people if flagged and target == "individual" else [],
