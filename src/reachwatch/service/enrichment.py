@@ -115,13 +115,26 @@ def _sure(result: Result) -> bool:
     return result.get("source") == "platform" or float(result.get("confidence", 1.0)) >= SURE_OF_LANGUAGE
 
 
+def unscored_language(result: Result, languages: frozenset[str]) -> str | None:
+    """The language a post is left unscored for (one of the harm model's `languages` it is not,
+    named by the platform or surely detected), else None: the one gate, for enrichment and eval."""
+    lang = _language(result)
+    return lang if lang is not None and lang not in languages and _sure(result) else None
+
+
+# The classes judged on the poster's own words (indices into CLASSES): threat only. Reporting a
+# threat is not making one; but abuse quoted is abuse shown, and that is how every labelled set
+# we have was labelled — judging offensive and hateful on own words too lost 0.01–0.08 macro-F1
+# on every development source (OLID 0.757 → 0.737, Davidson offensive 0.907 → 0.829).
+OWN_WORDS_CLASSES = (2,)
+
+
 class HarmEnricher:
     """The harm model on every post in a language it was trained on; posts the platform or a sure
     detection (SURE_OF_LANGUAGE) puts in another language are marked "not scored" with their
     language, never scored. A post is judged on its author's own words:
-    where it quotes or reports someone else's (enrich/rules.py) and the whole text reaches some
-    class's borderline band, each class's score is the lower of the whole text's and the own
-    words'. A class is flagged at its threshold (from the model's
+    where it quotes or reports someone else's (enrich/rules.py) and the model flags the whole
+    text in some class, the threat score is the lower of the whole text's and the own words'. A class is flagged at its threshold (from the model's
     manifest), borderline within BORDER below it; a threat is also flagged by a rule that matched
     the poster's own words (rules matching reported words are listed, and flag nothing). Each
     flagged class says which part flagged it. The target head says whom the abuse is aimed at; a
@@ -150,10 +163,9 @@ class HarmEnricher:
         found: list[Result] = [None] * len(posts)
         scored: list[int] = []
         for row, post in enumerate(posts):
-            lang = _language(languages[row])
             if not post.text.strip():
                 continue
-            if lang is not None and lang not in self.model.languages and _sure(languages[row]):
+            if (lang := unscored_language(languages[row], self.model.languages)) is not None:
                 found[row] = {"model": self.model.version, "not_scored": f"language: {lang}", "lang": lang,
                               "flagged": [], "borderline": [], "aimed_at": [], "named": []}  # fmt: skip
             else:
@@ -164,9 +176,9 @@ class HarmEnricher:
         raw, _ = self.model.probabilities(whole)
         probabilities, targets = self.model.probabilities(whole, self.priors)
         cut = self.model.thresholds
-        # Own words are read only where the whole text reaches some class's borderline band: below
-        # it, the lower of the two scores could change no flag and no band.
-        reaching: npt.NDArray[np.bool_] = np.asarray((probabilities >= cut - BORDER).any(axis=1))
+        # Own words are read only where the model flags the whole text in some class: elsewhere the
+        # lower of the two scores could change no flag (a borderline band stays the whole text's).
+        reaching: npt.NDArray[np.bool_] = np.asarray((probabilities >= cut).any(axis=1))
         own = {
             i: words
             for i, row in enumerate(scored)
@@ -175,8 +187,10 @@ class HarmEnricher:
         if own:
             own_logits = self.model.logits(list(own.values()))
             own_probabilities, _ = self.model.probabilities(own_logits, self.priors)
-            rows = list(own)
-            probabilities[rows] = np.minimum(probabilities[rows], own_probabilities)
+            rows, columns = np.array(list(own))[:, None], np.array(OWN_WORDS_CLASSES)
+            probabilities[rows, columns] = np.minimum(
+                probabilities[rows, columns], own_probabilities[:, columns]
+            )
         for i, row in enumerate(scored):
             hits = rule_hits_normalised(folded[row])
             own_hits = [hit for hit in hits if not hit.reported]

@@ -25,7 +25,7 @@ from reachwatch.enrich.rules import rule_hits_normalised
 from reachwatch.errors import UsageError
 from reachwatch.model import Post
 from reachwatch.service import harm_sets
-from reachwatch.service.enrichment import HarmEnricher, LanguageEnricher, Result
+from reachwatch.service.enrichment import HarmEnricher, LanguageEnricher, Result, unscored_language
 
 Scorer = Callable[[Sequence[str]], npt.NDArray[np.float64]]
 LABELS = (*CLASSES, "any")
@@ -121,7 +121,9 @@ def _per_head(records: Sequence[harm_sets.Labelled], split: str) -> list[Labelle
         mine = [r for r in records if r.source == source]
         for head in CLASSES:
             known = [r for r in mine if r.label(head) != harm_sets.UNKNOWN]
-            if known and any(r.label(head) == 1 for r in known):
+            # a head is scored on a source only where it has both classes (hate implies offensive,
+            # so HatEval's offensive labels are all positive: no macro-F1 to speak of)
+            if len({r.label(head) for r in known}) == 2:
                 found.append(
                     LabelledSet(
                         name=f"{source} {split}", label=head, texts=[r.text for r in known],
@@ -296,9 +298,7 @@ def transfer(root: Path, with_peer: bool = True) -> tuple[list[Metrics], list[Ta
     folds = (card.get("transfer") or {}).get("folds") or {}
     path = MODEL_DIR / "transfer.npz"
     if not folds or not path.is_file():
-        raise UsageError(
-            f"No leave-one-source-out runs in {MODEL_DIR}: train them with `make train-harm-transfer`."
-        )
+        raise UsageError(f"No leave-one-source-out runs in {MODEL_DIR}: train them with `make train-harm`.")
     if not root.is_dir():
         raise UsageError(f"{root} not found: pass --harm-data (the folder of the labelled harm sets).")
     other = peer() if with_peer else None
@@ -315,14 +315,14 @@ def transfer(root: Path, with_peer: bool = True) -> tuple[list[Metrics], list[Ta
             if _sha(texts) != fold["texts_sha256"]:
                 raise UsageError(
                     f"The {source} texts under {root} are not the ones the transfer runs held out: "
-                    "rerun `make train-harm-transfer` on this data."
+                    "rerun `make train-harm` on this data."
                 )
             scores = arrays[source].astype(np.float64)
             cut = np.array([fold["thresholds"][name] for name in CLASSES])
             posts = [Post(id=f"file:t-{i}", platform="file", author_id="file:t", created_at_us=0, text=t)
                      for i, t in enumerate(texts)]  # fmt: skip
-            langs = [str((r or {}).get("lang", "en")) for r in language.results(posts)]
-            scored = np.array([lang in shipped_model().languages for lang in langs])
+            languages = shipped_model().languages
+            scored = np.array([unscored_language(r, languages) is None for r in language.results(posts)])
             ruled = np.array([any(not h.reported for h in rule_hits_normalised(normalise(t))) for t in texts])
             name = f"{source} (held out of training)"
             for c, head in enumerate(CLASSES):

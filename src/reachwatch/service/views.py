@@ -48,7 +48,7 @@ class PostHarm(msgspec.Struct, kw_only=True):
     by: dict[str, str]  # per flagged class: model, rule, or model and rule
     rules: list[list[str]]  # (rule, words matched) in the poster's own words
     reported: list[list[str]]  # rule matches in words the post quotes or reports: flag nothing
-    own_words: bool  # the post quotes or reports someone: it was judged on its own words
+    own_words: bool  # the post quotes or reports someone: its threat score is its own words'
     target: str | None  # whom the abuse targets: individual, group or untargeted
     aimed_at: list[str]  # protected people the harm is aimed at (named, and an individual target)
     evidence: dict[str, list[tuple[str, float]]]  # class → (word, drop in score without it)
