@@ -132,11 +132,12 @@ OWN_WORDS_CLASSES = (2,)
 class HarmEnricher:
     """The harm model on every post in a language it was trained on; posts the platform or a sure
     detection (SURE_OF_LANGUAGE) puts in another language are marked "not scored" with their
-    language, never scored. A post is judged on its author's own words:
-    where it quotes or reports someone else's (enrich/rules.py) and the model flags the whole
-    text in some class, the threat score is the lower of the whole text's and the own words'. A class is flagged at its threshold (from the model's
-    manifest), borderline within BORDER below it; a threat is also flagged by a rule that matched
-    the poster's own words (rules matching reported words are listed, and flag nothing). Each
+    language, never scored. A threat is judged on its author's own words: where a post quotes or
+    reports someone else's (enrich/rules.py) and the model flags the whole text as a threat, the
+    threat score is the lower of the whole text's and the own words'. A class is flagged at its
+    threshold (from the model's manifest), borderline within BORDER below it; a threat is also
+    flagged by a rule that matched the poster's own words (rules matching reported words are
+    listed, and flag nothing). Each
     flagged class says which part flagged it. The target head says whom the abuse is aimed at; a
     flagged post whose target is an individual is *aimed at* the protected people it names.
 
@@ -176,9 +177,11 @@ class HarmEnricher:
         raw, _ = self.model.probabilities(whole)
         probabilities, targets = self.model.probabilities(whole, self.priors)
         cut = self.model.thresholds
-        # Own words are read only where the model flags the whole text in some class: elsewhere the
-        # lower of the two scores could change no flag (a borderline band stays the whole text's).
-        reaching: npt.NDArray[np.bool_] = np.asarray((probabilities >= cut).any(axis=1))
+        # Own words are read only where the model flags the whole text in a class they judge:
+        # elsewhere the lower of the two scores could change no flag (a borderline band stays the
+        # whole text's).
+        judged = list(OWN_WORDS_CLASSES)
+        reaching: npt.NDArray[np.bool_] = np.asarray((probabilities[:, judged] >= cut[judged]).any(axis=1))
         own = {
             i: words
             for i, row in enumerate(scored)
