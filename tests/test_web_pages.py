@@ -116,8 +116,13 @@ def test_csv_downloads(client: TestClient, demo_web: tuple[Store, str, str]) -> 
     assert header == "time_us,like,quote,reply,repost,total"
     assert int(rows[-1].split(",")[-1]) > 5000
     days = client.get("/api/v1/person/days.csv?id=dana-whitfield").text.strip().splitlines()
-    assert days[0] == "day_us,mentions,harmful"
-    assert sum(int(row.split(",")[2]) for row in days[1:]) > 400
+    assert days[0] == "day_us,mentions,harmful_aimed_at_them,harmful_any_target"
+    cells = [[int(cell) for cell in row.split(",")] for row in days[1:]]
+    assert sum(row[2] for row in cells) > 400
+    assert all(row[2] <= row[3] <= row[1] for row in cells)  # aimed ⊆ harmful ⊆ targeting
+    person = client.get("/api/v1/person?id=dana-whitfield").json()
+    assert person["total_aimed"] == sum(row[2] for row in cells)  # the page and its CSV agree
+    assert person["harm_definition"].startswith("harmful posts aimed at the person")
 
 
 def test_csv_cells_cannot_start_a_formula() -> None:

@@ -84,6 +84,11 @@ def reported_spans(folded: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
+def attributes(folded: str) -> bool:
+    """The text attributes words to someone else (a reporting verb), beyond quotation marks."""
+    return REPORTING.search(folded) is not None
+
+
 def own_words(folded: str) -> str | None:
     """The text without what it quotes or reports (None when it quotes and reports nothing)."""
     spans = reported_spans(folded)

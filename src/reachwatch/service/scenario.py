@@ -207,7 +207,7 @@ def _harm_checks(store: Store, truth: Truth) -> list[Check]:
     rise, shares = aftermath.harmful, aftermath.attribution
     return [
         Check(
-            name="abusive and threatening posts flagged (harm rules + tier 1)",
+            name="abusive and threatening posts flagged (harm model + rules)",
             expected=f"{len(harmful)} harmful of {len(labelled)}",
             found=f"{len(flagged)} flagged, precision {precision:.2f}, recall {recall:.2f}; "
             f"threats {threat_found}/{len(threats)} as threat",

@@ -13,6 +13,7 @@ from reachwatch.model import Person
 from reachwatch.service import coordination, reach
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
 from reachwatch.service.spillover import (
+    HARM_VIEWS,
     STANDARD_WINDOWS,
     SpilloverOptions,
     engaged_accounts,
@@ -48,7 +49,7 @@ class PostHarm(msgspec.Struct, kw_only=True):
     by: dict[str, str]  # per flagged class: model, rule, or model and rule
     rules: list[list[str]]  # (rule, words matched) in the poster's own words
     reported: list[list[str]]  # rule matches in words the post quotes or reports: flag nothing
-    own_words: bool  # the post quotes or reports someone: its threat score is its own words'
+    own_words: bool  # the post quotes or reports someone, and its own words were read
     target: str | None  # whom the abuse targets: individual, group or untargeted
     aimed_at: list[str]  # protected people the harm is aimed at (named, and an individual target)
     evidence: dict[str, list[tuple[str, float]]]  # class → (word, drop in score without it)
@@ -142,8 +143,9 @@ def account_view(store: Store, account_id: str, *, engager_page: int = 1) -> Acc
 
 class DayCount(msgspec.Struct, array_like=True):
     day_us: int
-    mentions: int
-    harmful: int
+    mentions: int  # posts targeting the person (naming, replying to or quoting them)
+    harmful: int  # of those, flagged harmful (whoever the abuse is aimed at): the second view
+    aimed: int = 0  # of those, harmful and aimed at the person (spillover.HARM_VIEWS["aimed"])
 
 
 class Preceding(msgspec.Struct, kw_only=True):
@@ -152,7 +154,7 @@ class Preceding(msgspec.Struct, kw_only=True):
     author_handle: str | None
     created_at_us: int
     text: str
-    harmful_before: int  # in the standard window before (spillover.BEFORE_HOURS)
+    harmful_before: int  # aimed at the person, in the standard window before (spillover.BEFORE_HOURS)
     harmful_after: int  # in the standard window after (spillover.AFTER_HOURS, capped at the newest data)
     ratio: float
     low: float
@@ -164,7 +166,10 @@ class PersonView(msgspec.Struct, kw_only=True):
     person: Person
     days: list[DayCount]
     total_mentions: int
-    total_harmful: int
+    total_harmful: int  # flagged harmful, whoever the abuse is aimed at
+    total_aimed: int  # harmful and aimed at the person: the definition spillover counts by default
+    harm_definition: str
+    second_definition: str
     preceding: list[Preceding]  # watched accounts' posts naming the person, by the rise after them
     windows: str  # the spillover windows of `preceding`, in words
 
@@ -177,9 +182,10 @@ def person_view(store: Store, reference: str, *, candidates: int = 10) -> Person
     per_day: dict[int, DayCount] = {}
     for post in targeting:
         day = post.created_at_us - post.created_at_us % DAY_US
-        row = per_day.setdefault(day, DayCount(day, 0, 0))
+        row = per_day.setdefault(day, DayCount(day, 0, 0, 0))
         row.mentions += 1
         row.harmful += bool(post.harmful)
+        row.aimed += post.aimed
     watched = {row.account_id: row.handle for row in floor_reads.watched_accounts(store)}
     by_watched = [post for post in targeting if post.author_id in watched][-candidates:]
     preceding = []
@@ -198,7 +204,9 @@ def person_view(store: Store, reference: str, *, candidates: int = 10) -> Person
     preceding.sort(key=lambda row: -row.low)
     return PersonView(
         person=person, days=[per_day[day] for day in sorted(per_day)], total_mentions=len(targeting),
-        total_harmful=sum(bool(post.harmful) for post in targeting), preceding=preceding,
+        total_harmful=sum(bool(post.harmful) for post in targeting),
+        total_aimed=sum(post.aimed for post in targeting), harm_definition=HARM_VIEWS["aimed"],
+        second_definition=HARM_VIEWS["mentions"], preceding=preceding,
         windows=STANDARD_WINDOWS,
     )  # fmt: skip
 

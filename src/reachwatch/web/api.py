@@ -335,11 +335,16 @@ def api_person(
 def api_person_csv(
     request: Request, _: Investigator, id: Annotated[str, Query(min_length=1, max_length=200)]
 ) -> Response:
-    """The person chart's data: mentions and harmful mentions per day (UTC)."""
+    """The person chart's data per day (UTC): posts targeting them, harmful posts aimed at them, and
+    harmful posts targeting them whoever the abuse is aimed at."""
     found = views.person_view(store_of(request), id)
-    rows: list[list[Any]] = [[day.day_us, day.mentions, day.harmful] for day in found.days]
+    rows: list[list[Any]] = [[day.day_us, day.mentions, day.aimed, day.harmful] for day in found.days]
     audited(request, "export", found.person.id, what="mentions per day CSV")
-    return csv_response(["day_us", "mentions", "harmful"], rows, f"{found.person.id}-mentions.csv")
+    return csv_response(
+        ["day_us", "mentions", "harmful_aimed_at_them", "harmful_any_target"],
+        rows,
+        f"{found.person.id}-mentions.csv",
+    )
 
 
 @router.get("/narratives", responses=documented(list[narratives.NarrativeRow]), response_class=Response)
