@@ -93,7 +93,9 @@ def loaded(store: Store) -> Store:
 
 
 def test_counts_ratios_and_attribution(loaded: Store) -> None:
-    report = spillover(loaded, "dana-whitfield", TRIGGER, SpilloverOptions(before_hours=48, after_hours=24))
+    report = spillover(
+        loaded, "dana-whitfield", TRIGGER, SpilloverOptions(before_hours=48, after_hours=24, bin_hours=1)
+    )
     assert report.post_targets_person == ["named"]
     assert report.mentions.before == 12
     assert report.mentions.after == 24 + 3  # the trigger itself is not counted
@@ -147,3 +149,25 @@ def test_cli(loaded: Store, store_url: str) -> None:
     )
     assert isinstance(bad.exception, UsageError)
     assert "12h, 7d, 2w" in str(bad.exception)
+
+
+def test_versus_pool_says_when_there_is_no_pool(loaded: Store, store_url: str) -> None:
+    from reachwatch.service.spillover import versus_pool
+
+    found = versus_pool(
+        loaded, "dana-whitfield", TRIGGER, SpilloverOptions(before_hours=48, after_hours=24, bin_hours=1)
+    )
+    assert found.donors == []  # the registry holds only her
+    assert found.did is None
+    assert "not identified" in found.did_note
+    assert not found.synthetic.identified
+    assert "0 donors" in found.synthetic.reason
+    runner = CliRunner()
+    shown = runner.invoke(app, ["spillover", "dana-whitfield", "--post", TRIGGER, "--db", store_url,
+                                "--before", "2d", "--after", "1d", "--bin", "1h", "--vs", "pool"])  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert "no other protected people" in " ".join(shown.output.split())
+    refused = runner.invoke(
+        app, ["spillover", "dana-whitfield", "--post", TRIGGER, "--db", store_url, "--vs", "all"]
+    )
+    assert isinstance(refused.exception, UsageError)

@@ -18,9 +18,11 @@ from reachwatch.service.spillover import (
     AFTER_HOURS,
     BEFORE_HOURS,
     BIN_HOURS,
+    PoolComparison,
     RateRatio,
     SpilloverOptions,
     spillover,
+    versus_pool,
 )
 
 HOURS = {"h": 1.0, "d": 24.0, "w": 168.0}
@@ -57,6 +59,14 @@ def spillover_command(
         str,
         typer.Option(help="aimed: harmful posts aimed at the person; mentions: harmful posts naming them."),
     ] = "aimed",
+    vs: Annotated[
+        str | None,
+        typer.Option(
+            "--vs",
+            help="pool: against the other protected people (difference in differences, "
+            "synthetic control with placebos).",
+        ),
+    ] = None,
     as_json: AsJson = False,
     names_under_case: Names = None,
 ) -> None:
@@ -66,6 +76,19 @@ def spillover_command(
         before_hours=parse_hours(before, "--before"), after_hours=parse_hours(after, "--after"),
         bin_hours=parse_hours(bin_size, "--bin"), alpha=alpha, harm=harm,
     )  # fmt: skip
+    if vs is not None and vs != "pool":
+        raise UsageError(f"--vs {vs!r}: the one comparison is 'pool' (the other protected people).")
+    if vs == "pool":
+        with viewing(db, names_under_case) as (store, viewer):
+            post = viewer.resolve(post)
+            compared = viewer.show(
+                versus_pool(store, person, post, options), "view-post", post, part="spillover", person=person
+            )
+        if as_json:
+            print(msgspec.json.encode(compared).decode())
+        else:
+            _print_pool(compared)
+        return
     with viewing(db, names_under_case) as (store, viewer):
         post = viewer.resolve(post)
         report = viewer.show(
@@ -125,3 +148,40 @@ def spillover_command(
                 "yes" if author.engaged_with_post else "no",
             )  # fmt: skip
         console.print(authors)
+
+
+def _print_pool(found: PoolComparison) -> None:
+    console.print(f"{found.harm_definition.capitalize()}, against {found.pool}.", markup=False)
+    console.print(f"Windows: {found.windows}, {found.bin_hours:g} h bins.", markup=False)
+    table = Table(title="Comparison pool")
+    for column in ("person", "before", "after", "in the pool", "why"):
+        table.add_column(column)
+    for donor in found.donors:
+        table.add_row(safe(donor.name, 40), str(donor.before), str(donor.after),
+                      "yes" if donor.qualifies else "no", donor.why)  # fmt: skip
+    console.print(table if found.donors else "The registry has no other protected people: add some "
+                  "(`reachwatch people add`) to form a comparison pool.")  # fmt: skip
+    result = found.did
+    if result is None:
+        console.print(f"Difference in differences: {found.did_note}.", markup=False)
+    else:
+        console.print(
+            f"Difference in differences: ×{result.ratio:.2f} [{result.low:.2f}, {result.high:.2f}], "
+            f"p {result.p_value:.2g} — {result.target_before} before, {result.target_after} after, while the "
+            f"pool of {result.donors} changed ×{result.pool_ratio:.2f}; {found.did_note}.",
+            markup=False,
+        )
+    synthetic = found.synthetic
+    if not synthetic.identified:
+        console.print(f"Synthetic control: {synthetic.reason}.", markup=False)
+        return
+    weights = ", ".join(
+        f"{key} {weight:.2f}" for key, weight in sorted(synthetic.weights.items(), key=lambda kv: -kv[1])
+    )
+    console.print(
+        f"Synthetic control: ×{synthetic.effect:.2f} of its synthetic after the post; "
+        f"placebo p {synthetic.p_space:.2g} "
+        f"in space, {synthetic.p_time:.2g} in time; pre-fit error {synthetic.pre_error:.2f} (noise "
+        f"{synthetic.noise:.2f}); weights: {weights}. {synthetic.reason}.",
+        markup=False,
+    )

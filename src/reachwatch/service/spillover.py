@@ -9,6 +9,7 @@ from collections import Counter
 
 import msgspec
 
+from reachwatch.analysis.counterfactual import DiD, SyntheticControl, did, synthetic_control
 from reachwatch.analysis.spillover import (
     Attribution,
     SegmentedFit,
@@ -224,3 +225,117 @@ def spillover(
 def engaged_accounts(store: Store, post_id: str) -> set[str]:
     """Every account that engaged with the post."""
     return reads.engaged_accounts(store, post_id)
+
+
+class Donor(msgspec.Struct, kw_only=True):
+    person_id: str
+    name: str
+    before: int  # harmful posts toward them (the report's harm view) in the before-window
+    after: int
+    qualifies: bool
+    why: str
+
+
+class PoolComparison(msgspec.Struct, kw_only=True):
+    """The person's harm after the post against the comparison pool's over the same windows
+    (analysis/counterfactual.py): difference in differences and a synthetic control."""
+
+    person_id: str
+    post_id: str
+    windows: str  # whole bins only, before and after
+    bin_hours: float
+    harm_definition: str
+    pool: str  # what the pool is
+    donors: list[Donor]
+    did: DiD | None
+    did_note: str
+    synthetic: SyntheticControl
+
+
+def versus_pool(
+    store: Store, person_reference: str, post_id: str, options: SpilloverOptions
+) -> PoolComparison:
+    """The counterfactual view of `spillover`: the other protected people in the registry are the
+    donor pool, counted with the same harm definition, windows and bins as the person."""
+    if min(options.before_hours, options.after_hours, options.bin_hours) <= 0:
+        raise UsageError("--before, --after and --bin must all be positive durations.")
+    if options.harm not in HARM_VIEWS:
+        raise UsageError(f"Unknown harm view {options.harm!r}: use {' or '.join(HARM_VIEWS)}.")
+    person = find_person(store, person_reference)
+    head = reach_reads.post_head(store, post_id)
+    if head is None:
+        raise NotFoundError(
+            f"No post {post_id!r} in this store: check the id (`reachwatch search` finds posts)."
+        )
+    at = head.created_at_us
+    bin_us = int(options.bin_hours * HOUR_US)
+    bins_before = max(int(options.before_hours // options.bin_hours), 1)
+    since = at - bins_before * bin_us
+    newest = reads.newest_post_us(store) or at
+    # Whole bins after only: a part bin would read as a drop, for the person and the pool alike.
+    bins_after = int((min(at + int(options.after_hours * HOUR_US), newest + 1) - at) // bin_us)
+    if bins_after < 1:
+        raise UsageError(
+            f"Less than one whole {options.bin_hours:g} h bin after the post is observed: "
+            "use a smaller --bin."
+        )
+    until = at + bins_after * bin_us
+
+    def series(someone: Person) -> list[int]:
+        accounts = reads.person_account_ids(store, someone.handles)
+        counts = [0] * (bins_before + bins_after)
+        for post in reads.targeting_posts(store, someone.id, accounts, since, until):
+            harmful = post.aimed if options.harm == "aimed" else bool(post.harmful)
+            if harmful and post.post_id != post_id:
+                counts[(post.created_at_us - since) // bin_us] += 1
+        return counts
+
+    target = series(person)
+    donors: list[Donor] = []
+    pool_series: dict[str, list[int]] = {}
+    for someone in people(store):
+        if someone.id == person.id:
+            continue
+        counts = series(someone)
+        before, after = sum(counts[:bins_before]), sum(counts[bins_before:])
+        if someone.id in head.text or someone.name.lower() in head.text.lower():
+            qualifies, why = False, "named by the post itself: it may be treated too"
+        elif before == 0:
+            qualifies, why = False, "no harm toward them before the post: nothing to compare a change with"
+        else:
+            qualifies, why = True, f"a protected person the post does not name, {before} harmful posts before"
+        donors.append(Donor(person_id=someone.id, name=someone.name, before=before, after=after,
+                            qualifies=qualifies, why=why))  # fmt: skip
+        if qualifies:
+            pool_series[someone.id] = counts
+    before_rows = [counts[:bins_before] for counts in pool_series.values()]
+    after_rows = [counts[bins_before:] for counts in pool_series.values()]
+    found_did = (
+        did(
+            target[:bins_before],
+            target[bins_before:],
+            before_rows,
+            after_rows,
+            options.bin_hours,
+            options.alpha,
+        )
+        if pool_series
+        else None
+    )
+    note = (
+        "assumes that without the post the person's harm would have changed by the pool's factor"
+        if found_did is not None
+        else "not identified: no donor with harm in both windows"
+    )
+    return PoolComparison(
+        person_id=person.id, post_id=post_id,
+        windows=windows_text(bins_before * options.bin_hours, bins_after * options.bin_hours),
+        bin_hours=options.bin_hours, harm_definition=HARM_VIEWS[options.harm],
+        pool="the other protected people in the registry, counted the same way", donors=donors, did=found_did,
+        did_note=note,
+        synthetic=synthetic_control(
+            target[:bins_before], target[bins_before:],
+            {key: counts[:bins_before] for key, counts in pool_series.items()},
+            {key: counts[bins_before:] for key, counts in pool_series.items()},
+        ),
+    )  # fmt: skip
