@@ -163,8 +163,8 @@ def test_versus_pool_says_when_there_is_no_pool(loaded: Store, store_url: str) -
     assert not found.synthetic.identified
     assert "0 donors" in found.synthetic.reason
     runner = CliRunner()
-    shown = runner.invoke(app, ["spillover", "dana-whitfield", "--post", TRIGGER, "--db", store_url,
-                                "--before", "2d", "--after", "1d", "--bin", "1h", "--vs", "pool"])  # fmt: skip
+    arguments = ["spillover", "dana-whitfield", "--post", TRIGGER, "--db", store_url]
+    shown = runner.invoke(app, [*arguments, "--before", "2d", "--after", "1d", "--bin", "1h", "--vs", "pool"])
     assert shown.exit_code == 0, shown.output
     assert "no other protected people" in " ".join(shown.output.split())
     refused = runner.invoke(
