@@ -34,6 +34,7 @@ class ScenarioConfig(msgspec.Struct, kw_only=True):
     coordinated: int = 40
     observe_hours: int = 72
     engagement_scale: float = 1.0
+    shock: float = 2.5  # a news event lifts abuse toward every protected person from the trigger on
 
 
 class Actor(msgspec.Struct):
@@ -259,6 +260,7 @@ class ScenarioBuilder:
             at = self.start_us + rng.randint(0, config.baseline_days) * DAY
             self._emit(at, "identity", wire.identity_event(actor.did, actor.handle, at, 10_000 + index))
         self._echoes(story, population)
+        pool = self._pool(population, mentions)
         self.events.sort(key=lambda emitted: emitted.at_us)
         counts = self._counts_at(trigger[0], self.end_us)
         lines: dict[str, int] = {}
@@ -288,6 +290,8 @@ class ScenarioBuilder:
                 for theme, plan in texts.NARRATIVES.items()
             },
             narrative_posts=dict(self.narrative_posts),
+            pool=[person.id for person in pool],
+            shock=config.shock,
         )
 
     def _echoes(self, story: random.Random, population: list[Actor]) -> None:
@@ -413,6 +417,59 @@ class ScenarioBuilder:
             uri, _ = self.post(author, at, text, links)
             labelled.append(LabelledPost(f"bluesky:{uri}", at, "mention", label))
         return labelled
+
+    def _pool(self, population: list[Actor], mentions: list[LabelledPost]) -> list[Person]:
+        """The comparison pool: other protected people with their own steady mentions, abusive and
+        neutral, and a news event that multiplies the abuse toward all of them — and toward the
+        minister, on top of what the trigger does — by `shock` from the trigger on. Drawn from its own
+        random stream, after everything else, so the rest of the scenario is as it was."""
+        rng = random.Random(self.config.seed * 104_729 + 3)
+        people: list[Person] = []
+        shock = self.config.shock
+        for name, role in texts.POOL:
+            surname = name.split()[-1]
+            handle = f"{name.lower().replace(' ', '')}.bsky.social"
+            person = Person(
+                id=name.lower().replace(" ", "-"), name=name, aliases=[f"#{name.replace(' ', '')}"],
+                roles=[role], handles={"bluesky": [handle]},
+            )  # fmt: skip
+            people.append(person)
+            self._emit(self.start_us - DAY, "setup", wire.canonical(person))
+            fields = {"name": name, "surname": surname, "handle": handle, "tag": f"#{name.replace(' ', '')}"}
+            abusive_rate = rng.uniform(1.0, 5.0) / DAY
+            for rate, templates in ((abusive_rate, texts.POOL_ABUSIVE), (3.0 / DAY, texts.POOL_NEUTRAL)):
+                self._stream(
+                    rng, population, fields, rate, templates, shock if templates is texts.POOL_ABUSIVE else 1
+                )
+        # The news event reaches the minister too: her abuse before, times (shock − 1), on top.
+        before = sum(1 for post in mentions if post.label == "abusive" and post.at_us < self.trigger_us)
+        extra = before / (self.trigger_us - self.start_us) * (shock - 1)
+        for at in self._arrivals(rng, extra, self.trigger_us, self.end_us):
+            text, links = texts.fill(rng.choice(texts.POOL_ABUSIVE), rng, self.person)
+            uri, _ = self.post(rng.choice(population), at, text, links)
+            mentions.append(LabelledPost(f"bluesky:{uri}", at, "mention", "abusive"))
+        return people
+
+    @staticmethod
+    def _arrivals(rng: random.Random, rate: float, since: int, until: int) -> list[int]:
+        found: list[int] = []
+        at = since
+        while rate > 0:
+            at += int(rng.expovariate(rate))
+            if at >= until:
+                return found
+            found.append(at)
+        return found
+
+    def _stream(
+        self, rng: random.Random, population: list[Actor], fields: dict[str, str], rate: float,
+        templates: list[str], shock: float,
+    ) -> None:  # fmt: skip
+        arrivals = self._arrivals(rng, rate, self.start_us, self.trigger_us)
+        arrivals += self._arrivals(rng, rate * shock, self.trigger_us, self.end_us)
+        for at in arrivals:
+            text, links = texts.fill(rng.choice(templates), rng, fields)
+            self.post(rng.choice(population), at, text, links)
 
     def _counts_at(self, uri: str, at_us: int) -> dict[str, int]:
         """What the AppView would report at `at_us`: engagements made by then and not yet deleted."""

@@ -52,6 +52,27 @@ THREATS = [
     "@{handle} you won't be safe walking home after this",
 ]
 
+# The comparison pool: other public figures, protected too, whom the trigger post does not name.
+POOL = [
+    ("Priya Raman", "Minister for Housing"), ("Tom Ellery", "Minister for Transport"),
+    ("Grace Adeyemi", "Minister for Schools"), ("Owen Pritchard", "Member of Parliament"),
+    ("Helen Marsh", "Minister for Health"), ("Rhys Llewellyn", "Member of Parliament"),
+    ("Sana Qureshi", "Minister for Justice"), ("Callum Reid", "Member of Parliament"),
+    ("Isla Fenwick", "Minister for Energy"), ("Daniel Okoro", "Member of Parliament"),
+    ("Maeve Gallagher", "Minister for Culture"), ("Peter Lindqvist", "Member of Parliament"),
+]  # fmt: skip
+POOL_ABUSIVE = [
+    "{name} is a disgusting liar and a disgrace to this country",
+    "@{handle} you are a corrupt, useless excuse for a politician",
+    "{surname} is vile scum. Resign now",
+    "what a traitor {name} is, absolute filth {tag}",
+]
+POOL_NEUTRAL = [
+    "{name} is speaking at the committee hearing this afternoon",
+    "Read the full statement from {name} here {link}",
+    "Disagree with {surname} on this bill but the debate was useful",
+]
+
 NEUTRAL_MENTIONS = [
     "Minister {surname} announced new safeguarding funding today {link}",
     "{name} is speaking at the committee hearing this afternoon",

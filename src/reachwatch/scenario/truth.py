@@ -38,3 +38,7 @@ class Truth(msgspec.Struct, kw_only=True):
     # Planted narratives: id → {"name": [..], "examples": [...]}, and each narrative post's narrative.
     narratives: dict[str, dict[str, list[str]]] = msgspec.field(default_factory=dict)
     narrative_posts: dict[str, str] = msgspec.field(default_factory=dict)
+    # The comparison pool (protected people the trigger does not name) and the news event that
+    # lifts abuse toward all of them, and toward the person, by `shock` from the trigger on.
+    pool: list[str] = msgspec.field(default_factory=list)
+    shock: float = 1.0

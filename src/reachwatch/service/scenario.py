@@ -17,7 +17,7 @@ from reachwatch.scenario.generator import ScenarioConfig, build_scenario, build_
 from reachwatch.scenario.truth import Truth
 from reachwatch.service import coordination, narratives
 from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
-from reachwatch.service.spillover import SpilloverOptions, spillover
+from reachwatch.service.spillover import SpilloverOptions, spillover, versus_pool
 from reachwatch.store import enrichments, queries, scenarios
 from reachwatch.store.database import Store
 
@@ -205,7 +205,7 @@ def _harm_checks(store: Store, truth: Truth) -> list[Check]:
         ),
     )  # fmt: skip
     rise, shares = aftermath.harmful, aftermath.attribution
-    return [
+    checks = [
         Check(
             name="abusive and threatening posts flagged (harm model + rules)",
             expected=f"{len(harmful)} harmful of {len(labelled)}",
@@ -234,6 +234,32 @@ def _harm_checks(store: Store, truth: Truth) -> list[Check]:
             passed=shares.after_share > shares.before_share,
         ),
     ]
+    if truth.pool:
+        checks.append(_pool_check(store, truth))
+    return checks
+
+
+def _pool_check(store: Store, truth: Truth) -> Check:
+    """The counterfactual view: the news event lifts the pool by `truth.shock`; the trigger's own
+    effect is what the person's rise adds beyond it (spillover --vs pool, standard windows)."""
+    compared = versus_pool(store, truth.person.id, truth.trigger_post_id, SpilloverOptions())
+    found = compared.did
+    synthetic = compared.synthetic
+    if found is None:
+        return Check(name="rise beyond the comparison pool (spillover --vs pool)", expected="a number",
+                     found=compared.did_note, passed=False)  # fmt: skip
+    shown = (
+        f"×{synthetic.effect:.2f} of its synthetic control, placebo p {synthetic.p_space:.2g}"
+        if synthetic.identified
+        else synthetic.reason
+    )
+    return Check(
+        name="rise beyond the comparison pool, whose news-event shock is planted (spillover --vs pool)",
+        expected=f"pool ×{truth.shock:g} (±40%); the person's rise beyond it, interval excluding 1",
+        found=f"pool ×{found.pool_ratio:.2f} ({found.donors} donors); beyond it ×{found.ratio:.2f} "
+        f"[{found.low:.2f}, {found.high:.2f}]; {shown}",
+        passed=found.low > 1 and abs(found.pool_ratio / truth.shock - 1) <= 0.4,
+    )
 
 
 def _ring_check(store: Store, truth: Truth, signals: list[str] | None = None) -> Check:
