@@ -45,6 +45,7 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
             "/post/engagers",
             "/post/coordination",
             "/post/spillover",
+            "/methods/{name}",
             "/account",
             "/people",
             "/person",

@@ -240,6 +240,27 @@ def test_spillover_is_one_number_on_the_person_page_and_the_dossier(
     assert f"{api['harmful']['ratio']:.1f}" == ratio.group(1).replace(",", "")
 
 
+def test_the_dossier_shows_the_rise_beyond_the_comparison_pool(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    import re
+
+    _, trigger, _ = demo_web
+    fragment = client.get(f"/post/spillover?id={q(trigger)}&person=dana-whitfield").text
+    did = re.search(
+        r'id="did">Difference in differences: ×<b>([\d.,]+)</b> \[([\d.,]+), ([\d.,]+)\]', fragment
+    )
+    assert did is not None, fragment[:500]
+    assert float(did.group(2)) > 1  # the planted rise beyond the pool's news-event shock
+    assert 'id="synthetic">Synthetic control: ×' in fragment
+    assert fragment.count("a protected person the post does not name") == 12  # the demo's pool, each with why
+    assert 'href="/methods/spillover"' in fragment
+    methods = client.get("/methods/spillover")
+    assert methods.status_code == 200
+    assert "parallel trends" in methods.text
+    assert client.get("/methods/nothing").status_code == 404
+
+
 def test_robust_z_is_one_number_on_the_floor_and_the_dossier(client: TestClient) -> None:
     """The issue's defect: the floor said robust z 32.0 for a post whose dossier said 54.2 (the
     floor's total against the author's week, the dossier's reposts+quotes at age against 90 days).

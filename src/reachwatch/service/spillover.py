@@ -244,6 +244,7 @@ class PoolComparison(msgspec.Struct, kw_only=True):
     post_id: str
     windows: str  # whole bins only, before and after
     bin_hours: float
+    bins_before: int  # the series' first bins_before bins are before the post
     harm_definition: str
     pool: str  # what the pool is
     donors: list[Donor]
@@ -330,7 +331,7 @@ def versus_pool(
     return PoolComparison(
         person_id=person.id, post_id=post_id,
         windows=windows_text(bins_before * options.bin_hours, bins_after * options.bin_hours),
-        bin_hours=options.bin_hours, harm_definition=HARM_VIEWS[options.harm],
+        bin_hours=options.bin_hours, bins_before=bins_before, harm_definition=HARM_VIEWS[options.harm],
         pool="the other protected people in the registry, counted the same way", donors=donors, did=found_did,
         did_note=note,
         synthetic=synthetic_control(

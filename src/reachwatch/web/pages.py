@@ -3,11 +3,12 @@ htmx for the parts that refresh or load late (the live watch floor, coordination
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.service import floor, narratives, reach, spillover, views
@@ -126,10 +127,11 @@ def post_spillover_fragment(
 ) -> Response:
     report = spillover.spillover(store_of(request), person, id, spillover.SpilloverOptions())
     marker = next((i for i, row in enumerate(report.bins) if row.start_us == report.post_at_us), None)
+    compared = spillover.versus_pool(store_of(request), person, id, spillover.SpilloverOptions())
     return render(
         request,
         "_spillover.html",
-        {"s": report, "marker": marker},
+        {"s": report, "marker": marker, "pool": compared},
         ("view-post", id),
         part="spillover",
         person=person,
@@ -221,6 +223,19 @@ def narrative_page(
     return render(
         request, "narrative.html", {"s": narratives.spread(store_of(request), id)}, ("view-narrative", id)
     )
+
+
+METHODS = {"spillover": Path(__file__).parent / "docs" / "spillover-counterfactual.md"}
+
+
+@router.get("/methods/{name}", response_class=HTMLResponse)
+def methods_page(request: Request, _: Reader, name: str) -> Response:
+    """A methods note (plain text, as written in docs/)."""
+    if name not in METHODS:
+        raise HTTPException(
+            status_code=404, detail=f"No methods note {name!r}: there is {', '.join(METHODS)}."
+        )
+    return render(request, "methods.html", {"text": METHODS[name].read_text(encoding="utf-8")}, None)
 
 
 @router.get("/people", response_class=HTMLResponse)
