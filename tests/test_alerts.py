@@ -117,6 +117,20 @@ def test_demo_rules_raise_alerts_on_the_demo(demo_web: tuple[Store, str, str]) -
     assert [a.post_id for a in critical] == [trigger]
 
 
+@pytest.mark.slow
+def test_excess_over_the_comparison_pool_is_a_feature(demo_web: tuple[Store, str, str]) -> None:
+    store, trigger, _ = demo_web
+    rules = parse(
+        "rules:\n  - id: beyond-pool\n    title: t\n    severity: high\n    when:\n"
+        "      excess_vs_pool_low: {at_least: 2}\n"
+    )
+    assert rules.costly_features() == {"excess_vs_pool_low"}
+    engine = AlertEngine(store)
+    found = engine._excess(trigger, ["dana-whitfield"])
+    assert found["excess_vs_pool"] > found["excess_vs_pool_low"] > 2  # the demo's planted rise
+    assert engine._excess(trigger, []) == {"excess_vs_pool": None, "excess_vs_pool_low": None}
+
+
 def test_costly_features_are_computed_when_named(store: Store) -> None:
     text = RULES.format(url="http://127.0.0.1:9/hook").replace(
         "      harm_flag: {any_of: [threat]}",

@@ -48,6 +48,9 @@ FEATURES: dict[str, str] = {
     "coordination_share": "number", "narrative": "list", "is_reply": "bool",
     # Harm aimed at protected people: flagged, names them, and the abuse targets an individual.
     "aimed_at": "list", "harm_aimed_at_person": "bool", "harm_target": "text",
+    # Harm toward a person the post names, beyond the comparison pool (spillover --vs pool): the
+    # difference-in-differences ratio and its lower bound, the largest over the people named.
+    "excess_vs_pool": "number", "excess_vs_pool_low": "number",
 }  # fmt: skip
 ALLOWED = {
     "severity": SEVERITIES,
@@ -57,7 +60,16 @@ ALLOWED = {
     "days": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
 }
 CHANNEL_SECRET_PREFIX = "REACHWATCH_ALERT_"  # the only variables a channel may read its secrets from
-COSTLY = frozenset({"baseline_z", "forecast_final", "forecast_high", "coordination_share"})
+COSTLY = frozenset(
+    {
+        "baseline_z",
+        "forecast_final",
+        "forecast_high",
+        "coordination_share",
+        "excess_vs_pool",
+        "excess_vs_pool_low",
+    }
+)
 
 
 class Range(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -245,7 +245,25 @@ class AlertEngine:
                 out["coordination_share"] = len(members) / total if total else 0.0
         except Exception:
             log.debug("costly features of %s not computed", post_id, exc_info=True)
+        if names & {"excess_vs_pool", "excess_vs_pool_low"}:
+            out.update(self._excess(post_id, list(found.get("person") or [])))
         return {name: out[name] for name in names}
+
+    def _excess(self, post_id: str, people: list[str]) -> dict[str, Any]:
+        """The largest rise beyond the comparison pool among the people the post names (None while
+        no whole bin after the post is observed, or where the pool gives no estimate)."""
+        from reachwatch.service.spillover import SpilloverOptions, versus_pool
+
+        best: tuple[float, float] | None = None
+        for person in people:
+            try:
+                found = versus_pool(self.store, person, post_id, SpilloverOptions()).did
+            except Exception:
+                log.debug("excess vs pool of %s for %s not computed", post_id, person, exc_info=True)
+                continue
+            if found is not None and (best is None or found.low > best[1]):
+                best = (found.ratio, found.low)
+        return {"excess_vs_pool": best[0] if best else None, "excess_vs_pool_low": best[1] if best else None}
 
     def _record(self, hits: list[tuple[Rule, dict[str, Any]]], event_at_us: int, result: Evaluation) -> None:
         """Raise, escalate or update in one transaction. Another engine on the same store may raise
