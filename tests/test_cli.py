@@ -74,7 +74,7 @@ def test_demo_then_stats_search_and_eval(demo_db: Path) -> None:
     assert stats["posts"] > 5_000
     assert stats["engagements"]["like"] > 30_000
     assert stats["watched_accounts"] == 1
-    assert stats["people"] == 1
+    assert stats["people"] == 13  # the minister and the comparison pool of 12
     assert stats["quarantine_open"] == 0
     hits = json.loads(cli("search", "jailed", "--db", str(demo_db), "--json", "--limit", "5").stdout)
     assert hits
