@@ -6,6 +6,7 @@ and the source's cursor: after a crash the store is at the end of some batch, ne
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -79,10 +80,19 @@ def _json_dumps(value: Any) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers in while the ingest writes; NORMAL keeps every commit across a process kill.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # The wait comes first: switching a new file to WAL takes its lock, and workers opening the
+    # same new store together must wait for each other instead of failing with "locked".
     cursor.execute("PRAGMA busy_timeout=10000")
+    # WAL lets readers in while the ingest writes; NORMAL keeps every commit across a process kill.
+    for attempt in range(50):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.05)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-131072")  # 128 MiB: big ingest batches dirty many pages
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA mmap_size=1073741824")  # readers share the OS page cache instead of copying
