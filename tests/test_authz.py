@@ -49,6 +49,7 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
             "/account",
             "/people",
             "/person",
+            "/person/counterfactual",
             "/search",
             "/narratives",
             "/narratives/discover",

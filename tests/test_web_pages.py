@@ -261,6 +261,34 @@ def test_the_dossier_shows_the_rise_beyond_the_comparison_pool(
     assert client.get("/methods/nothing").status_code == 404
 
 
+def test_the_person_page_shows_the_same_counterfactual_with_its_placebos(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    import re
+
+    _, trigger, _ = demo_web
+    person = client.get("/person?id=dana-whitfield").text
+    lazy = re.search(r'hx-get="(/person/counterfactual\?[^"]+)"', person)
+    assert lazy is not None, "the person page does not load the counterfactual"
+    assert f"post={q(trigger)}" in lazy.group(1)  # the demo's trigger is the firmest rise
+    fragment = client.get(lazy.group(1).replace("&amp;", "&")).text
+    dossier = client.get(f"/post/spillover?id={q(trigger)}&person=dana-whitfield").text
+
+    def did(page: str) -> tuple[str, ...]:
+        pattern = r'id="did">Difference in differences: ×<b>([\d.,]+)</b> \[([\d.,]+), ([\d.,]+)\]'
+        found = re.search(pattern, page)
+        assert found is not None, page[:400]
+        return found.groups()
+
+    assert did(fragment) == did(dossier)  # one definition: the same figure on both pages
+    # The placebo distribution: one dot per placebo and the person's own, drawn apart.
+    placebos = int(re.search(r"<summary>Placebos \((\d+)\)", fragment).group(1))  # type: ignore[union-attr]
+    assert placebos >= 12
+    assert fragment.count('class="placebo"') == placebos
+    assert fragment.count('class="highlight"') == 1
+    assert client.get(f"/person/counterfactual?id=nobody&post={q(trigger)}").status_code == 404
+
+
 def test_robust_z_is_one_number_on_the_floor_and_the_dossier(client: TestClient) -> None:
     """The issue's defect: the floor said robust z 32.0 for a post whose dossier said 54.2 (the
     floor's total against the author's week, the dossier's reposts+quotes at age against 90 days).

@@ -95,6 +95,7 @@ class SyntheticControl(msgspec.Struct, kw_only=True):
     pre_error: float  # root mean squared error of the fit before (normalised units)
     noise: float  # the target's counting noise before, in the same units (1/√mean count per bin)
     post_error: float
+    statistic: float  # the target's own rise over its synthetic control (÷ fit error), as placebos'
     p_space: float  # rank of the target's rise among the donors' placebos (one-sided)
     p_time: float  # rank of the real date's among fake post dates in the before-window
     placebos: list[Placebo]
@@ -146,8 +147,8 @@ def synthetic_control(
     def refused(reason: str) -> SyntheticControl:
         return SyntheticControl(
             identified=False, reason=reason, weights={}, effect=math.nan, pre_error=math.nan,
-            noise=math.nan, post_error=math.nan, p_space=math.nan, p_time=math.nan, placebos=[],
-            target=[], synthetic=[],
+            noise=math.nan, post_error=math.nan, statistic=math.nan, p_space=math.nan, p_time=math.nan,
+            placebos=[], target=[], synthetic=[],
         )  # fmt: skip
 
     split = len(target_before)
@@ -195,7 +196,8 @@ def synthetic_control(
                 f"not identified: the synthetic control fits the before-window poorly (error {pre:.2f} "
                 f"against counting noise {noise:.2f})"
             ),
-            weights=shown, effect=math.nan, pre_error=pre, noise=noise, post_error=post, p_space=math.nan,
+            weights=shown, effect=math.nan, pre_error=pre, noise=noise, post_error=post, statistic=statistic,
+            p_space=math.nan,
             p_time=math.nan, placebos=placebos + in_time, target=series.tolist(),
             synthetic=synthetic.tolist(),
         )  # fmt: skip
@@ -203,6 +205,7 @@ def synthetic_control(
         identified=True,
         reason=f"{len(usable)} donors; p-values are exact ranks among placebos (smallest possible "
         f"{1 / (1 + len(placebos)):.3f} in space)",
-        weights=shown, effect=effect, pre_error=pre, noise=noise, post_error=post, p_space=p_space,
+        weights=shown, effect=effect, pre_error=pre, noise=noise, post_error=post, statistic=statistic,
+        p_space=p_space,
         p_time=p_time, placebos=placebos + in_time, target=series.tolist(), synthetic=synthetic.tolist(),
     )  # fmt: skip

@@ -3,6 +3,7 @@ SVG, so a chart cannot carry a post's text anywhere it could run."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
@@ -103,4 +104,43 @@ def svg_bars(labels: Sequence[str], series: dict[str, Sequence[float]], marker: 
             f"{escape(labels[i])}</text>"
         )
     parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def svg_strip(labels: Sequence[str], values: Sequence[float], mine: str, value: float, unit: str) -> Markup:
+    """One dot per labelled value on a horizontal axis and `mine` drawn large and red at `value`:
+    where one figure (the person's rise) falls among its placebos'."""
+    points = {
+        label: float(v) for label, v in [*zip(labels, values, strict=True), (mine, value)] if math.isfinite(v)
+    }
+    if mine not in points or len(points) < 2:
+        return Markup('<p class="muted">No placebo to draw.</p>')
+    low, high = min(points.values()), max(points.values())
+    if high == low:
+        low, high = low - 1, high + 1
+    xs = dict(zip(points, _scale(list(points.values()), low, high, WIDTH - 2 * PAD, False), strict=True))
+    height = 80
+    axis = height - 24
+    parts = [
+        f'<svg class="chart strip" viewBox="0 0 {WIDTH} {height}" role="img">',
+        f'<line x1="{PAD}" y1="{axis}" x2="{WIDTH - PAD}" y2="{axis}" class="axis"/>',
+        f'<text x="{PAD}" y="{axis + 16}" class="tick" text-anchor="start">{low:,.2f}</text>',
+        f'<text x="{WIDTH - PAD}" y="{axis + 16}" class="tick" text-anchor="end">'
+        f"{high:,.2f} {escape(unit)}</text>",
+    ]
+    for label, x in xs.items():
+        if label == mine:
+            continue
+        parts.append(
+            f'<circle class="placebo" cx="{PAD + x:.1f}" cy="{axis - 12}" r="4" fill="{COLOURS[0]}" '
+            f'fill-opacity="0.6"><title>{escape(label)}: {points[label]:,.2f}</title></circle>'
+        )
+    parts.append(
+        f'<circle class="highlight" cx="{PAD + xs[mine]:.1f}" cy="{axis - 12}" r="7" fill="{COLOURS[1]}">'
+        f"<title>{escape(mine)}: {points[mine]:,.2f}</title></circle>"
+        f'<text x="{WIDTH - PAD}" y="14" class="legend" text-anchor="end" fill="{COLOURS[1]}">'
+        f"{escape(mine)}</text>"
+        f'<text x="{WIDTH - PAD}" y="28" class="legend" text-anchor="end" fill="{COLOURS[0]}">placebos</text>'
+        "</svg>"
+    )
     return Markup("".join(parts))

@@ -12,7 +12,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from reachwatch.model import iso_from_micros
-from reachwatch.web.charts import svg_bars, svg_lines
+from reachwatch.web.charts import svg_bars, svg_lines, svg_strip
 
 SEGMENTS = re.compile(r"[\w']+|[^\w']+")
 
@@ -80,4 +80,6 @@ def register(env: Environment) -> None:
         when=when, number=number, marked=marked, q=lambda value: quote(str(value), safe=""),
         account_href=account_href, plain_value=plain_value,
     )  # fmt: skip
-    env.globals.update(svg_lines=svg_lines, svg_bars=svg_bars, narrative_series=narrative_series)
+    env.globals.update(
+        svg_lines=svg_lines, svg_bars=svg_bars, svg_strip=svg_strip, narrative_series=narrative_series
+    )

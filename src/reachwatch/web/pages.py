@@ -17,6 +17,7 @@ from reachwatch.web.api import (
     AccountId,
     AsOf,
     PostId,
+    PostQuery,
     Sort,
     account_gate,
     audited,
@@ -251,6 +252,22 @@ def person_page(
 ) -> Response:
     found = views.person_view(store_of(request), id)
     return render(request, "person.html", {"p": found}, ("view-person", found.person.id))
+
+
+@router.get("/person/counterfactual", response_class=HTMLResponse)
+def person_counterfactual_fragment(
+    request: Request,
+    _: Reader,
+    id: Annotated[str, Query(min_length=1, max_length=200)],
+    post: PostQuery,
+) -> Response:
+    """The person's harm after one watched post against the comparison pool (the dossier's view)."""
+    post = viewer_of(request).resolve(post)
+    compared = spillover.versus_pool(store_of(request), id, post, spillover.SpilloverOptions())
+    return render(
+        request, "_versus_pool.html", {"pool": compared}, ("view-person", compared.person_id),
+        part="counterfactual", post=post,
+    )  # fmt: skip
 
 
 @router.get("/search", response_class=HTMLResponse)
