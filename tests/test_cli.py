@@ -58,6 +58,42 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert f"reachwatch {' '.join(path)}" in readme, f"`reachwatch {' '.join(path)}` is not documented"
 
 
+def test_the_command_table_matches_the_commands_it_loads() -> None:
+    """--help lists commands from a table without importing them: each entry must say what the
+    command it loads says, and name a command that exists."""
+    from typer import _click as click
+
+    from reachwatch.cli.main import EVAL, MAIN, load
+
+    for table in (MAIN, EVAL):
+        for name, entry in table.items():
+            command = load(name, entry)
+            assert command.name == name
+            for limit in (45, 200, 10_000):
+                shown = click.utils.make_default_short_help(entry.help, limit)
+                assert command.get_short_help_str(limit) == shown, (name, limit)
+
+
+def test_help_and_version_import_no_command_and_no_heavy_library() -> None:
+    """`reachwatch --help` and `--version` start fast because they import nothing behind the commands."""
+    probe = (
+        "import sys\n"
+        "from reachwatch.cli.main import app\n"
+        "for args in (['--version'], ['--help'], ['eval', '--help']):\n"
+        "    try:\n"
+        "        app(args)\n"
+        "    except SystemExit as done:\n"
+        "        assert done.code == 0, (args, done.code)\n"
+        "heavy = ('sqlalchemy', 'numpy', 'scipy', 'alembic', 'igraph', 'onnxruntime', 'datasketch',\n"
+        "         'reachwatch.service', 'reachwatch.store', 'reachwatch.cli.reach')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Score analyses against ground truth." in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("demo") / "demo.db"

@@ -20,7 +20,7 @@ from reachwatch.model import (
     RawEvent,
 )
 from reachwatch.store import queries
-from reachwatch.store.database import IngestedEvent, Store, WriteBatch, database_url
+from reachwatch.store.database import MIGRATIONS, IngestedEvent, Store, WriteBatch, database_url
 from reachwatch.store.schema import metadata
 
 AUTHOR = "bluesky:did:plc:author"
@@ -55,6 +55,12 @@ def _raw(key: str) -> RawEvent:
 
 def test_schema_is_at_head_and_matches_the_table_definitions(store: Store) -> None:
     assert store.schema_version() == store.head_version() == "0008"
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == store.head_version()  # same head
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     # posts.search_vector (PostgreSQL) and posts_fts (SQLite) exist only in the migration, on purpose.

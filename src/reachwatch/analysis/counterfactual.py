@@ -30,7 +30,6 @@ from collections.abc import Mapping, Sequence
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize
 
 from reachwatch.analysis.spillover import dispersion, rate_ratio
 
@@ -109,6 +108,8 @@ def _weights(target: npt.NDArray[np.float64], donors: npt.NDArray[np.float64]) -
     heavy = 1e3 * max(1.0, float(np.abs(target).max()))
     a = np.vstack([donors.T, np.full((1, donors.shape[0]), heavy)])
     b = np.concatenate([target, [heavy]])
+    from scipy import optimize  # loaded when a control is fitted, not at start-up
+
     weights, _ = optimize.nnls(a, b, maxiter=50 * donors.shape[0] + 100)
     total = weights.sum()
     return weights / total if total > 0 else np.full(donors.shape[0], 1 / donors.shape[0])

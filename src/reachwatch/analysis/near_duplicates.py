@@ -22,7 +22,6 @@ import igraph as ig
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash, MinHashLSH
 
 from reachwatch.analysis.coordination import DEFAULT_MAX_PAIRS, Edges, co_action_edges
 
@@ -54,6 +53,9 @@ def similar_sets(sets: Sequence[frozenset[str]], threshold: float) -> tuple[Ints
     """Pairs (i < j) of distinct token sets with Jaccard similarity ≥ threshold."""
     if len(sets) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # datasketch pulls in scipy.integrate (0.6 s): loaded when sets are compared, not at start-up.
+    from datasketch import MinHash, MinHashLSH
+
     signatures = MinHash.bulk(([word.encode() for word in words] for words in sets), num_perm=NUM_PERM)
     lsh = MinHashLSH(num_perm=NUM_PERM, params=bands(threshold))
     with lsh.insertion_session() as session:

@@ -1,34 +1,208 @@
 """The `reachwatch` command: parses arguments, calls the service layer, draws the result.
 
 Errors become messages here and nowhere else: usage errors exit 2, other reachwatch errors 1.
+
+Commands load lazily: the table below names each command's function (or sub-app) and its one-line
+help, so `reachwatch --help` and `--version` import no command module (and none of the heavy
+libraries behind them), and `reachwatch post` imports only `cli/reach.py`. A test checks every entry
+against the command it loads.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any, ClassVar, NamedTuple
 
 import typer
+from typer import _click as click
+from typer import core as typer_core
+from typer.main import get_command, get_group
 
-from reachwatch.cli import accountability as accountability_commands
-from reachwatch.cli import alerts as alert_commands
-from reachwatch.cli import audit as audit_commands
-from reachwatch.cli import automation as automation_commands
-from reachwatch.cli import collect as collect_commands
-from reachwatch.cli import coordination as coordination_commands
-from reachwatch.cli import engagers as engager_commands
-from reachwatch.cli import harm as harm_commands
-from reachwatch.cli import ingest as ingest_commands
-from reachwatch.cli import narratives as narrative_commands
-from reachwatch.cli import networks as network_commands
-from reachwatch.cli import quarantine as quarantine_commands
-from reachwatch.cli import reach as reach_commands
-from reachwatch.cli import scenario as scenario_commands
-from reachwatch.cli import serve as serve_commands
-from reachwatch.cli import spillover as spillover_commands
-from reachwatch.cli.explore import init, search, stats
-from reachwatch.cli.render import errors
 from reachwatch.errors import ReachwatchError
+
+
+class Lazy(NamedTuple):
+    target: str  # "module:attribute": a command function or a typer.Typer sub-app
+    help: str  # its short help, shown by --help without importing it
+
+
+MAIN: dict[str, Lazy] = {
+    "init": Lazy(
+        "reachwatch.cli.explore:init",
+        "Make a new, empty store (a SQLite file, or the schema in a PostgreSQL database).",
+    ),
+    "ingest": Lazy(
+        "reachwatch.cli.ingest:ingest",
+        "Ingest payloads durably: raw kept, records upserted, bad lines quarantined, resumable.",
+    ),
+    "stats": Lazy("reachwatch.cli.explore:stats", "Counts of everything in the store, and where it is."),
+    "search": Lazy("reachwatch.cli.explore:search", "Full-text search over post text."),
+    "demo": Lazy(
+        "reachwatch.cli.scenario:demo",
+        "Build the minister-case scenario through the real pipeline and summarise what it holds.",
+    ),
+    "generate": Lazy(
+        "reachwatch.cli.scenario:generate",
+        "Write the scenario as Jetstream JSONL, topped up with background traffic to --events lines.",
+    ),
+    "oversight": Lazy(
+        "reachwatch.cli.accountability:oversight_command",
+        "How many posts and accounts were investigated, why, by how many officers, for how many "
+        "hours and at what cost, and how many engagers were revealed.",
+    ),
+    "retention": Lazy(
+        "reachwatch.cli.accountability:retention_command",
+        "Delete data past its retention period ([retention] settings, off by default), except what "
+        "open cases hold.",
+    ),
+    "collect": Lazy(
+        "reachwatch.cli.collect:collect_command",
+        "Collect: live streams and a backfill of new posts, counts and engagers of watched accounts.",
+    ),
+    "post": Lazy(
+        "reachwatch.cli.reach:post",
+        "The reach dossier of one post: counts over time, velocity, baseline, audience, cascade, forecast.",
+    ),
+    "coordination": Lazy(
+        "reachwatch.cli.coordination:coordination",
+        "Accounts that repost, link or tag the same things within seconds, again and again (ordinary "
+        "accounts by pseudonym unless named under an open case).",
+    ),
+    "engagers": Lazy(
+        "reachwatch.cli.engagers:engagers",
+        "Every account that engaged: kinds, first time, delay, followers, account age, prior engagements.",
+    ),
+    "network": Lazy(
+        "reachwatch.cli.networks:network",
+        "Communities of engaging accounts (Leiden), what each talks about, and the bridges between.",
+    ),
+    "automation": Lazy(
+        "reachwatch.cli.automation:automation",
+        "A transparent 0–1 score per account: rate, regularity, clock, age, profile, handle, bursts "
+        "(ordinary accounts by pseudonym unless named under an open case).",
+    ),
+    "spillover": Lazy(
+        "reachwatch.cli.spillover:spillover_command",
+        "Mentions and harmful mentions of a person before and after a post: rate ratio with an exact "
+        "interval, a segmented time-series fit, and the share from the post's own engagers.",
+    ),
+    "serve": Lazy(
+        "reachwatch.cli.serve:serve",
+        "Serve the web app: watch floor, post dossiers, accounts, protected people, search, /api/v1.",
+    ),
+    "quarantine": Lazy(
+        "reachwatch.cli.quarantine:app", "See and replay payloads that could not be ingested."
+    ),
+    "watch": Lazy("reachwatch.cli.collect:watch_app", "The accounts to watch, on every platform."),
+    "people": Lazy("reachwatch.cli.collect:people_app", "The registry of protected people."),
+    "narratives": Lazy(
+        "reachwatch.cli.narratives:app",
+        "Narratives: what accounts push over time, and who carries each theme.",
+    ),
+    "audit": Lazy(
+        "reachwatch.cli.audit:app",
+        "The audit trail: who looked at what, when, and whether the log is intact.",
+    ),
+    "users": Lazy("reachwatch.cli.accountability:users_app", "Local user accounts and their roles."),
+    "alerts": Lazy("reachwatch.cli.alerts:app", "Alert rules, the inbox and deliveries."),
+    "export": Lazy("reachwatch.cli.networks:export_app", "Write data out for other tools."),
+    "eval": Lazy("reachwatch.cli.main:eval_app", "Score analyses against ground truth."),
+}
+EVAL: dict[str, Lazy] = {
+    "scenario": Lazy(
+        "reachwatch.cli.scenario:evaluate",
+        "How well the store and the analyses recover the scenario's ground truth.",
+    ),
+    "forecast": Lazy(
+        "reachwatch.cli.reach:evaluate_forecast",
+        "Backtest the reach forecast on finished cascades at 10 min, 1 h and 6 h, per data set and "
+        "platform, against two baselines.",
+    ),
+    "harm": Lazy(
+        "reachwatch.cli.harm:evaluate_harm",
+        "The deployed harm rule — what enrichment flags — beside alt-profanity-check.",
+    ),
+}
+
+
+def load(name: str, entry: Lazy) -> click.Command:
+    """The Click command behind one table entry (imports its module)."""
+    module, attribute = entry.target.split(":")
+    found = getattr(importlib.import_module(module), attribute)
+    if isinstance(found, typer.Typer):
+        command: click.Command = get_group(found)
+    else:
+        single = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+        single.command(name)(found)
+        command = get_command(single)
+    command.name = name
+    return command
+
+
+class _Commands(MutableMapping[str, click.Command]):
+    """A group's commands: the ones registered directly, then the table's, loaded on first use."""
+
+    def __init__(self, loaded: MutableMapping[str, click.Command], table: dict[str, Lazy]) -> None:
+        self.loaded, self.table = loaded, table
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self.loaded:
+            if name not in self.table:
+                raise KeyError(name)
+            self.loaded[name] = load(name, self.table[name])
+        return self.loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self.loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self.loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.loaded
+        yield from (name for name in self.table if name not in self.loaded)
+
+    def __len__(self) -> int:
+        return len(set(self.loaded) | set(self.table))
+
+
+class LazyGroup(typer_core.TyperGroup):
+    """A Typer group whose commands come from `table`, imported only when one is run or asked for help."""
+
+    table: ClassVar[dict[str, Lazy]] = {}
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands(self.commands, self.table)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table's help (so help imports nothing)."""
+        commands = self.commands
+        assert isinstance(commands, _Commands)
+        rows = []
+        limit = formatter.width - 6 - max(len(name) for name in commands)
+        for name in commands:
+            if name in commands.loaded:
+                command = commands.loaded[name]
+                if command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.utils.make_default_short_help(self.table[name].help, limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class MainGroup(LazyGroup):
+    table = MAIN
+
+
+class EvalGroup(LazyGroup):
+    table = EVAL
+
 
 app = typer.Typer(
     name="reachwatch",
@@ -36,37 +210,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=MainGroup,
 )
-eval_app = typer.Typer(help="Score analyses against ground truth.", no_args_is_help=True)
-
-app.command("init")(init)
-app.command("ingest")(ingest_commands.ingest)
-app.command("stats")(stats)
-app.command("search")(search)
-app.command("demo")(scenario_commands.demo)
-app.command("generate")(scenario_commands.generate)
-app.add_typer(quarantine_commands.app, name="quarantine")
-app.add_typer(collect_commands.watch_app, name="watch")
-app.add_typer(collect_commands.people_app, name="people")
-app.add_typer(narrative_commands.app, name="narratives")
-app.add_typer(audit_commands.app, name="audit")
-app.add_typer(accountability_commands.users_app, name="users")
-app.add_typer(alert_commands.app, name="alerts")
-app.command("oversight")(accountability_commands.oversight_command)
-app.command("retention")(accountability_commands.retention_command)
-app.command("collect")(collect_commands.collect_command)
-eval_app.command("scenario")(scenario_commands.evaluate)
-eval_app.command("forecast")(reach_commands.evaluate_forecast)
-eval_app.command("harm")(harm_commands.evaluate_harm)
-app.command("post")(reach_commands.post)
-app.command("coordination")(coordination_commands.coordination)
-app.command("engagers")(engager_commands.engagers)
-app.command("network")(network_commands.network)
-app.command("automation")(automation_commands.automation)
-app.command("spillover")(spillover_commands.spillover_command)
-app.command("serve")(serve_commands.serve)
-app.add_typer(network_commands.export_app, name="export")
-app.add_typer(eval_app, name="eval")
+eval_app = typer.Typer(
+    help="Score analyses against ground truth.", no_args_is_help=True, cls=EvalGroup, rich_markup_mode=None
+)
 
 
 @app.callback(invoke_without_command=True)
@@ -89,5 +237,7 @@ def run() -> None:
     try:
         app()
     except ReachwatchError as exc:
+        from reachwatch.cli.render import errors
+
         errors.print(f"Error: {exc}", markup=False)
         sys.exit(exc.exit_code)

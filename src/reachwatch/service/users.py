@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import time
 from enum import StrEnum
+from functools import cache
 
 import msgspec
 from argon2 import PasswordHasher
@@ -34,7 +35,13 @@ BROWSER_SESSION_S = 12 * 3600  # a working day: officers log in again each shift
 MIN_PASSWORD = 12
 HASHER = PasswordHasher()
 # A hash of a password no one has, checked when the name is unknown: the answer takes as long.
-_UNKNOWN_USER_HASH = HASHER.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _unknown_user_hash() -> str:
+    """A hash to verify against when the user is unknown (so the answer takes as long); made on first
+    use, not at import, so commands that never log in do not pay for it."""
+    return HASHER.hash(secrets.token_urlsafe(16))
 
 
 class Role(StrEnum):
@@ -171,7 +178,7 @@ def login(
         )
     user = accounts.get_user(store, name)
     try:
-        HASHER.verify(user.password_hash if user else _UNKNOWN_USER_HASH, password)
+        HASHER.verify(user.password_hash if user else _unknown_user_hash(), password)
         ok = user is not None and not user.disabled
     except (VerificationError, InvalidHashError):
         ok = False

@@ -6,6 +6,7 @@ and the source's cursor: after a crash the store is at the end of some batch, ne
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -14,11 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Text, any_, bindparam, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, Text, any_, bindparam, create_engine, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError, StatementError
 
@@ -97,6 +94,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA mmap_size=1073741824")  # readers share the OS page cache instead of copying
     cursor.close()
+
+
+_REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:"([^"]*)"|None)', re.M)
+
+
+def head_revision() -> str | None:
+    """The head of the migration chain in `migrations/versions`, read from the files' revision lines
+    (what alembic's ScriptDirectory computes; tests check they agree)."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for kind, value in _REVISION.findall(path.read_text()):
+            if value:
+                (revisions if kind == "revision" else downs).add(value)
+    heads = sorted(revisions - downs)
+    if len(heads) > 1:
+        raise StoreError(f"The migrations have {len(heads)} heads ({', '.join(heads)}): merge them.")
+    return heads[0] if heads else None
 
 
 class Store:
@@ -179,17 +194,29 @@ class Store:
             raise StoreDataError(f"The store refused a value: {exc}") from exc
 
     # -- schema ---------------------------------------------------------------------------------
-    def _alembic_config(self) -> Config:
+    @staticmethod
+    def _alembic_config() -> Any:
+        from alembic.config import Config  # alembic loads only when a migration runs
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         return config
 
+    @staticmethod
+    def _revision_of(conn: Connection) -> str | None:
+        """The schema version recorded in the store (alembic's table), read without loading alembic."""
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if found is None else str(found)
+
     def schema_version(self) -> str | None:
         with self.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return self._revision_of(conn)
 
     def head_version(self) -> str | None:
-        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        """The newest migration: the one revision no other names as its down_revision."""
+        return head_revision()
 
     def migrate(self) -> None:
         """Bring the schema to the newest version (a no-op when it is there already)."""
@@ -197,6 +224,8 @@ class Store:
             head = self.head_version()
             if self.schema_version() == head:
                 return
+            from alembic import command
+
             config = self._alembic_config()
             with self.engine.begin() as conn:
                 if self.dialect == "postgresql":
@@ -205,7 +234,7 @@ class Store:
                 else:
                     # Take SQLite's write lock before looking, for the same reason.
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                if MigrationContext.configure(conn).get_current_revision() == head:
+                if self._revision_of(conn) == head:
                     return
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
