@@ -68,6 +68,7 @@ bench: setup models
 	$(BIN)/python benchmarks/sqlite_layouts.py --events $(BENCH_EVENTS)
 	$(BIN)/python benchmarks/jetstream_live.py --events 500000
 	$(BIN)/python benchmarks/dossier_latency.py --engagements 1000000
+	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/coordination_vs_toolkit.py --events 1000000
 	$(BIN)/python benchmarks/communities_1m.py --edges 1000000
 	$(BIN)/python benchmarks/harm_throughput.py --posts 100000
