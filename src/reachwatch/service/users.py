@@ -34,13 +34,12 @@ FAILURE_WINDOW_S = 15 * 60
 BROWSER_SESSION_S = 12 * 3600  # a working day: officers log in again each shift
 MIN_PASSWORD = 12
 HASHER = PasswordHasher()
-# A hash of a password no one has, checked when the name is unknown: the answer takes as long.
 
 
 @cache
 def _unknown_user_hash() -> str:
-    """A hash to verify against when the user is unknown (so the answer takes as long); made on first
-    use, not at import, so commands that never log in do not pay for it."""
+    """A hash of a password no one has, checked when the name is unknown so the answer takes as long;
+    made on first use, not at import, so commands that never log in do not pay for it."""
     return HASHER.hash(secrets.token_urlsafe(16))
 
 
