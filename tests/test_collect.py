@@ -12,12 +12,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from reachwatch.config import BlueskySettings, MastodonSettings, Settings, XSettings
+from reachwatch.config import Settings
+from reachwatch.connectors.bluesky.platform import BlueskySettings
+from reachwatch.connectors.mastodon.platform import MastodonSettings
+from reachwatch.connectors.x.platform import XSettings
 from reachwatch.errors import ConnectorError, UsageError
 from reachwatch.model import Person
-from reachwatch.service import watchlist
+from reachwatch.service import platforms, watchlist
 from reachwatch.service.collect import Backfiller, CollectOptions, collect, poll_interval
-from reachwatch.service.platforms import Platforms
 from reachwatch.store import queries
 from reachwatch.store.database import Store
 from tests.fakes.platforms import BlueskyWorld, MastodonWorld, XWorld
@@ -75,12 +77,12 @@ def engagements(store: Store, kind: str, platform: str) -> int:
 
 
 def watch_everything(store: Store, settings: Settings) -> None:
-    platforms = Platforms(settings)
+    clients = platforms.clients(settings)
     try:
         for spec in ("bsky:watched.bsky.social", "mastodon:@watched@social.example", "x:watchedx"):
-            watchlist.add(store, platforms, spec)
+            watchlist.add(store, clients, spec)
     finally:
-        platforms.close()
+        clients.close()
     store.write_records([PERSON])
 
 
@@ -145,11 +147,11 @@ def _counts(store: Store) -> dict[str, int]:
 @pytest.mark.parametrize("worlds", [{"bluesky": {3: "garbled"}}], indirect=True)
 def test_a_garbled_page_is_quarantined_and_reported_not_fatal(worlds: Worlds, sqlite_store: Store) -> None:
     settings = worlds.settings(sqlite_store.location)
-    platforms = Platforms(settings)
+    clients = platforms.clients(settings)
     try:
-        watchlist.add(sqlite_store, platforms, "bsky:watched.bsky.social")
+        watchlist.add(sqlite_store, clients, "bsky:watched.bsky.social")
     finally:
-        platforms.close()
+        clients.close()
     report = collect(sqlite_store, settings, CollectOptions(once=True))
     assert any("unreadable" in error for error in report.backfill.errors)
     assert queries.stats(sqlite_store).quarantine_open == 1
@@ -157,14 +159,14 @@ def test_a_garbled_page_is_quarantined_and_reported_not_fatal(worlds: Worlds, sq
 
 
 def test_unknown_account_is_a_clear_error(worlds: Worlds, sqlite_store: Store) -> None:
-    platforms = Platforms(worlds.settings(sqlite_store.location))
+    clients = platforms.clients(worlds.settings(sqlite_store.location))
     try:
         with pytest.raises(ConnectorError, match="HTTP 400"):
-            watchlist.add(sqlite_store, platforms, "bsky:nobody.bsky.social")
+            watchlist.add(sqlite_store, clients, "bsky:nobody.bsky.social")
         with pytest.raises(ConnectorError, match="HTTP 404"):
-            watchlist.add(sqlite_store, platforms, "mastodon:@nobody@social.example")
+            watchlist.add(sqlite_store, clients, "mastodon:@nobody@social.example")
     finally:
-        platforms.close()
+        clients.close()
 
 
 @pytest.mark.parametrize(
@@ -194,11 +196,11 @@ def test_removing_a_watched_account_keeps_its_data(
     worlds: Worlds, sqlite_store: Store, tmp_path: Path
 ) -> None:
     settings = worlds.settings(sqlite_store.location)
-    platforms = Platforms(settings)
+    clients = platforms.clients(settings)
     try:
-        entry = watchlist.add(sqlite_store, platforms, "bsky:watched.bsky.social")
+        entry = watchlist.add(sqlite_store, clients, "bsky:watched.bsky.social")
     finally:
-        platforms.close()
+        clients.close()
     assert queries.stats(sqlite_store).watched_accounts == 1
     watchlist.remove(sqlite_store, "bsky:watched.bsky.social")
     assert watchlist.list_watched(sqlite_store) == []
@@ -208,11 +210,11 @@ def test_removing_a_watched_account_keeps_its_data(
 
 def test_the_schedule_forgets_posts_that_aged_out(worlds: Worlds, sqlite_store: Store) -> None:
     settings = worlds.settings(sqlite_store.location)
-    platforms = Platforms(settings)
+    clients = platforms.clients(settings)
     now = [time.time()]
     try:
-        watchlist.add(sqlite_store, platforms, "bsky:watched.bsky.social")
-        backfiller = Backfiller(sqlite_store, platforms, settings, clock=lambda: now[0])
+        watchlist.add(sqlite_store, clients, "bsky:watched.bsky.social")
+        backfiller = Backfiller(sqlite_store, clients, settings, clock=lambda: now[0])
         backfiller.round()
         assert len(backfiller._metrics_at) == 3
         polled = len(worlds.servers["bluesky"].requests)
@@ -223,4 +225,4 @@ def test_the_schedule_forgets_posts_that_aged_out(worlds: Worlds, sqlite_store: 
         assert backfiller._metrics_at == {}
         assert backfiller._engagers_at == {}
     finally:
-        platforms.close()
+        clients.close()

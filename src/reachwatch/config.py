@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from reachwatch.connectors import platform
 from reachwatch.errors import ConfigError
 
 DEFAULT_DB = "reachwatch.db"
@@ -27,29 +28,6 @@ CONFIG_ENV = "REACHWATCH_CONFIG"
 def config_file() -> Path:
     """The config file: $REACHWATCH_CONFIG, else ./reachwatch.toml (it need not exist)."""
     return Path(os.environ.get(CONFIG_ENV, "reachwatch.toml"))
-
-
-class BlueskySettings(BaseModel, extra="forbid"):
-    jetstream_url: str = Field(
-        default="wss://jetstream2.us-east.bsky.network/subscribe", description="Jetstream v1 subscribe URL."
-    )
-    appview_url: str = Field(default="https://public.api.bsky.app", description="AppView for backfill.")
-    compress: bool = Field(default=False, description="Ask Jetstream for zstd frames (needs the dictionary).")
-    zstd_dictionary: str | None = Field(default=None, description="Path of Jetstream's zstd dictionary.")
-    rewind_s: float = Field(default=5.0, ge=0, le=3600, description="Replayed after a reconnect.")
-
-
-class MastodonSettings(BaseModel, extra="forbid"):
-    token: SecretStr | None = Field(default=None, description="User token; streams need one since 4.2.")
-    base_urls: dict[str, str] = Field(
-        default_factory=dict, description="Instance host → base URL, where it is not https://<host>."
-    )
-    stream: bool = Field(default=True, description="Stream watched instances' public timelines live.")
-
-
-class XSettings(BaseModel, extra="forbid"):
-    bearer_token: SecretStr | None = Field(default=None, description="X API v2 app bearer token.")
-    api_url: str = Field(default="https://api.x.com", description="X API base URL.")
 
 
 class CollectSettings(BaseModel, extra="forbid"):
@@ -119,8 +97,8 @@ class AlertSettings(BaseModel, extra="forbid"):
     )
 
 
-class Settings(BaseSettings):
-    """Every setting reachwatch reads, with its default."""
+class CoreSettings(BaseSettings):
+    """Every setting reachwatch reads, with its default, but the platforms' sections."""
 
     model_config = SettingsConfigDict(env_prefix="REACHWATCH_", env_nested_delimiter="__", extra="forbid")
 
@@ -160,10 +138,12 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     oversight: OversightSettings = Field(default_factory=OversightSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
-    bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
-    mastodon: MastodonSettings = Field(default_factory=MastodonSettings)
-    x: XSettings = Field(default_factory=XSettings)
     collect: CollectSettings = Field(default_factory=CollectSettings)
+    # ... and one section per installed platform (its settings model), added below.
+
+    def platform_sections(self) -> dict[str, BaseModel]:
+        """Each installed platform's settings section, by platform name."""
+        return {name: getattr(self, name) for name in platform.registered()}
 
     @classmethod
     def settings_customise_sources(
@@ -175,6 +155,22 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
+
+
+def _with_platforms() -> type[CoreSettings]:
+    """The settings class: the core settings plus a `[<platform>]` section per installed platform,
+    typed by the platform's own settings model."""
+    sections: dict[str, Any] = {
+        name: (model, Field(default_factory=model, description=f"Settings of {platform.get(name).label}."))
+        for name, model in platform.settings_sections().items()
+    }
+    return create_model("Settings", __base__=CoreSettings, __module__=__name__, **sections)
+
+
+if TYPE_CHECKING:
+    Settings = CoreSettings
+else:
+    Settings = _with_platforms()
 
 
 def resolve_model_dir(configured: str) -> Path:

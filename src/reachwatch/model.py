@@ -15,7 +15,20 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+# Id namespaces known before any platform is registered: the built-in platforms and those whose
+# data is only imported from files. Installed platforms add theirs (connectors/platform.py).
 PLATFORMS = frozenset({"bluesky", "mastodon", "x", "telegram", "facebook", "instagram", "file"})
+_registered: set[str] = set()
+
+
+def register_platform(name: str) -> None:
+    """Make `name` a namespace canonical ids may use (called by the platform registry)."""
+    _registered.add(name)
+
+
+def known_platforms() -> frozenset[str]:
+    return PLATFORMS | _registered
+
 
 # Post text longer than this is refused: Bluesky allows 3,000 bytes, X long posts 25,000 characters.
 MAX_TEXT_CHARS = 100_000
@@ -46,10 +59,10 @@ def make_id(platform: str, native_id: str) -> str:
 def split_id(record_id: str) -> tuple[str, str]:
     """(platform, native_id) of a canonical id; raises ValueError when it has no known platform."""
     platform, sep, native = record_id.partition(":")
-    if not sep or platform not in PLATFORMS or not native:
+    if not sep or not native or (platform not in PLATFORMS and platform not in _registered):
         raise ValueError(
             f"{record_id!r} is not a canonical id: expected 'platform:native_id' "
-            f"with platform one of {', '.join(sorted(PLATFORMS))}"
+            f"with platform one of {', '.join(sorted(known_platforms()))}"
         )
     return platform, native
 

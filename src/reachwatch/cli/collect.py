@@ -15,10 +15,9 @@ from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
 from reachwatch.model import Person
 from reachwatch.service import people as people_service
-from reachwatch.service import watchlist
+from reachwatch.service import platforms, watchlist
 from reachwatch.service.collect import CollectOptions, Stopper, collect
 from reachwatch.service.pipeline import SourceReport
-from reachwatch.service.platforms import Platforms
 from reachwatch.service.store_access import open_store
 
 watch_app = typer.Typer(help="The accounts to watch, on every platform.", no_args_is_help=True)
@@ -36,13 +35,13 @@ def watch_add(
     """Watch accounts: each is looked up on its platform and kept by its stable id."""
     settings = load_settings(db=db)
     store = open_store(settings)
-    platforms = Platforms(settings)
+    clients = platforms.clients(settings)
     try:
         for spec in specs:
-            entry = watchlist.add(store, platforms, spec)
+            entry = watchlist.add(store, clients, spec)
             console.print(f"Watching {entry.spec} as {entry.account_id} (@{entry.handle}).", markup=False)
     finally:
-        platforms.close()
+        clients.close()
         store.close()
 
 

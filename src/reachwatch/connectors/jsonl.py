@@ -16,10 +16,10 @@ import hashlib
 
 import msgspec
 
+from reachwatch.connectors import platform
 from reachwatch.connectors.base import Provenance
-from reachwatch.connectors.bluesky import appview, jetstream
+from reachwatch.connectors.bluesky import jetstream
 from reachwatch.connectors.files import mapping as table_mapping
-from reachwatch.connectors.mastodon import entities as mastodon
 from reachwatch.connectors.x import entities as x_v2
 from reachwatch.connectors.x import legacy as x_v1
 from reachwatch.errors import PayloadError
@@ -136,21 +136,17 @@ def _normalise_jetstream(head: Line) -> Normalised:
 
 
 def _normalise_capture(provenance: Provenance, body: msgspec.Raw, line: bytes) -> Normalised:
-    """A captured response: the normaliser of its source reads the body (the older form of AppView
-    captures has the response's keys beside `__reachwatch` instead of under `body`)."""
+    """A captured response: the platform whose capture sources include its source reads the body
+    (the older form of AppView captures has the response's keys beside `__reachwatch`, not under
+    `body`); imported table rows are read with the column mapping they carry."""
     content = bytes(body) if body else line
     decoded = _ANY.decode(content)
     observed = micros_from_iso(provenance.retrieved_at)
     source = provenance.source
     records: list[CanonicalRecord]
-    if source.startswith("bluesky.appview"):
-        records = appview.normalise_response(provenance.nsid, decoded, observed)
-    elif source.startswith("mastodon"):
-        records = mastodon.normalise_response(
-            provenance.nsid, decoded, provenance.instance, observed, provenance.params
-        )
-    elif source.startswith("x.api"):
-        records = x_v2.normalise_page(decoded, observed, provenance.url or "", provenance.params)
+    reader = platform.of_source(source)
+    if reader is not None:
+        records = reader.normalise_capture(provenance, decoded, observed)
     elif source.startswith("file"):
         if provenance.mapping is None:
             raise PayloadError("missing-field", "an imported row without the column mapping it was read with")

@@ -97,13 +97,13 @@ def active_rules(store: Store) -> RuleSet:
 
 def references(store: Store) -> References:
     """What the store's rules may name: its protected people and narratives, the platforms."""
-    from reachwatch.model import PLATFORMS
+    from reachwatch.connectors.platform import namespaces
     from reachwatch.service import narratives, people
 
     return References(
         people={p.id: p.name for p in people.list_people(store)},
         narratives={n.id: n.name for n in narratives.list_narratives(store)},
-        platforms=tuple(sorted(PLATFORMS)),
+        platforms=tuple(sorted(namespaces())),
     )
 
 

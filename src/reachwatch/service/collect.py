@@ -2,8 +2,10 @@
 
 For each watched account the backfill fetches new posts, then for each recent post its counts and
 its engagers (likes, reposts, quotes, replies), on a schedule set by the post's age. For each
-protected person it searches X and Mastodon hashtags. Live, Jetstream is read whole and filtered
-by the keep policy (watched accounts, their engagers, posts naming a protected person).
+protected person it runs each platform's search. Live, each platform's streams (Jetstream read
+whole, Mastodon's public timelines) are filtered by the keep policy (watched accounts, their
+engagers, posts naming a protected person). What to ask each platform is its Platform's business
+(connectors/platform.py); this module only schedules and writes.
 """
 
 from __future__ import annotations
@@ -16,17 +18,16 @@ from functools import partial
 import msgspec
 
 from reachwatch.config import Settings
+from reachwatch.connectors import platform
 from reachwatch.connectors.base import Fetched, LiveSource, Stopper
-from reachwatch.connectors.bluesky.stream import JetstreamOptions, JetstreamSource
-from reachwatch.connectors.mastodon.client import MastodonStream, MastodonStreamOptions
+from reachwatch.connectors.platform import Clients
 from reachwatch.enrich.mentions import MentionMatcher
 from reachwatch.errors import ConnectorError, StoppedError
 from reachwatch.model import Person
-from reachwatch.service import alerts, privacy
+from reachwatch.service import alerts, platforms, privacy
 from reachwatch.service.alerts import AlertEngine
 from reachwatch.service.delivery import Deliverer
 from reachwatch.service.pipeline import Pipeline, PipelineOptions, SourceReport
-from reachwatch.service.platforms import Platforms
 from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
 from reachwatch.store.collection import RecentPost, WatchEntry, people, recent_posts, watchlist
 from reachwatch.store.database import Store
@@ -64,13 +65,13 @@ class Backfiller:
     def __init__(
         self,
         store: Store,
-        platforms: Platforms,
+        clients: Clients,
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
-        self.platforms = platforms
+        self.clients = clients
         self.settings = settings
         self.clock = clock
         self.sink = Pipeline(store)
@@ -136,64 +137,30 @@ class Backfiller:
     def _new_posts(self, entry: WatchEntry) -> None:
         latest = recent_posts(self.store, [entry.account_id], 0, limit=1)
         max_age_us = int(self.settings.collect.max_post_age_days * 24 * HOUR * 1e6)
-        if entry.platform == "bluesky":
-            since = latest[0].created_at_us if latest else int(self.clock() * 1e6) - max_age_us
-            self._write(self.platforms.bluesky().author_feed(entry.native_id, since_us=since))
-        elif entry.platform == "mastodon" and entry.instance:
-            since_id = latest[0].id.rsplit("/", 1)[-1] if latest else None
-            self._write(
-                self.platforms.mastodon(entry.instance).account_statuses(entry.native_id, since_id=since_id)
-            )
-        elif entry.platform == "x" and self.platforms.has_x:
-            since_id = latest[0].id.removeprefix("x:") if latest else None
-            self._write(self.platforms.x().user_tweets(entry.native_id, since_id=since_id))
+        since = latest[0].created_at_us if latest else int(self.clock() * 1e6) - max_age_us
+        found = platform.get(entry.platform)
+        for pages in found.new_posts(self.clients, entry, latest[0].id if latest else None, since):
+            self._write(pages)
 
     def _metrics(self, due: list[RecentPost], by_id: dict[str, WatchEntry]) -> None:
-        bluesky = [post.id.removeprefix("bluesky:") for post in due if post.id.startswith("bluesky:")]
-        if bluesky:
-            self._write(self.platforms.bluesky().posts(bluesky))
-        tweets = [post.id.removeprefix("x:") for post in due if post.id.startswith("x:")]
-        if tweets and self.platforms.has_x:
-            self._write(self.platforms.x().tweets(tweets))
-        for post in due:
-            entry = by_id[post.author_id]
-            if post.id.startswith("mastodon:") and entry.instance:
-                self._write([self.platforms.mastodon(entry.instance).status(post.id.rsplit("/", 1)[-1])])
+        for name, found in platform.registered().items():
+            posts = [(post.id, by_id[post.author_id]) for post in due if post.id.startswith(f"{name}:")]
+            if posts:
+                for pages in found.metrics(self.clients, posts):
+                    self._write(pages)
 
     def _engagers(self, post: RecentPost, entry: WatchEntry) -> None:
         pages = self.settings.collect.engagers_per_post_pages
-        if entry.platform == "bluesky":
-            client, uri = self.platforms.bluesky(), post.id.removeprefix("bluesky:")
-            for nsid in ("app.bsky.feed.getLikes", "app.bsky.feed.getRepostedBy", "app.bsky.feed.getQuotes"):
-                self._write(client.engagers(nsid, uri, pages))
-            self._write([client.thread(uri)])
-        elif entry.platform == "mastodon" and entry.instance:
-            mastodon, local = self.platforms.mastodon(entry.instance), post.id.rsplit("/", 1)[-1]
-            self._write([mastodon.context(local)])
-            for endpoint in ("reblogged_by", "favourited_by"):
-                self._write(mastodon.actors(local, endpoint, pages))
-        elif entry.platform == "x" and self.platforms.has_x:
-            x, tweet = self.platforms.x(), post.id.removeprefix("x:")
-            self._write(x.quote_tweets(tweet, pages))
-            for endpoint in ("retweeted_by", "liking_users"):
-                self._write(x.users_of(tweet, endpoint, pages))
-            self._write(x.search_recent(f"conversation_id:{tweet}", max_pages=pages))
+        for fetched in platform.get(entry.platform).engagers(self.clients, post.id, entry, pages):
+            self._write(fetched)
 
     def _mentions(self, person: Person, entries: list[WatchEntry]) -> None:
-        """X recent search and Mastodon hashtag timelines for one protected person."""
+        """Each platform's search for posts naming one protected person (X recent search, Mastodon
+        hashtag timelines)."""
         reason = f"{MENTIONS_PERSON}:{person.id}"
-        if self.platforms.has_x:
-            handles = [f"@{h.lstrip('@')}" for h in person.handles.get("x", [])]
-            names = [f'"{name}"' for name in [person.name, *person.aliases] if not name.startswith("#")]
-            query = f"({' OR '.join(handles + names)}) -is:retweet"
-            since = self._search_since.get(person.id)
-            self._write(self.platforms.x().search_recent(query[:512], since_id=since), reason)
-        tags = {"".join(person.name.split()).lower()} | {
-            alias.lstrip("#").lower() for alias in person.aliases if alias.startswith("#")
-        }
-        for instance in sorted({entry.instance for entry in entries if entry.instance}):
-            for tag in sorted(tags):
-                self._write(self.platforms.mastodon(instance).hashtag(tag), reason)
+        for found in platform.registered().values():
+            for pages in found.mentions(self.clients, person, entries):
+                self._write(pages, reason)
 
 
 class CollectOptions(msgspec.Struct, kw_only=True):
@@ -210,27 +177,13 @@ class CollectReport(msgspec.Struct, kw_only=True):
     retries: int
 
 
-def live_sources(settings: Settings, entries: list[WatchEntry], registry: list[Person]) -> list[LiveSource]:
-    """Jetstream when anything on Bluesky matters; a public stream per watched Mastodon instance."""
+def live_sources(clients: Clients, entries: list[WatchEntry], registry: list[Person]) -> list[LiveSource]:
+    """Each platform's streams for its watched accounts and the protected people."""
     sources: list[LiveSource] = []
-    if any(entry.platform == "bluesky" for entry in entries) or registry:
-        bluesky = settings.bluesky
-        sources.append(
-            JetstreamSource(
-                JetstreamOptions(
-                    url=bluesky.jetstream_url,
-                    rewind_s=bluesky.rewind_s,
-                    compress=bluesky.compress,
-                    zstd_dictionary=bluesky.zstd_dictionary,
-                )
-            )
+    for name, found in platform.registered().items():
+        sources += found.live_sources(
+            clients, [entry for entry in entries if entry.platform == name], registry
         )
-    token = settings.mastodon.token
-    if settings.mastodon.stream and token is not None:
-        for instance in sorted({entry.instance for entry in entries if entry.instance}):
-            base = settings.mastodon.base_urls.get(instance, f"https://{instance}")
-            options = MastodonStreamOptions(base_url=base, instance=instance, token=token.get_secret_value())
-            sources.append(MastodonStream(options))
     return sources
 
 
@@ -255,8 +208,8 @@ def collect(
 ) -> CollectReport:
     """Run the collector; returns when stopped, after --duration, or after one round with --once."""
     stopper = stopper or Stopper()
-    platforms = Platforms(settings, stopper)
-    backfiller = Backfiller(store, platforms, settings)
+    clients = platforms.clients(settings, stopper)
+    backfiller = Backfiller(store, clients, settings)
     alerts.load_configured_rules(store, settings.alerts.rules_file)
     engine = AlertEngine(store)
     backfiller.sink.on_written = engine.on_batch
@@ -268,7 +221,7 @@ def collect(
             entries, registry = watchlist(store), people(store)
             matcher = MentionMatcher(registry)
             watched = {entry.account_id for entry in entries}
-            sources = live_sources(settings, entries, registry) if options.live else []
+            sources = live_sources(clients, entries, registry) if options.live else []
             policies = {source.name: KeepPolicy(watched, matcher) for source in sources}
 
             def backfill_loop() -> None:
@@ -298,8 +251,8 @@ def collect(
                 sources, stopper, workers=[backfill_loop, deliver_loop], duration_s=options.duration_s
             )
     finally:
-        platforms.close()
+        clients.close()
     reports.update(backfiller.sink.reports)
     return CollectReport(
-        backfill=backfiller.report, live=reports, waited_s=platforms.waited_s, retries=platforms.retries
+        backfill=backfiller.report, live=reports, waited_s=clients.waited_s, retries=clients.retries
     )

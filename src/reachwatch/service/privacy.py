@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from reachwatch.connectors.platform import namespaces
 from reachwatch.errors import NotFoundError, UsageError
-from reachwatch.model import PLATFORMS
 from reachwatch.service import audit, cases
 from reachwatch.service.users import Principal
 from reachwatch.store import accounts as account_rows
@@ -143,7 +143,7 @@ class Pseudonyms:
 
 def _looks_like_account(value: str) -> bool:
     platform, sep, native = value.partition(":")
-    return bool(sep and native) and platform in PLATFORMS and "/" not in native
+    return bool(sep and native) and platform in namespaces() and "/" not in native
 
 
 def _scan(store: Store, key: bytes, pseudonym: str) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from reachwatch.connectors import platform
 from reachwatch.enrich.mentions import MentionMatcher
 from reachwatch.model import (
     Account,
@@ -31,11 +32,9 @@ MENTIONS_WATCHED = "mentions-watched"
 
 
 def author_of(record_id: str) -> str | None:
-    """The author account of a Bluesky record id (`bluesky:at://did/...` → `bluesky:did`)."""
-    if record_id.startswith("bluesky:at://"):
-        did = record_id[len("bluesky:at://") :].split("/", 1)[0]
-        return f"bluesky:{did}"
-    return None
+    """The author account of a record, where its id says it (`bluesky:at://did/...` → `bluesky:did`)."""
+    found = platform.of_id(record_id)
+    return found.author_of(record_id) if found is not None else None
 
 
 class KeepPolicy:

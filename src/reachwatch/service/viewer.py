@@ -10,8 +10,8 @@ import getpass
 from typing import Any, TypeVar
 
 from reachwatch.config import Settings
+from reachwatch.connectors.platform import namespaces
 from reachwatch.errors import NotFoundError, UsageError
-from reachwatch.model import PLATFORMS
 from reachwatch.service import audit, cases, privacy
 from reachwatch.service.users import Principal, Role
 from reachwatch.store import pseudonyms as pseudonym_rows
@@ -95,7 +95,7 @@ class Viewer:
         if privacy.ALIAS.fullmatch(text):
             return self.resolve(text)
         platform, sep, native = text.partition(":")
-        if sep and platform in PLATFORMS and native:
+        if sep and platform in namespaces() and native:
             return text
         found = pseudonym_rows.accounts_by_handle(self.store, text)
         if len(found) == 1:

@@ -11,7 +11,7 @@ import msgspec
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reachwatch.service import floor, narratives, reach, spillover, views
+from reachwatch.service import floor, narratives, platforms, reach, spillover, views
 from reachwatch.service.engagers import engager_table
 from reachwatch.web.api import (
     AccountId,
@@ -292,7 +292,13 @@ def search_view(
     return render(
         request,
         "search.html",
-        {"found": found, "form": form, "page": page, "people": views.people_list(store_of(request))},
+        {
+            "found": found,
+            "form": form,
+            "page": page,
+            "people": views.people_list(store_of(request)),
+            "platforms": platforms.choices(),
+        },
         ("search", q) if asked else None,
         **(msgspec.structs.asdict(filters) if asked else {}),
     )

@@ -14,9 +14,9 @@ from typing import Any
 
 import msgspec
 
+from reachwatch.connectors.platform import namespaces
 from reachwatch.errors import ConfigError, PayloadError
 from reachwatch.model import (
-    PLATFORMS,
     Account,
     AccountSnapshot,
     CanonicalRecord,
@@ -54,8 +54,9 @@ class ColumnMapping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     collected_at_format: str | None = None
 
     def __post_init__(self) -> None:
-        if self.platform not in PLATFORMS:
-            raise ValueError(f"platform {self.platform!r} is not one of {', '.join(sorted(PLATFORMS))}")
+        known = namespaces()
+        if self.platform not in known:
+            raise ValueError(f"platform {self.platform!r} is not one of {', '.join(sorted(known))}")
 
 
 CROWDTANGLE_FACEBOOK = ColumnMapping(
