@@ -349,3 +349,43 @@ class XWorld:
                 [self.user(f"6{n:03d}", f"fan{n}") for n in range(self.likes)], q, 10
             )
         return fake
+
+
+# -- What the platform contract test runs each installed platform against ----------------------
+@dataclass
+class Contract:
+    """A fake of one platform's API, an account on it to watch, and the settings section that
+    points the platform at the fake."""
+
+    world: Any
+    spec: str
+    section: Any  # base URL → the platform's settings section
+
+
+def _bluesky_section(base_url: str) -> Any:
+    from reachwatch.connectors.bluesky.platform import BlueskySettings
+
+    return BlueskySettings(appview_url=base_url)
+
+
+def _mastodon_section(base_url: str) -> Any:
+    from reachwatch.connectors.mastodon.platform import MastodonSettings
+
+    return MastodonSettings(base_urls={"social.example": base_url})
+
+
+def _x_section(base_url: str) -> Any:
+    from pydantic import SecretStr
+
+    from reachwatch.connectors.x.platform import XSettings
+
+    return XSettings(bearer_token=SecretStr("test-token"), api_url=base_url)
+
+
+# One entry per installed platform: a new platform's fake goes here (the contract test fails until
+# it does).
+CONTRACTS = {
+    "bluesky": lambda: Contract(BlueskyWorld(), "bsky:watched.bsky.social", _bluesky_section),
+    "mastodon": lambda: Contract(MastodonWorld(), "mastodon:@watched@social.example", _mastodon_section),
+    "x": lambda: Contract(XWorld(), "x:watchedx", _x_section),
+}
