@@ -54,3 +54,34 @@ def test_imports_follow_the_layers() -> None:
 def test_no_catch_all_module_names() -> None:
     banned = {"utils", "helpers", "common", "misc"}
     assert [p for p in PACKAGE.rglob("*.py") if p.stem in banned] == []
+
+
+# Only the store speaks SQL: SQLAlchemy, Alembic and the database drivers are imported under store/.
+SQL_LIBRARIES = {"sqlalchemy", "alembic", "psycopg", "psycopg2", "sqlite3"}
+
+
+def test_only_the_store_imports_sql_libraries() -> None:
+    problems = []
+    for path in PACKAGE.rglob("*.py"):
+        if _layer(path) == "store":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            problems += [
+                f"{path.relative_to(PACKAGE)} imports {n}" for n in names if n.split(".")[0] in SQL_LIBRARIES
+            ]
+    assert problems == []
+
+
+def test_only_the_store_opens_connections() -> None:
+    """No module outside store/ runs statements on a connection of the store's."""
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if _layer(path) != "store" and ".connect()" in path.read_text()
+    ]
+    assert offenders == []

@@ -483,19 +483,11 @@ def demo_rules_text() -> str:
 
 def evaluate_stored(store: Store, *, since_us: int = 0, chunk: int = 2_000) -> Evaluation:
     """Check every stored post created since `since_us` (after an import, or after rules change)."""
-    from sqlalchemy import select
-
-    from reachwatch.store import schema
+    from reachwatch.store import queries
 
     engine = AlertEngine(store)
     total = Evaluation(posts=0, counted=0, raised=0, escalated=0, updated=0)
-    p = schema.posts
-    with store.connect() as conn:
-        ids = list(
-            conn.execute(
-                select(p.c.id).where(p.c.created_at_us >= since_us).order_by(p.c.created_at_us)
-            ).scalars()
-        )
+    ids = queries.post_ids_since(store, since_us)
     for start in range(0, len(ids), chunk):
         found = engine.evaluate(ids[start : start + chunk])
         for field in ("posts", "counted", "raised", "escalated", "updated"):

@@ -10,13 +10,12 @@ import time
 from collections import defaultdict
 
 import msgspec
-from sqlalchemy import select
 
 from reachwatch.service import audit
 from reachwatch.service.spreadsheet import safe_row
 from reachwatch.store import audit as audit_rows
 from reachwatch.store import cases as case_rows
-from reachwatch.store import schema
+from reachwatch.store import queries
 from reachwatch.store.database import Store
 
 
@@ -77,10 +76,7 @@ def report(
     ids = [case.id for case in chosen]
     targets = case_rows.targets(store, ids) if ids else []
     if account is not None:
-        with store.connect() as conn:
-            posts_of = set(
-                conn.execute(select(schema.posts.c.id).where(schema.posts.c.author_id == account)).scalars()
-            )
+        posts_of = queries.post_ids_by(store, account)
         touching = {t.case_id for t in targets if t.target_id == account or t.target_id in posts_of}
         chosen = [case for case in chosen if case.id in touching]
         ids = [case.id for case in chosen]

@@ -471,3 +471,18 @@ def posts_per_day(store: Store, author_id: str) -> list[tuple[int, int]]:
     )
     with store.connect() as conn:
         return [(int(row[0]), int(row[1])) for row in conn.execute(stmt)]
+
+
+def post_ids_by(store: Store, author_id: str) -> set[str]:
+    """Every stored post of one author (deleted ones included: a case may be about them)."""
+    p = schema.posts
+    with store.connect() as conn:
+        return set(conn.execute(select(p.c.id).where(p.c.author_id == author_id)).scalars())
+
+
+def post_ids_since(store: Store, since_us: int) -> list[str]:
+    """Every stored post created since `since_us`, oldest first."""
+    p = schema.posts
+    with store.connect() as conn:
+        query = select(p.c.id).where(p.c.created_at_us >= since_us).order_by(p.c.created_at_us)
+        return list(conn.execute(query).scalars())
