@@ -85,3 +85,15 @@ def test_only_the_store_opens_connections() -> None:
         if _layer(path) != "store" and ".connect()" in path.read_text()
     ]
     assert offenders == []
+
+
+def test_web_routes_share_helpers_through_context_not_each_other() -> None:
+    routes = {"api", "pages", "accountability", "alerts", "printable"}
+    problems = []
+    for path in (PACKAGE / "web").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("reachwatch.web."):
+                target = node.module.split(".")[2]
+                if target in routes and target != path.stem and path.stem != "app":
+                    problems.append(f"web/{path.name} imports {node.module}")
+    assert problems == []

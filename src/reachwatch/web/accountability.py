@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from reachwatch.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from reachwatch.service import audit, cases, oversight, privacy, retention, users
 from reachwatch.service.users import Permission, Role
-from reachwatch.web.api import audited, documented, encoded, parse_time, request_body, shown, store_of
 from reachwatch.web.auth import (
     SESSION_COOKIE,
     Admin,
@@ -26,7 +25,16 @@ from reachwatch.web.auth import (
     principal_or_none,
     pseudonyms,
 )
-from reachwatch.web.pages import render
+from reachwatch.web.context import (
+    audited,
+    documented,
+    encoded,
+    parse_time,
+    render,
+    request_body,
+    shown,
+    store_of,
+)
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["accountability"])

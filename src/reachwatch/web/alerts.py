@@ -10,9 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.service import alerts, users
 from reachwatch.service.alert_rules import RuleError
-from reachwatch.web.api import documented, shown, store_of
 from reachwatch.web.auth import Configurer, Investigator, Reader
-from reachwatch.web.pages import render
+from reachwatch.web.context import documented, render, shown, store_of
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["alerts"])

@@ -12,24 +12,37 @@ import io
 from typing import Annotated, Any, Literal
 
 import msgspec
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from reachwatch.errors import AuthenticationError, UsageError
-from reachwatch.model import Person, micros_from_datetime
-from reachwatch.service import cases, explore, floor, narratives, reach, spillover, views
-from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
-from reachwatch.service.explore import SearchFilters, SearchHit, Stats
+from reachwatch.model import Person
+from reachwatch.service import explore, floor, narratives, reach, spillover, views
+from reachwatch.service.engagers import EngagerTable, engager_table
+from reachwatch.service.explore import Stats
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
 from reachwatch.service.privacy import Pseudonyms
 from reachwatch.service.spreadsheet import safe_row
-from reachwatch.service.store_access import Store
-from reachwatch.service.users import Permission
-from reachwatch.web.auth import Investigator, Reader, principal_or_none, pseudonyms, viewer_of
+from reachwatch.web.auth import Investigator, Reader, pseudonyms
+from reachwatch.web.context import (
+    AccountId,
+    AsOf,
+    Page,
+    PostId,
+    SearchPage,
+    Sort,
+    account_gate,
+    audited,
+    author_filter,
+    discover_window,
+    documented,
+    encoded,
+    search_filters,
+    search_page,
+    shown,
+    store_of,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-SCHEMAS: dict[str, Any] = {}
-Sort = EngagerSort  # the engager table's orders, as a query parameter
 
 
 class Node(msgspec.Struct, kw_only=True):
@@ -50,91 +63,6 @@ class NetworkView(msgspec.Struct, kw_only=True):
     nodes: list[Node]
     edges: list[Edge]
     truncated: bool  # only the heaviest edges are drawn
-
-
-def documented(kind: Any) -> dict[int | str, dict[str, Any]]:
-    """The `responses` entry for a route returning `kind`, its schema kept for the document."""
-    (schema,), components = msgspec.json.schema_components([kind], ref_template="#/components/schemas/{name}")
-    SCHEMAS.update(components)
-    return {200: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
-
-
-def request_body(kind: Any) -> dict[str, Any]:
-    """The `openapi_extra` of a route reading a JSON body of `kind` (msgspec decodes it)."""
-    (schema,), components = msgspec.json.schema_components([kind], ref_template="#/components/schemas/{name}")
-    SCHEMAS.update(components)
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-def encoded(value: Any) -> Response:
-    """JSON of a value that names no ordinary engager (or was shown through `shown`)."""
-    return Response(msgspec.json.encode(value), media_type="application/json")
-
-
-def shown(request: Request, value: Any, look: tuple[str, str], **detail: Any) -> Response:
-    """JSON of `value` through the request's viewer: ordinary engagers pseudonymised, the look
-    (action, target) audited."""
-    return encoded(viewer_of(request).show(value, *look, via="api", **detail))
-
-
-def store_of(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-def audited(request: Request, action: str, target: str, **detail: Any) -> None:
-    """Record who looked at, searched or exported what, under which case (`reachwatch audit`)."""
-    viewer_of(request).look(action, target, **detail)
-
-
-PostQuery = Annotated[
-    str, Query(min_length=1, max_length=500, description="A post id (bluesky:at://…) or the masked one shown")
-]
-AccountQuery = Annotated[
-    str, Query(min_length=1, max_length=500, description="An account id, or the pseudonym shown")
-]
-
-
-def _resolved_post(request: Request, id: PostQuery) -> str:
-    return viewer_of(request).resolve(id)
-
-
-def _resolved_account(request: Request, id: AccountQuery) -> str:
-    return viewer_of(request).resolve(id)
-
-
-PostId = Annotated[str, Depends(_resolved_post)]
-AccountId = Annotated[str, Depends(_resolved_account)]
-# A moment to show a dossier as of (µs since the epoch), bounded as ingest bounds times.
-AsOf = Annotated[int | None, Query(ge=0, le=253_402_300_799_999_999)]
-
-
-def account_gate(request: Request, account_id: str) -> None:
-    """Looking closer at an ordinary account needs an open case the user works on."""
-    names = pseudonyms(request)
-    if not names.is_public(account_id):
-        who = principal_or_none(request)
-        if who is None:
-            raise AuthenticationError("Please log in.")
-        who.require(Permission.INVESTIGATE)
-        cases.require_open_case(store_of(request), who)
-        names.show(account_id)
-
-
-def parse_time(text: str | None, name: str) -> int | None:
-    if not text:
-        return None
-    from datetime import datetime
-
-    try:
-        return micros_from_datetime(datetime.fromisoformat(text))
-    except ValueError as exc:
-        raise UsageError(
-            f"{name}={text!r} is not an ISO time (e.g. 2026-10-13 or 2026-10-13T18:00:00Z)."
-        ) from exc
-
-
-Page = Annotated[int, Query(ge=1, le=100_000)]
 
 
 @router.get("/stats", responses=documented(Stats), response_class=Response)
@@ -382,21 +310,6 @@ def api_discover(
     )
 
 
-def discover_window(request: Request, since: str, until: str, min_cluster_size: int) -> narratives.Discovered:
-    settings = request.app.state.settings
-    start, end = parse_time(since, "since") or 0, parse_time(until, "until") or 2**62
-    return narratives.discover_between(
-        store_of(request), settings.embedding_model, start, end, min_cluster_size
-    )
-
-
-class SearchPage(msgspec.Struct, kw_only=True):
-    query: str
-    page: int
-    limit: int
-    hits: list[SearchHit]
-
-
 @router.get("/search", responses=documented(SearchPage), response_class=Response)
 def api_search(
     request: Request,
@@ -416,30 +329,3 @@ def api_search(
     filters = search_filters(platform, author_filter(request, author), since, until, lang, harm, person)
     found = search_page(store_of(request), q, filters, limit, page)
     return shown(request, found, ("search", q), **msgspec.structs.asdict(filters))
-
-
-def author_filter(request: Request, author: str | None) -> str | None:
-    """The author a search names: a pseudonym the user was shown, or the id of a public account.
-    An ordinary account's own id is refused without an open case (a search by it would confirm who
-    is behind its pseudonym)."""
-    if not author:
-        return None
-    resolved = viewer_of(request).resolve(author)
-    if resolved == author.strip():
-        account_gate(request, resolved)
-    return resolved
-
-
-def search_filters(
-    platform: str | None, author: str | None, since: str | None, until: str | None,
-    lang: str | None, harm: str | None, person: str | None,
-) -> SearchFilters:  # fmt: skip
-    return SearchFilters(
-        platform=platform or None, author_id=author or None, since_us=parse_time(since, "since"),
-        until_us=parse_time(until, "until"), lang=lang or None, harm=harm or None, person=person or None,
-    )  # fmt: skip
-
-
-def search_page(store: Store, q: str, filters: SearchFilters, limit: int, page: int) -> SearchPage:
-    hits = explore.search(store, q, limit=limit, page=page, filters=filters)
-    return SearchPage(query=q, page=page, limit=limit, hits=hits)

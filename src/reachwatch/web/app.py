@@ -65,7 +65,7 @@ def templates() -> Jinja2Templates:
 
 
 def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
-    from reachwatch.web import accountability, alerts, api, pages
+    from reachwatch.web import accountability, alerts, api, context, pages
 
     app = FastAPI(
         title="reachwatch",
@@ -92,7 +92,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             document = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
-            document.setdefault("components", {}).setdefault("schemas", {}).update(api.SCHEMAS)
+            document.setdefault("components", {}).setdefault("schemas", {}).update(context.SCHEMAS)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -4,7 +4,7 @@ htmx for the parts that refresh or load late (the live watch floor, coordination
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 import msgspec
@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.service import floor, narratives, platforms, reach, spillover, views
 from reachwatch.service.engagers import engager_table
-from reachwatch.web.api import (
+from reachwatch.web.auth import Investigator, Reader, viewer_of
+from reachwatch.web.context import (
     AccountId,
     AsOf,
     PostId,
@@ -24,30 +25,15 @@ from reachwatch.web.api import (
     author_filter,
     discover_window,
     parse_time,
+    render,
     search_filters,
     search_page,
     store_of,
 )
-from reachwatch.web.auth import Investigator, Reader, principal_or_none, viewer_of
 
 router = APIRouter(include_in_schema=False)
 KINDS = ("repost", "quote", "reply", "like")
 SPREAD = ("repost", "quote", "reply")  # what the forecast predicts
-
-
-def render(
-    request: Request, name: str, context: dict[str, Any], look: tuple[str, str] | None, **detail: Any
-) -> HTMLResponse:
-    """A template over the context, through the request's viewer: every ordinary engager
-    pseudonymised and the look (action, target) audited; `look` is None only for pages that show
-    no monitored data (forms, settings)."""
-    viewer = viewer_of(request)
-    if look is not None:
-        viewer.look(*look, **detail)
-    shown = {key: viewer.mask(value) for key, value in context.items()}
-    shown["me"] = principal_or_none(request)
-    page: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, shown)
-    return page
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -1,0 +1,165 @@
+"""What every route draws on, page or API: the store and the viewer of a request, the parameter
+types, the gate in front of an ordinary account, audited looks, JSON with documented schemas, and
+the inputs both search surfaces share. Routes import from here, never from each other."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from reachwatch.errors import AuthenticationError, UsageError
+from reachwatch.model import micros_from_datetime
+from reachwatch.service import cases, explore, narratives
+from reachwatch.service.engagers import EngagerSort
+from reachwatch.service.explore import SearchFilters, SearchHit
+from reachwatch.service.store_access import Store
+from reachwatch.service.users import Permission
+from reachwatch.web.auth import principal_or_none, pseudonyms, viewer_of
+
+SCHEMAS: dict[str, Any] = {}  # the JSON Schemas of documented responses, for the OpenAPI document
+Sort = EngagerSort  # the engager table's orders, as a query parameter
+
+
+def documented(kind: Any) -> dict[int | str, dict[str, Any]]:
+    """The `responses` entry for a route returning `kind`, its schema kept for the document."""
+    (schema,), components = msgspec.json.schema_components([kind], ref_template="#/components/schemas/{name}")
+    SCHEMAS.update(components)
+    return {200: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+
+
+def request_body(kind: Any) -> dict[str, Any]:
+    """The `openapi_extra` of a route reading a JSON body of `kind` (msgspec decodes it)."""
+    (schema,), components = msgspec.json.schema_components([kind], ref_template="#/components/schemas/{name}")
+    SCHEMAS.update(components)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def encoded(value: Any) -> Response:
+    """JSON of a value that names no ordinary engager (or was shown through `shown`)."""
+    return Response(msgspec.json.encode(value), media_type="application/json")
+
+
+def shown(request: Request, value: Any, look: tuple[str, str], **detail: Any) -> Response:
+    """JSON of `value` through the request's viewer: ordinary engagers pseudonymised, the look
+    (action, target) audited."""
+    return encoded(viewer_of(request).show(value, *look, via="api", **detail))
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def audited(request: Request, action: str, target: str, **detail: Any) -> None:
+    """Record who looked at, searched or exported what, under which case (`reachwatch audit`)."""
+    viewer_of(request).look(action, target, **detail)
+
+
+PostQuery = Annotated[
+    str, Query(min_length=1, max_length=500, description="A post id (bluesky:at://…) or the masked one shown")
+]
+AccountQuery = Annotated[
+    str, Query(min_length=1, max_length=500, description="An account id, or the pseudonym shown")
+]
+
+
+def _resolved_post(request: Request, id: PostQuery) -> str:
+    return viewer_of(request).resolve(id)
+
+
+def _resolved_account(request: Request, id: AccountQuery) -> str:
+    return viewer_of(request).resolve(id)
+
+
+PostId = Annotated[str, Depends(_resolved_post)]
+AccountId = Annotated[str, Depends(_resolved_account)]
+# A moment to show a dossier as of (µs since the epoch), bounded as ingest bounds times.
+AsOf = Annotated[int | None, Query(ge=0, le=253_402_300_799_999_999)]
+
+
+def account_gate(request: Request, account_id: str) -> None:
+    """Looking closer at an ordinary account needs an open case the user works on."""
+    names = pseudonyms(request)
+    if not names.is_public(account_id):
+        who = principal_or_none(request)
+        if who is None:
+            raise AuthenticationError("Please log in.")
+        who.require(Permission.INVESTIGATE)
+        cases.require_open_case(store_of(request), who)
+        names.show(account_id)
+
+
+def parse_time(text: str | None, name: str) -> int | None:
+    if not text:
+        return None
+    from datetime import datetime
+
+    try:
+        return micros_from_datetime(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise UsageError(
+            f"{name}={text!r} is not an ISO time (e.g. 2026-10-13 or 2026-10-13T18:00:00Z)."
+        ) from exc
+
+
+Page = Annotated[int, Query(ge=1, le=100_000)]
+
+
+def discover_window(request: Request, since: str, until: str, min_cluster_size: int) -> narratives.Discovered:
+    settings = request.app.state.settings
+    start, end = parse_time(since, "since") or 0, parse_time(until, "until") or 2**62
+    return narratives.discover_between(
+        store_of(request), settings.embedding_model, start, end, min_cluster_size
+    )
+
+
+class SearchPage(msgspec.Struct, kw_only=True):
+    query: str
+    page: int
+    limit: int
+    hits: list[SearchHit]
+
+
+def author_filter(request: Request, author: str | None) -> str | None:
+    """The author a search names: a pseudonym the user was shown, or the id of a public account.
+    An ordinary account's own id is refused without an open case (a search by it would confirm who
+    is behind its pseudonym)."""
+    if not author:
+        return None
+    resolved = viewer_of(request).resolve(author)
+    if resolved == author.strip():
+        account_gate(request, resolved)
+    return resolved
+
+
+def search_filters(
+    platform: str | None, author: str | None, since: str | None, until: str | None,
+    lang: str | None, harm: str | None, person: str | None,
+) -> SearchFilters:  # fmt: skip
+    return SearchFilters(
+        platform=platform or None, author_id=author or None, since_us=parse_time(since, "since"),
+        until_us=parse_time(until, "until"), lang=lang or None, harm=harm or None, person=person or None,
+    )  # fmt: skip
+
+
+def search_page(store: Store, q: str, filters: SearchFilters, limit: int, page: int) -> SearchPage:
+    hits = explore.search(store, q, limit=limit, page=page, filters=filters)
+    return SearchPage(query=q, page=page, limit=limit, hits=hits)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], look: tuple[str, str] | None, **detail: Any
+) -> HTMLResponse:
+    """A template over the context, through the request's viewer: every ordinary engager
+    pseudonymised and the look (action, target) audited; `look` is None only for pages that show
+    no monitored data (forms, settings)."""
+    viewer = viewer_of(request)
+    if look is not None:
+        viewer.look(*look, **detail)
+    shown = {key: viewer.mask(value) for key, value in context.items()}
+    shown["me"] = principal_or_none(request)
+    page: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, shown)
+    return page
