@@ -27,7 +27,8 @@ from reachwatch.connectors.base import Fetched, Stopper
 from reachwatch.model import Account, Engagement, EngagementKind, Person, Post
 from reachwatch.service import alerts
 from reachwatch.service.alerts import AlertEngine
-from reachwatch.service.delivery import Deliverer, verify
+from reachwatch.alerts.channels import verify
+from reachwatch.service.delivery import Deliverer
 from reachwatch.service.pipeline import Pipeline, PipelineOptions
 from reachwatch.store.database import Store
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reachwatch.service.alert_rules import RuleError, dedup_key, level_of, matches, parse
+from reachwatch.alerts.rules import RuleError, dedup_key, level_of, matches, parse
 from reachwatch.store.database import Store
 from tests.alert_fixtures import RULES
 
@@ -124,9 +124,9 @@ def test_matching() -> None:
 
 def test_references_are_checked_and_every_problem_reported(store: Store) -> None:
     """Rules that could never fire are refused, each problem with its line, all at once."""
+    from reachwatch.alerts.rules import RuleError
     from reachwatch.model import Person
     from reachwatch.service import alerts
-    from reachwatch.service.alert_rules import RuleError
 
     store.write_records([Person(id="dana-whitfield", name="Dana Whitfield")])
     text = """
@@ -173,7 +173,7 @@ channels:
     ["a: " + "[" * 20_000 + "]" * 20_000, "rules:\n  - id: x\n    when: {threat: " + "9" * 5_000 + "}\n"],
 )
 def test_hostile_yaml_is_a_rule_error_not_a_crash(text: str) -> None:
-    from reachwatch.service.alert_rules import RuleError
+    from reachwatch.alerts.rules import RuleError
 
     with pytest.raises(RuleError):
         parse(text)

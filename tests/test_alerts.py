@@ -11,8 +11,8 @@ from typing import Any
 import msgspec
 import pytest
 
+from reachwatch.alerts.rules import parse, quiet_until
 from reachwatch.service import alerts
-from reachwatch.service.alert_rules import parse, quiet_until
 from reachwatch.service.alerts import AlertEngine
 from reachwatch.service.pipeline import Pipeline
 from reachwatch.store import alerts as rows

@@ -15,7 +15,8 @@ from aiosmtpd.controller import Controller
 from reachwatch.model import Post
 from reachwatch.service import alerts
 from reachwatch.service.alerts import AlertEngine
-from reachwatch.service.delivery import Deliverer, dead_letters, redeliver, verify
+from reachwatch.alerts.channels import verify
+from reachwatch.service.delivery import Deliverer, dead_letters, redeliver
 from reachwatch.service.pipeline import Pipeline
 from reachwatch.store.database import Store
 from tests.alert_fixtures import RULES, THREAT_POST, Receiver, fetched, opening
@@ -198,3 +199,14 @@ def test_email_and_apprise(store: Store, smtp: Any) -> None:
         note = msgspec.json.decode(posted)
         assert note["title"] == "[reachwatch medium] Someone threatens a protected person"
         assert "anon-" in note["message"]
+
+
+def test_every_channel_type_a_rule_may_name_has_a_sender_and_no_sender_is_unnamed() -> None:
+    from typing import get_args, get_type_hints
+
+    from reachwatch.alerts import channels
+    from reachwatch.alerts.rules import Channel
+
+    named = set(get_args(get_type_hints(Channel)["type"]))
+    assert named == set(channels.SENDERS)
+    assert {"webhook", "email", "apprise"} <= named

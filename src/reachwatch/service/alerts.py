@@ -19,15 +19,13 @@ from typing import Any
 
 import msgspec
 
-from reachwatch.errors import NotFoundError, StoreDataError, UsageError
-from reachwatch.model import Engagement, MetricSnapshot, Post
-from reachwatch.service import audit
-from reachwatch.service.alert_rules import (
+from reachwatch.alerts.rules import (
     COSTLY,
     FEATURES,
     SEVERITIES,
     References,
     Rule,
+    RuleError,
     RuleSet,
     dedup_key,
     level_of,
@@ -35,6 +33,9 @@ from reachwatch.service.alert_rules import (
     parse,
     quiet_until,
 )
+from reachwatch.errors import NotFoundError, StoreDataError, UsageError
+from reachwatch.model import Engagement, MetricSnapshot, Post
+from reachwatch.service import audit
 from reachwatch.service.users import Principal
 from reachwatch.store import alert_features as facts
 from reachwatch.store import alerts as rows
@@ -42,7 +43,7 @@ from reachwatch.store import enrichments
 from reachwatch.store.alerts import AlertPostRow, AlertRow, DeliveryRow, NoteRow
 from reachwatch.store.database import Store, WriteBatch
 
-__all__ = ["AlertPostRow", "AlertRow", "DeliveryRow", "Evaluation", "NoteRow"]
+__all__ = ["AlertPostRow", "AlertRow", "DeliveryRow", "Evaluation", "NoteRow", "RuleError"]
 
 log = logging.getLogger(__name__)
 CHEAP = frozenset(
@@ -478,7 +479,7 @@ def triage(store: Store, who: Principal, alert_id: int, action: str, text: str =
 def demo_rules_text() -> str:
     from importlib.resources import files
 
-    return files("reachwatch.service").joinpath("rules/demo.yaml").read_text(encoding="utf-8")
+    return files("reachwatch.alerts").joinpath("demo-rules.yaml").read_text(encoding="utf-8")
 
 
 def evaluate_stored(store: Store, *, since_us: int = 0, chunk: int = 2_000) -> Evaluation:

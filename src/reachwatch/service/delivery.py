@@ -1,33 +1,22 @@
-"""Delivering alerts: a signed JSON webhook, e-mail over SMTP, and chat or push through apprise.
-
-Deliveries are rows (store/alerts.py): a failed one is tried again with exponential backoff and
-dead-lettered after its channel's `max_attempts`, kept with its last error for `reachwatch alerts
-dead` and a manual redelivery. Webhook bodies are signed with HMAC-SHA256 over
-"<timestamp>.<body>" (headers X-Reachwatch-Timestamp, X-Reachwatch-Signature: sha256=<hex>), and
-carry X-Reachwatch-Delivery so a receiver can drop a repeat. Ordinary authors go out by pseudonym.
+"""The delivery queue: deliveries are rows (store/alerts.py), sent through the channels of
+alerts/channels.py. A failed one is tried again with exponential backoff and dead-lettered after
+its channel's `max_attempts`, kept with its last error for `reachwatch alerts dead` and a manual
+redelivery. Ordinary authors go out by pseudonym.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import ipaddress
 import logging
-import os
 import random
-import smtplib
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from email.message import EmailMessage
 
-import httpx
-import msgspec
-
+from reachwatch.alerts import channels
+from reachwatch.alerts.channels import AlertMessage, DeliveryError, Reach
+from reachwatch.alerts.rules import Channel, RuleSet
 from reachwatch.errors import NotFoundError
 from reachwatch.service import privacy
-from reachwatch.service.alert_rules import CHANNEL_SECRET_PREFIX, Channel, RuleSet
 from reachwatch.store import alerts as rows
 from reachwatch.store.alerts import AlertRow, DeliveryRow
 from reachwatch.store.database import Store
@@ -36,41 +25,8 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 300.0
 
 
-class DeliveryError(Exception):
-    """One attempt failed (the message is kept as the delivery's last error)."""
-
-
-class AlertMessage(msgspec.Struct, kw_only=True):
-    """The webhook's JSON body (and the text of e-mails and chat messages)."""
-
-    delivery_id: int
-    event: str  # raised | escalated
-    alert_id: int
-    rule_id: str
-    severity: str
-    level: int
-    title: str
-    status: str
-    post_id: str | None
-    author: str | None
-    features: dict[str, object]
-    raised_at_us: int
-    event_at_us: int
-    sent_at_us: int
-    link: str
-
-
 def _now_us() -> int:
     return time.time_ns() // 1000
-
-
-def sign(key: bytes, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def verify(key: bytes, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver runs: the signature must match (compare in constant time)."""
-    return hmac.compare_digest(sign(key, timestamp, body), signature)
 
 
 class Deliverer:
@@ -89,16 +45,14 @@ class Deliverer:
         wake: threading.Event | None = None,
     ) -> None:
         self.store, self.rules = store, rules
-        self.webhook_secret = webhook_secret
         self.names = privacy.Pseudonyms(store, pseudonym_key or privacy.deployment_key(store))
-        self.allowed_hosts = {host.lower().strip("[]") for host in allowed_hosts}
+        self.reach = Reach(webhook_secret, frozenset(host.lower().strip("[]") for host in allowed_hosts))
         self.base_url = base_url.rstrip("/")
         self.backoff_base_s = backoff_base_s
         self.wake = wake or threading.Event()
-        self.client = httpx.Client(follow_redirects=False)
 
     def close(self) -> None:
-        self.client.close()
+        self.reach.client.close()
 
     def run(self, stopped: Callable[[], bool], idle_s: float = 1.0) -> None:
         while not stopped():
@@ -111,13 +65,13 @@ class Deliverer:
     def deliver_due(self) -> int:
         """Try every delivery that is due; returns how many were sent."""
         sent = 0
-        channels = self.rules().channels
+        named = self.rules().channels
         for delivery in rows.due_deliveries(self.store, _now_us()):
-            sent += self._attempt(delivery, channels)
+            sent += self._attempt(delivery, named)
         return sent
 
-    def _attempt(self, delivery: DeliveryRow, channels: dict[str, Channel]) -> int:
-        channel = channels.get(delivery.channel)
+    def _attempt(self, delivery: DeliveryRow, named: dict[str, Channel]) -> int:
+        channel = named.get(delivery.channel)
         alert = rows.get_alert(self.store, delivery.alert_id)
         attempts = delivery.attempts + 1
         try:
@@ -125,7 +79,7 @@ class Deliverer:
                 raise DeliveryError(f"no channel named {delivery.channel!r} in the active rules")
             if alert is None:
                 raise DeliveryError(f"alert {delivery.alert_id} no longer exists")
-            self.send(channel, self.message(delivery, alert))
+            channels.send(channel, self.message(delivery, alert), self.reach)
         except Exception as exc:
             limit = channel.max_attempts if channel is not None else 1
             dead = attempts >= limit
@@ -161,110 +115,6 @@ class Deliverer:
             event_at_us=alert.event_at_us, sent_at_us=_now_us(), link=f"{self.base_url}/alert?id={alert.id}",
         )  # fmt: skip
         return self.names.mask(message)
-
-    def _check_target(self, host: str | None) -> None:
-        """A channel may reach loopback, private or link-local addresses only when the deployment
-        lists the host in `[alerts] allowed_hosts` (a rule must not probe the internal network)."""
-        if not host:
-            raise DeliveryError("the channel names no host")
-        bare = host.lower().strip("[]")
-        if bare in self.allowed_hosts:
-            return
-        try:
-            addresses = {info[4][0] for info in socket.getaddrinfo(bare, None)}
-        except OSError as exc:
-            raise DeliveryError(f"cannot resolve {host}: {exc}") from exc
-        for address in addresses:
-            ip = ipaddress.ip_address(str(address).split("%")[0])
-            if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-                raise DeliveryError(
-                    f"{host} is on an internal network ({ip}); "
-                    "list it in [alerts] allowed_hosts to deliver there"
-                )
-
-    @staticmethod
-    def _secret(variable: str | None) -> str | None:
-        if not variable:
-            return None
-        if not variable.startswith(CHANNEL_SECRET_PREFIX):
-            raise DeliveryError(
-                f"a channel reads secrets only from {CHANNEL_SECRET_PREFIX}… variables, not {variable}"
-            )
-        return os.environ.get(variable)
-
-    def send(self, channel: Channel, message: AlertMessage) -> None:
-        if channel.type == "webhook":
-            self._webhook(channel, message)
-        elif channel.type == "email":
-            self._email(channel, message)
-        else:
-            self._apprise(channel, message)
-
-    def _webhook(self, channel: Channel, message: AlertMessage) -> None:
-        self._check_target(httpx.URL(str(channel.url)).host)
-        secret = self._secret(channel.secret_env) if channel.secret_env else self.webhook_secret
-        if not secret:
-            where = f"${channel.secret_env}" if channel.secret_env else "[alerts] webhook_secret"
-            raise DeliveryError(f"no signing key: set {where}")
-        body = msgspec.json.encode(message)
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "reachwatch-alerts",
-            "X-Reachwatch-Timestamp": stamp,
-            "X-Reachwatch-Signature": sign(secret.encode(), stamp, body),
-            "X-Reachwatch-Delivery": str(message.delivery_id),
-        }
-        try:
-            response = self.client.post(
-                str(channel.url), content=body, headers=headers, timeout=channel.timeout_s
-            )
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook unreachable: {exc}") from exc
-        if not 200 <= response.status_code < 300:
-            raise DeliveryError(f"webhook answered {response.status_code}")
-
-    @staticmethod
-    def _text(message: AlertMessage) -> tuple[str, str]:
-        subject = f"[reachwatch {message.severity}] {message.title}"
-        lines = [
-            f"{message.event.capitalize()}: {message.title} ({message.severity})",
-            f"Post: {message.post_id}",
-            f"Author: {message.author}",
-            f"Open: {message.link}",
-            "",
-        ]
-        lines += [f"{name}: {value}" for name, value in sorted(message.features.items())]
-        return subject, "\n".join(lines)
-
-    def _email(self, channel: Channel, message: AlertMessage) -> None:
-        subject, text = self._text(message)
-        mail = EmailMessage()
-        mail["Subject"], mail["From"], mail["To"] = subject, str(channel.sender), ", ".join(channel.to)
-        mail.set_content(text)
-        self._check_target(channel.host)
-        try:
-            with smtplib.SMTP(str(channel.host), channel.port, timeout=channel.timeout_s) as smtp:
-                if channel.starttls:
-                    smtp.starttls()
-                if channel.username_env:
-                    smtp.login(
-                        self._secret(channel.username_env) or "", self._secret(channel.password_env) or ""
-                    )
-                smtp.send_message(mail)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP delivery failed: {exc}") from exc
-
-    def _apprise(self, channel: Channel, message: AlertMessage) -> None:
-        import apprise
-
-        subject, text = self._text(message)
-        sender = apprise.Apprise()
-        for url in channel.urls:
-            if not sender.add(url):
-                raise DeliveryError(f"apprise does not understand the URL {url!r}")
-        if not sender.notify(body=text, title=subject):
-            raise DeliveryError("apprise could not deliver to every URL")
 
 
 def redeliver(store: Store, delivery_id: int) -> None:

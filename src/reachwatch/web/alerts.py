@@ -9,7 +9,6 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.service import alerts, users
-from reachwatch.service.alert_rules import RuleError
 from reachwatch.web.auth import Configurer, Investigator, Reader
 from reachwatch.web.context import documented, render, shown, store_of
 
@@ -98,7 +97,7 @@ def rules_save(request: Request, who: Configurer, text: Annotated[str, Form(max_
     """Check and save the rules; a rule set with problems is shown back with each problem's line."""
     try:
         alerts.save_rules(store_of(request), text, who.name)
-    except RuleError as exc:
+    except alerts.RuleError as exc:
         return render(request, "rules.html", {"text": text, "problems": exc.problems, "saved": False}, None)
     return render(request, "rules.html", {"text": text, "problems": [], "saved": True}, None)
 
