@@ -23,11 +23,11 @@ import time
 import msgspec
 
 from common import fresh_postgres, fresh_sqlite
+from reachwatch.alerts.channels import verify
 from reachwatch.connectors.base import Fetched, Stopper
 from reachwatch.model import Account, Engagement, EngagementKind, Person, Post
 from reachwatch.service import alerts
 from reachwatch.service.alerts import AlertEngine
-from reachwatch.alerts.channels import verify
 from reachwatch.service.delivery import Deliverer
 from reachwatch.service.pipeline import Pipeline, PipelineOptions
 from reachwatch.store.database import Store

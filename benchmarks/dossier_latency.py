@@ -15,9 +15,9 @@ import statistics
 import time
 
 from common import DATA, fresh_sqlite
-from reachwatch.model import Account, CanonicalRecord, Engagement, EngagementKind, Post
+from reachwatch.model import Account, CanonicalRecord, Engagement, EngagementKind, Post, WriteBatch
 from reachwatch.service.reach import dossier
-from reachwatch.store.database import Store, WriteBatch
+from reachwatch.store.database import Store
 
 T0 = 1_780_000_000_000_000  # 2026-05-28: the whole history lies in the past
 MINUTE = 60_000_000

@@ -20,8 +20,8 @@ import numpy as np
 
 from reachwatch.enrich.harm import CLASSES, shipped_model
 from reachwatch.enrich.normalise import normalise
+from reachwatch.enrich.stage import HarmEnricher, LanguageEnricher, Result
 from reachwatch.model import Post
-from reachwatch.service.enrichment import HarmEnricher, LanguageEnricher, Result
 from reachwatch.service.harm_priors import estimate
 
 CSV = (

@@ -27,13 +27,13 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from reachwatch.enrich.harm import HarmModel  # noqa: E402
 from reachwatch.enrich.normalise import normalise  # noqa: E402
-from reachwatch.model import Person, Post  # noqa: E402
-from reachwatch.service.enrichment import (  # noqa: E402
+from reachwatch.enrich.stage import (  # noqa: E402
     HarmEnricher,
     LanguageEnricher,
     MentionEnricher,
     Result,
 )
+from reachwatch.model import Person, Post  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 BLUESKY = SHARED / "bluesky" / "bluesky-homelessness-posts" / "bluesky_homelessness_posts.csv"

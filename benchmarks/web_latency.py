@@ -24,9 +24,9 @@ import httpx
 
 from common import DATA, fresh_sqlite
 from dossier_latency import AUTHOR, POST, build
-from reachwatch.model import Account
+from reachwatch.model import Account, WriteBatch
 from reachwatch.service import users
-from reachwatch.store.database import Store, WriteBatch
+from reachwatch.store.database import Store
 
 
 def store_path(engagements: int) -> Path:

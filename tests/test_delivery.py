@@ -12,10 +12,10 @@ import msgspec
 import pytest
 from aiosmtpd.controller import Controller
 
+from reachwatch.alerts.channels import verify
 from reachwatch.model import Post
 from reachwatch.service import alerts
 from reachwatch.service.alerts import AlertEngine
-from reachwatch.alerts.channels import verify
 from reachwatch.service.delivery import Deliverer, dead_letters, redeliver
 from reachwatch.service.pipeline import Pipeline
 from reachwatch.store.database import Store

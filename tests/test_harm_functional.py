@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from reachwatch.enrich.normalise import normalise
+from reachwatch.enrich.stage import HarmEnricher, LanguageEnricher, MentionEnricher, Result
 from reachwatch.model import Person, Post
-from reachwatch.service.enrichment import HarmEnricher, LanguageEnricher, MentionEnricher, Result
 
 BAR = 0.8
 PEOPLE = [

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from conftest import store_fingerprint
 from reachwatch.errors import StoreDataError, UsageError
+from reachwatch.model import WriteBatch
 from reachwatch.service import quarantine
 from reachwatch.service.ingest import IngestOptions, IngestProgress, ingest_file, ingest_stream
 from reachwatch.store import queries
-from reachwatch.store.database import Store, WriteBatch, WriteResult
+from reachwatch.store.database import Store, WriteResult
 
 POST_URI = "at://did:plc:author/app.bsky.feed.post/3aaa"
 

@@ -13,14 +13,16 @@ from reachwatch.model import (
     Deletion,
     Engagement,
     EngagementKind,
+    IngestedEvent,
     MetricSnapshot,
     Person,
     Post,
     QuarantineItem,
     RawEvent,
+    WriteBatch,
 )
 from reachwatch.store import queries
-from reachwatch.store.database import MIGRATIONS, IngestedEvent, Store, WriteBatch, database_url
+from reachwatch.store.database import MIGRATIONS, Store, database_url
 from reachwatch.store.schema import metadata
 
 AUTHOR = "bluesky:did:plc:author"

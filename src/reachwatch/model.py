@@ -351,6 +351,26 @@ class QuarantineItem(msgspec.Struct, kw_only=True):
     position: str | None = None
 
 
+class IngestedEvent(msgspec.Struct):
+    """One raw payload and the canonical records normalised from it."""
+
+    raw: RawEvent
+    records: list[CanonicalRecord]
+
+
+class WriteBatch(msgspec.Struct, kw_only=True):
+    """What one ingest transaction writes.
+
+    The records of an event are written only when its raw event is new: a replay writes nothing.
+    `records` not tied to a raw event (people, the watchlist) are always upserted.
+    """
+
+    events: list[IngestedEvent] = msgspec.field(default_factory=list)
+    records: list[CanonicalRecord] = msgspec.field(default_factory=list)
+    quarantine: list[QuarantineItem] = msgspec.field(default_factory=list)
+    cursor: tuple[str, str] | None = None
+
+
 def platform_of(record_id: str) -> str:
     """The platform part of a canonical id."""
     return split_id(record_id)[0]

@@ -34,14 +34,14 @@ from reachwatch.alerts.rules import (
     quiet_until,
 )
 from reachwatch.errors import NotFoundError, StoreDataError, UsageError
-from reachwatch.model import Engagement, MetricSnapshot, Post
+from reachwatch.model import Engagement, MetricSnapshot, Post, WriteBatch
 from reachwatch.service import audit
 from reachwatch.service.users import Principal
 from reachwatch.store import alert_features as facts
 from reachwatch.store import alerts as rows
 from reachwatch.store import enrichments
 from reachwatch.store.alerts import AlertPostRow, AlertRow, DeliveryRow, NoteRow
-from reachwatch.store.database import Store, WriteBatch
+from reachwatch.store.database import Store
 
 __all__ = ["AlertPostRow", "AlertRow", "DeliveryRow", "Evaluation", "NoteRow", "RuleError"]
 

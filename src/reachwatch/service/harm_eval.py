@@ -22,10 +22,10 @@ import numpy.typing as npt
 from reachwatch.enrich.harm import CLASSES, MODEL_DIR, TARGETS, shipped_model
 from reachwatch.enrich.normalise import normalise
 from reachwatch.enrich.rules import rule_hits_normalised
+from reachwatch.enrich.stage import HarmEnricher, LanguageEnricher, Result, unscored_language
 from reachwatch.errors import UsageError
 from reachwatch.model import Post
 from reachwatch.service import harm_sets
-from reachwatch.service.enrichment import HarmEnricher, LanguageEnricher, Result, unscored_language
 
 Scorer = Callable[[Sequence[str]], npt.NDArray[np.float64]]
 LABELS = (*CLASSES, "any")

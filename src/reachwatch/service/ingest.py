@@ -19,12 +19,12 @@ import msgspec
 from reachwatch.connectors.base import provenance, wrap
 from reachwatch.connectors.files.mapping import PRESETS, ColumnMapping, load_mapping
 from reachwatch.connectors.jsonl import Normalised, normalise_line
+from reachwatch.enrich.stage import default_stage
 from reachwatch.errors import PayloadError, StoreDataError, UsageError
-from reachwatch.model import Account, Enrichment, Person, QuarantineItem, RawEvent
-from reachwatch.service.enrichment import default_stage
+from reachwatch.model import Account, Enrichment, IngestedEvent, Person, QuarantineItem, RawEvent, WriteBatch
 from reachwatch.service.harm_priors import stored_priors
 from reachwatch.service.people import list_people
-from reachwatch.store.database import IngestedEvent, Store, WriteBatch, WriteResult
+from reachwatch.store.database import Store, WriteResult
 
 __all__ = [
     "PRESETS",

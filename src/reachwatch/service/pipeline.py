@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 import msgspec
 
 from reachwatch.connectors.base import Backoff, Fetched, LiveSource, Stopper, now_us
+from reachwatch.enrich.stage import default_stage
 from reachwatch.errors import ConnectorError, UsageError
-from reachwatch.model import CanonicalRecord, Kept, Post, QuarantineItem
-from reachwatch.service.enrichment import default_stage
+from reachwatch.model import CanonicalRecord, Kept, Post, QuarantineItem, WriteBatch
 from reachwatch.service.harm_priors import stored_priors
 from reachwatch.service.ingest import normalise_payload, write_resilient
 from reachwatch.service.people import list_people
 from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
-from reachwatch.store.database import Store, WriteBatch
+from reachwatch.store.database import Store
 
 log = logging.getLogger(__name__)
 

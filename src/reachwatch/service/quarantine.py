@@ -8,9 +8,9 @@ import msgspec
 
 from reachwatch.connectors.jsonl import normalise_line
 from reachwatch.errors import NotFoundError, PayloadError, UsageError
-from reachwatch.model import RawEvent
+from reachwatch.model import IngestedEvent, RawEvent, WriteBatch
 from reachwatch.store import quarantine
-from reachwatch.store.database import IngestedEvent, Store, WriteBatch
+from reachwatch.store.database import Store
 from reachwatch.store.quarantine import QuarantinedPayload, QuarantineStatus
 
 __all__ = ["QuarantineStatus", "QuarantinedPayload", "RetryReport", "list_items", "reasons", "retry", "show"]

@@ -8,10 +8,10 @@ from reachwatch.connectors import platform
 from reachwatch.connectors.base import Fetched, now_us
 from reachwatch.connectors.platform import Clients
 from reachwatch.errors import NotFoundError, UsageError
-from reachwatch.model import QuarantineItem
+from reachwatch.model import QuarantineItem, WriteBatch
 from reachwatch.service.ingest import normalise_payload, write_resilient
 from reachwatch.store.collection import WatchEntry, add_watch, remove_watch, watchlist
-from reachwatch.store.database import Store, WriteBatch
+from reachwatch.store.database import Store
 
 __all__ = ["WatchEntry", "add", "list_watched", "parse_spec", "remove"]
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError, StatementError
 
 from reachwatch.errors import StoreDataError, StoreError, StoreUnavailableError
-from reachwatch.model import CanonicalRecord, QuarantineItem, RawEvent
+from reachwatch.model import CanonicalRecord, WriteBatch
 from reachwatch.store import schema
 from reachwatch.store.writer import CompiledStatement, RecordWriter, copy_insert, dialect_insert
 
@@ -29,26 +29,6 @@ MIGRATION_LOCK = 72_420_001  # PostgreSQL advisory lock id held while migrating
 
 
 T = TypeVar("T")
-
-
-class IngestedEvent(msgspec.Struct):
-    """One raw payload and the canonical records normalised from it."""
-
-    raw: RawEvent
-    records: list[CanonicalRecord]
-
-
-class WriteBatch(msgspec.Struct, kw_only=True):
-    """What one ingest transaction writes.
-
-    The records of an event are written only when its raw event is new: a replay writes nothing.
-    `records` not tied to a raw event (people, the watchlist) are always upserted.
-    """
-
-    events: list[IngestedEvent] = msgspec.field(default_factory=list)
-    records: list[CanonicalRecord] = msgspec.field(default_factory=list)
-    quarantine: list[QuarantineItem] = msgspec.field(default_factory=list)
-    cursor: tuple[str, str] | None = None
 
 
 class WriteResult(msgspec.Struct, kw_only=True):

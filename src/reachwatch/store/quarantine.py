@@ -8,8 +8,9 @@ from typing import Any, Literal
 import msgspec
 from sqlalchemy import desc, select, update
 
+from reachwatch.model import WriteBatch
 from reachwatch.store import schema
-from reachwatch.store.database import Store, WriteBatch
+from reachwatch.store.database import Store
 
 QuarantineStatus = Literal["open", "resolved", "all"]
 

@@ -14,8 +14,7 @@ from reachwatch.enrich.harm import BORDER, CLASSES, TARGETS, HarmModel, shipped_
 from reachwatch.enrich.mentions import MentionMatcher
 from reachwatch.enrich.normalise import LINK, MENTION, normalise
 from reachwatch.enrich.rules import attributes, own_words, rule_hits_normalised
-from reachwatch.model import CanonicalRecord, Enrichment, Person, Post
-from reachwatch.store.database import WriteBatch
+from reachwatch.model import CanonicalRecord, Enrichment, Person, Post, WriteBatch
 
 Result = dict[str, Any] | None  # None: nothing to record for this post
 NONE: Mapping[str, list[Result]] = {}
