@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from reachwatch.alerts import channels
 from reachwatch.cli.main import app as cli
 from reachwatch.model import Account, Engagement, EngagementKind, Post
 from reachwatch.service import alerts, narratives, people, privacy
@@ -214,7 +215,7 @@ def test_alert_messages_name_the_canary_by_pseudonym(canary: tuple[Store, str, s
             last_error=None, created_at_us=0, sent_at_us=None,
         )  # fmt: skip
         message = worker.message(delivery, alert)
-        text = msgspec.json.encode(message).decode() + "\n".join(worker._text(message))
+        text = msgspec.json.encode(message).decode() + "\n".join(channels.as_text(message))
         assert _leaks(text) == []
         if alert.author_id == CANARY:
             assert message.author

@@ -371,6 +371,28 @@ class WriteBatch(msgspec.Struct, kw_only=True):
     cursor: tuple[str, str] | None = None
 
 
+class HarmResult(msgspec.Struct, kw_only=True):
+    """What the harm enricher recorded for one post (enrich/stage.py), as its readers get it: the
+    stored JSON decoded by the store. Absent fields (a post not scored) take these defaults."""
+
+    model: str = ""
+    lang: str | None = None
+    not_scored: str | None = None  # why the post was not scored ("language: ar")
+    scores: dict[str, float] = msgspec.field(default_factory=dict)  # at the deployed priors
+    raw: dict[str, float] = msgspec.field(default_factory=dict)  # at the training priors
+    thresholds: dict[str, float] = msgspec.field(default_factory=dict)
+    flagged: list[str] = msgspec.field(default_factory=list)
+    borderline: list[str] = msgspec.field(default_factory=list)
+    by: dict[str, str] = msgspec.field(default_factory=dict)  # class -> model | rule | model and rule
+    rules: list[list[str]] = msgspec.field(default_factory=list)  # [rule, matched] in own words
+    reported: list[list[str]] = msgspec.field(default_factory=list)  # in reported speech: no flag
+    own_words: bool = False
+    target: str | None = None  # individual | group | untargeted
+    targets: dict[str, float] = msgspec.field(default_factory=dict)
+    aimed_at: list[str] = msgspec.field(default_factory=list)  # protected people, when aimed at one
+    named: list[str] = msgspec.field(default_factory=list)
+
+
 def platform_of(record_id: str) -> str:
     """The platform part of a canonical id."""
     return split_id(record_id)[0]

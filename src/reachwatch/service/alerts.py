@@ -34,7 +34,7 @@ from reachwatch.alerts.rules import (
     quiet_until,
 )
 from reachwatch.errors import NotFoundError, StoreDataError, UsageError
-from reachwatch.model import Engagement, MetricSnapshot, Post, WriteBatch
+from reachwatch.model import Engagement, HarmResult, MetricSnapshot, Post, WriteBatch
 from reachwatch.service import audit
 from reachwatch.service.users import Principal
 from reachwatch.store import alert_features as facts
@@ -178,26 +178,27 @@ class AlertEngine:
     def _cheap(self, post_ids: list[str]) -> dict[str, dict[str, Any]]:
         posts = facts.post_rows(self.store, post_ids)
         ids = list(posts)
-        harm = enrichments.results(self.store, "harm", ids)
+        harm = enrichments.harm(self.store, ids)
         named = enrichments.results(self.store, "mentions", ids)
         stories = facts.narratives_of(self.store, ids)
         now = _now_us()
         for post_id, found in posts.items():
-            scores = harm.get(post_id, {}).get("scores", {})
+            judged = harm.get(post_id) or HarmResult()
+            scores = judged.scores
             people = list(named.get(post_id, {}).get("people", []))
-            aimed = list(harm.get(post_id, {}).get("aimed_at", []))
+            aimed = list(judged.aimed_at)
             created = found.get("created_at_us")
             found.update(
                 post_id=post_id,
                 offensive=scores.get("offensive"),
                 hateful=scores.get("hateful"),
                 threat=scores.get("threat"),
-                harm_flag=list(harm.get(post_id, {}).get("flagged", [])),
+                harm_flag=list(judged.flagged),
                 person=people,
                 protected_person_named=bool(people),
                 aimed_at=aimed,
                 harm_aimed_at_person=bool(aimed),
-                harm_target=harm.get(post_id, {}).get("target"),
+                harm_target=judged.target,
                 narrative=stories.get(post_id, []),
                 age_hours=(now - created) / 3.6e9 if created else None,
             )

@@ -10,6 +10,7 @@ import time
 import msgspec
 
 from reachwatch.analysis.baseline import DEFINITION
+from reachwatch.model import HarmResult
 from reachwatch.service import baselines, reach
 from reachwatch.store import enrichments
 from reachwatch.store import floor as reads
@@ -63,7 +64,7 @@ def watch_floor(
     watched = reads.watched_accounts(store)
     handles = {row.account_id: row.handle for row in watched}
     recent = reads.recent_posts(store, list(handles), now - int(window_days * DAY_US), now)
-    harm = enrichments.results(store, "harm", [row.post_id for row in recent])
+    harm = enrichments.harm(store, [row.post_id for row in recent])
     named = enrichments.results(store, "mentions", [row.post_id for row in recent])
     reported = reach_reads.latest_reported(store, [row.post_id for row in recent], now)
     shown: dict[str, dict[str, int]] = {}
@@ -89,7 +90,8 @@ def watch_floor(
                 post_id=row.post_id, author_id=row.author_id, author_handle=handles.get(row.author_id),
                 created_at_us=row.created_at_us, text=row.text, total=sum(counts.values()),
                 amplified=counts["repost"] + counts["quote"], last_hour=row.last_hour,
-                robust_z=z_of[row.post_id].robust_z, harm=list(harm.get(row.post_id, {}).get("flagged", [])),
+                robust_z=z_of[row.post_id].robust_z,
+                harm=list((harm.get(row.post_id) or HarmResult()).flagged),
                 people=list(named.get(row.post_id, {}).get("people", [])),
             )
         )  # fmt: skip

@@ -181,17 +181,17 @@ def _harm_checks(store: Store, truth: Truth) -> list[Check]:
     """Abuse and threats found by tier 1; posts naming the person found by the mention matcher;
     the rise in harmful mentions after the trigger measured as a rate ratio."""
     labelled = truth.responses + truth.mentions
-    harm = enrichments.results(store, "harm", [post.id for post in labelled])
+    harm = enrichments.harm(store, [post.id for post in labelled])
     named = enrichments.results(store, "mentions", [post.id for post in truth.mentions])
     if not harm:
         return [Check(name="harm enrichment", expected="scores for every post", found="none", passed=False)]
     harmful = {post.id for post in labelled if post.label in ("abusive", "threat")}
-    flagged = {post_id for post_id, result in harm.items() if result.get("flagged")}
+    flagged = {post_id for post_id, result in harm.items() if result.flagged}
     found = len(flagged & harmful)
     precision = found / len(flagged) if flagged else 0.0
     recall = found / len(harmful) if harmful else 1.0
     threats = {post.id for post in labelled if post.label == "threat"}
-    threat_found = sum("threat" in harm.get(post_id, {}).get("flagged", []) for post_id in threats)
+    threat_found = sum(post_id in harm and "threat" in harm[post_id].flagged for post_id in threats)
     person = truth.person.id
     mention_recall = sum(person in named.get(post.id, {}).get("people", []) for post in truth.mentions) / max(
         len(truth.mentions), 1

@@ -3,13 +3,11 @@ people it names, an account's page, a protected person's page. No logic of the p
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from reachwatch.enrich.harm import shipped_model
 from reachwatch.errors import NotFoundError
-from reachwatch.model import Person
+from reachwatch.model import HarmResult, Person
 from reachwatch.service import coordination, reach
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
 from reachwatch.service.spillover import (
@@ -58,17 +56,17 @@ class PostHarm(msgspec.Struct, kw_only=True):
     people: list[NamedPerson]
 
 
-def _evidence(text: str, harm: dict[str, Any]) -> tuple[dict[str, list[tuple[str, float]]], str]:
+def _evidence(text: str, harm: HarmResult) -> tuple[dict[str, list[tuple[str, float]]], str]:
     """The model's own evidence for the flagged and borderline classes: the words whose removal
     lowers the score most (occlusion), by the model that scored the post."""
-    classes = [*harm.get("flagged", []), *harm.get("borderline", [])]
-    if not classes or "scores" not in harm:
+    classes = [*harm.flagged, *harm.borderline]
+    if not classes or not harm.scores:
         return {}, ""
     model = shipped_model()
-    if harm.get("model") != model.version:
+    if harm.model != model.version:
         return (
             {},
-            f"scored by {harm.get('model') or 'an earlier model'}; "
+            f"scored by {harm.model or 'an earlier model'}; "
             "evidence comes only from the model that scored it",
         )
     found = {}
@@ -80,7 +78,7 @@ def _evidence(text: str, harm: dict[str, Any]) -> tuple[dict[str, list[tuple[str
 
 def post_harm(store: Store, post_id: str) -> PostHarm:
     head = reach.dossier_head(store, post_id)
-    harm = enrichments.results(store, "harm", [post_id]).get(post_id, {})
+    harm = enrichments.harm(store, [post_id]).get(post_id) or HarmResult()
     named = enrichments.results(store, "mentions", [post_id]).get(post_id, {})
     language = enrichments.results(store, "language", [post_id]).get(post_id, {})
     registry = {person.id: person for person in people(store)}
@@ -89,11 +87,11 @@ def post_harm(store: Store, post_id: str) -> PostHarm:
         ways.setdefault(person_id, []).append(kind)
     evidence, note = _evidence(head.text, harm)
     return PostHarm(
-        post_id=post_id, text=head.text, lang=language.get("lang"), not_scored=harm.get("not_scored"),
-        scores=harm.get("scores", {}), thresholds=harm.get("thresholds", {}), flagged=harm.get("flagged", []),
-        borderline=harm.get("borderline", []), by=harm.get("by", {}), rules=harm.get("rules", []),
-        reported=harm.get("reported", []), own_words=bool(harm.get("own_words")), target=harm.get("target"),
-        aimed_at=[_name(registry, key) for key in harm.get("aimed_at", [])],
+        post_id=post_id, text=head.text, lang=language.get("lang"), not_scored=harm.not_scored,
+        scores=harm.scores, thresholds=harm.thresholds, flagged=harm.flagged,
+        borderline=harm.borderline, by=harm.by, rules=harm.rules,
+        reported=harm.reported, own_words=harm.own_words, target=harm.target,
+        aimed_at=[_name(registry, key) for key in harm.aimed_at],
         evidence=evidence, evidence_note=note, model=enrichments_version(store, post_id),
         people=[
             NamedPerson(person_id=key, name=_name(registry, key), how=sorted(set(kinds)))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import select
 
+from reachwatch.model import HarmResult
 from reachwatch.store import schema
 from reachwatch.store.database import Store
 
@@ -22,6 +24,14 @@ def results(store: Store, enricher: str, post_ids: list[str]) -> dict[str, dict[
             for post_id, result in conn.execute(stmt):
                 found[post_id] = result
     return found
+
+
+def harm(store: Store, post_ids: list[str]) -> dict[str, HarmResult]:
+    """The harm enricher's result per post, typed (posts without one are left out)."""
+    return {
+        post_id: msgspec.convert(result or {}, HarmResult)
+        for post_id, result in results(store, "harm", post_ids).items()
+    }
 
 
 def versions(store: Store, enricher: str, post_ids: list[str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import msgspec
 from sqlalchemy import and_, func, select
 
+from reachwatch.model import HarmResult
 from reachwatch.store import schema
 from reachwatch.store.database import Store
 
@@ -74,12 +75,12 @@ def targeting_posts(
             stmt = select(e.c.post_id, e.c.result).where(
                 e.c.enricher == "harm", e.c.post_id.in_(ids[start : start + 500])
             )
-            for post_id, result in conn.execute(stmt):
-                entry, result = found[post_id], result or {}
-                entry.harmful = list(result.get("flagged", []))
+            for row in conn.execute(stmt):
+                entry, result = found[row.post_id], msgspec.convert(row.result or {}, HarmResult)
+                entry.harmful = list(result.flagged)
                 entry.aimed = bool(entry.harmful) and (
-                    person_id in result.get("aimed_at", [])
-                    or (result.get("target") == "individual" and bool({"reply", "quote"} & set(entry.how)))
+                    person_id in result.aimed_at
+                    or (result.target == "individual" and bool({"reply", "quote"} & set(entry.how)))
                 )
     return sorted(found.values(), key=lambda post: post.created_at_us)
 
