@@ -42,23 +42,28 @@ def _layer(path: Path) -> str:
     return relative.parts[0].removesuffix(".py")
 
 
+def _imported(path: Path) -> list[str]:
+    """The absolute module names a file imports."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+    return names
+
+
 def test_imports_follow_the_layers() -> None:
     problems = []
     for path in PACKAGE.rglob("*.py"):
         layer = _layer(path)
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            for name in names:
-                parts = name.split(".")
-                if parts[0] != "reachwatch" or len(parts) < 2:
-                    continue
-                target = parts[1]
-                if target != layer and target not in ALLOWED[layer]:
-                    problems.append(f"{path.relative_to(PACKAGE)} imports {name}")
+        for name in _imported(path):
+            parts = name.split(".")
+            if parts[0] != "reachwatch" or len(parts) < 2:
+                continue
+            target = parts[1]
+            if target != layer and target not in ALLOWED[layer]:
+                problems.append(f"{path.relative_to(PACKAGE)} imports {name}")
     assert problems == []
 
 
@@ -76,15 +81,11 @@ def test_only_the_store_imports_sql_libraries() -> None:
     for path in PACKAGE.rglob("*.py"):
         if _layer(path) == "store":
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            problems += [
-                f"{path.relative_to(PACKAGE)} imports {n}" for n in names if n.split(".")[0] in SQL_LIBRARIES
-            ]
+        problems += [
+            f"{path.relative_to(PACKAGE)} imports {name}"
+            for name in _imported(path)
+            if name.split(".")[0] in SQL_LIBRARIES
+        ]
     assert problems == []
 
 
@@ -102,9 +103,9 @@ def test_web_routes_share_helpers_through_context_not_each_other() -> None:
     routes = {"api", "pages", "accountability", "alerts", "printable"}
     problems = []
     for path in (PACKAGE / "web").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("reachwatch.web."):
-                target = node.module.split(".")[2]
-                if target in routes and target != path.stem and path.stem != "app":
-                    problems.append(f"web/{path.name} imports {node.module}")
+        for name in _imported(path):
+            parts = name.split(".")
+            route = parts[2] if parts[:2] == ["reachwatch", "web"] and len(parts) > 2 else None
+            if route in routes and route != path.stem and path.stem != "app":
+                problems.append(f"web/{path.name} imports {name}")
     assert problems == []

@@ -88,8 +88,6 @@ def test_against_its_fake_it_resolves_backfills_and_reads_back_its_own_captures(
     assert engaged > 0, "backfill stored no engagements"
     for post_id in watched:
         assert platform.of_id(post_id) is found
-        url = found.original_url(post_id)
-        assert url is None or url.startswith("https://")
 
     # Every stored payload is read back by this platform's capture reader, into this namespace.
     assert raw

@@ -161,8 +161,8 @@ def _with_platforms() -> type[CoreSettings]:
     """The settings class: the core settings plus a `[<platform>]` section per installed platform,
     typed by the platform's own settings model."""
     sections: dict[str, Any] = {
-        name: (model, Field(default_factory=model, description=f"Settings of {platform.get(name).label}."))
-        for name, model in platform.settings_sections().items()
+        name: (found.settings_model, Field(default_factory=found.settings_model, description=found.label))
+        for name, found in platform.registered().items()
     }
     return create_model("Settings", __base__=CoreSettings, __module__=__name__, **sections)
 

@@ -138,10 +138,6 @@ class Platform(ABC):
         """The author's account id, where the record id alone says it (Bluesky's AT-URIs)."""
         return None
 
-    def original_url(self, record_id: str) -> str | None:
-        """The record on the platform itself, where its id says enough to link to it."""
-        return None
-
     # --- backfill
     def available(self, clients: Clients) -> bool:
         """Whether backfill can run (credentials set); False skips it quietly."""
@@ -233,7 +229,3 @@ def namespaces() -> frozenset[str]:
 def examples() -> str:
     specs = [platform.example for platform in registered().values()]
     return ", ".join(specs[:-1]) + f" or {specs[-1]}" if len(specs) > 1 else specs[0]
-
-
-def settings_sections() -> dict[str, type[BaseModel]]:
-    return {name: platform.settings_model for name, platform in registered().items()}

@@ -22,7 +22,7 @@ from reachwatch.connectors import platform
 from reachwatch.connectors.base import Fetched, LiveSource, Stopper
 from reachwatch.connectors.platform import Clients
 from reachwatch.enrich.mentions import MentionMatcher
-from reachwatch.errors import ConnectorError, StoppedError
+from reachwatch.errors import ConnectorError, StoppedError, UsageError
 from reachwatch.model import Person
 from reachwatch.service import alerts, platforms, privacy
 from reachwatch.service.alerts import AlertEngine
@@ -78,7 +78,6 @@ class Backfiller:
         self.report = BackfillReport()
         self._metrics_at: dict[str, float] = {}
         self._engagers_at: dict[str, float] = {}
-        self._search_since: dict[str, str] = {}
 
     def _write(self, fetched: Iterable[Fetched], reason: str | None = None) -> None:
         """Write every page fetched, including those fetched before a failure ends the paging."""
@@ -130,7 +129,7 @@ class Backfiller:
             work()
         except StoppedError:
             raise
-        except ConnectorError as exc:
+        except (ConnectorError, UsageError) as exc:  # UsageError: a watched platform not installed
             self.report.errors.append(f"{what}: {exc}")
             log.warning("Backfill of %s failed: %s", what, exc)
 

@@ -7,7 +7,7 @@ from reachwatch.connectors import platform
 from reachwatch.connectors.base import Stopper
 from reachwatch.connectors.platform import Clients, Platform
 
-__all__ = ["Clients", "Platform", "choices", "clients", "installed", "original_url"]
+__all__ = ["Clients", "Platform", "choices", "clients"]
 
 
 def clients(settings: Settings, stopper: Stopper | None = None) -> Clients:
@@ -15,17 +15,7 @@ def clients(settings: Settings, stopper: Stopper | None = None) -> Clients:
     return Clients(settings.platform_sections(), stopper)
 
 
-def installed() -> list[Platform]:
-    return list(platform.registered().values())
-
-
 def choices() -> list[str]:
     """Every platform a search or a filter may name: the collected ones, then those only imported."""
     collected = list(platform.registered())
     return collected + sorted(platform.namespaces() - set(collected) - {"file"})
-
-
-def original_url(record_id: str) -> str | None:
-    """The record on its own platform, where its id says enough to link to it."""
-    found = platform.of_id(record_id)
-    return found.original_url(record_id) if found is not None else None

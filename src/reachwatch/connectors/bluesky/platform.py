@@ -70,15 +70,6 @@ class Bluesky(Platform):
             return f"{NAME}:{record_id[len(_AT) :].split('/', 1)[0]}"
         return None
 
-    def original_url(self, record_id: str) -> str | None:
-        native = record_id.removeprefix(f"{NAME}:")
-        if native.startswith("at://"):
-            parts = native[len("at://") :].split("/")
-            if len(parts) == 3 and parts[1] == "app.bsky.feed.post":
-                return f"https://bsky.app/profile/{parts[0]}/post/{parts[2]}"
-            return None
-        return f"https://bsky.app/profile/{native}" if native.startswith("did:") else None
-
     def new_posts(
         self, clients: Clients, target: Target, latest: str | None, since_us: int
     ) -> Iterator[Pages]:

@@ -83,14 +83,6 @@ class Mastodon(Platform):
     def native_post_id(self, post_id: str) -> str:
         return _local(post_id)
 
-    def original_url(self, record_id: str) -> str | None:
-        native = record_id.removeprefix(f"{NAME}:")
-        host, sep, local = native.partition("/")
-        if sep and local.isdigit():
-            return f"https://{host}/statuses/{local}"  # Mastodon redirects to the status's page
-        user, at, domain = native.partition("@")
-        return f"https://{domain}/@{user}" if at and not sep else None
-
     def new_posts(
         self, clients: Clients, target: Target, latest: str | None, since_us: int
     ) -> Iterator[Pages]:

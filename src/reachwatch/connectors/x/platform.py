@@ -66,12 +66,6 @@ class X(Platform):
 
         return entities.normalise_page(body, observed_us, provenance.url or "", provenance.params)
 
-    def original_url(self, record_id: str) -> str | None:
-        native = record_id.removeprefix(f"{NAME}:")
-        if native.isdigit():
-            return f"https://x.com/i/web/status/{native}"  # a tweet id; X redirects to the author's
-        return None
-
     def new_posts(
         self, clients: Clients, target: Target, latest: str | None, since_us: int
     ) -> Iterator[Pages]:
