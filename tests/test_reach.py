@@ -4,12 +4,14 @@ dossier on a small store, and the forecast backtest on real cascades when they a
 from __future__ import annotations
 
 import itertools
+import random
 from collections import deque
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import case, delete, func, select, true
 
 from reachwatch.analysis.baseline import compare
 from reachwatch.analysis.cascade import shape
@@ -17,8 +19,11 @@ from reachwatch.analysis.forecast import Early, Kernel, forecast, load_calibrati
 from reachwatch.analysis.timeseries import engagement_series, grid_step, snapshot_series
 from reachwatch.connectors.files.propagation_trees import parse_tree
 from reachwatch.errors import NotFoundError, PayloadError, UsageError
-from reachwatch.model import Account, Deletion, Engagement, EngagementKind, Post
+from reachwatch.model import Account, Deletion, Engagement, EngagementKind, Post, WriteBatch
 from reachwatch.service import reach
+from reachwatch.store import alert_features as alert_facts
+from reachwatch.store import reach as reads
+from reachwatch.store import schema
 from reachwatch.store.database import Store
 from tests.conftest import shared_file
 
@@ -428,3 +433,82 @@ def test_a_deployment_calibrates_its_forecast_on_its_own_cascades(store: Store) 
     assert any(entry.target == "forecast-calibration" for entry in audit.entries(store))
     with pytest.raises(UsageError, match="finished cascades"):
         reach.fit_store_calibration(store, 10_000, "tester")
+
+
+def _recount(store: Store) -> dict[tuple[str, str, int], tuple[int, int, int]]:
+    """The per-minute rollup as it should be: every stored engagement counted again from scratch."""
+    e, m = schema.engagements, schema.engagement_minutes
+    minute = e.c.created_at_us // MIN
+    observed = func.coalesce(func.sum(case((e.c.time_observed == true(), 1), else_=0)), 0)
+    with store.connect() as conn:
+        recount = {
+            (post, kind, int(at)): (int(n), int(obs), int(via))
+            for post, kind, at, n, obs, via in conn.execute(
+                select(
+                    e.c.post_id, e.c.kind, minute, func.count(), observed, func.count(e.c.via_id)
+                ).group_by(e.c.post_id, e.c.kind, minute)
+            )
+        }
+        rolled = {
+            (post, kind, int(at)): (int(n), int(obs), int(via))
+            for post, kind, at, n, obs, via in conn.execute(select(m)).all()
+            if n
+        }
+    assert rolled == recount
+    return rolled
+
+
+def test_the_minute_rollup_follows_every_write_and_purge(store: Store) -> None:
+    """Writes (each twice: ignored rows change nothing), first-seen times, via links, deletions
+    (subtracted by the reader) and a purge: the rollup the triggers keep equals a recount, and the
+    dossier's per-step counts equal a count of the live engagements by hand."""
+    rng = random.Random(3)
+    t0 = 1_780_000_017_000_000  # 57 s past a minute: the grid starts at that minute
+    post = "bluesky:at://did:plc:author/app.bsky.feed.post/p"
+    head = Post(id=post, platform="bluesky", author_id="bluesky:did:plc:author", created_at_us=t0)
+    engagements: list[Engagement] = []
+    for n in range(400):
+        kind = rng.choice(list(EngagementKind)[:4])
+        engagements.append(
+            Engagement(
+                id=f"bluesky:at://did:plc:a{n}/app.bsky.feed.{kind.value}/e{n}", kind=kind,
+                actor_id=f"bluesky:did:plc:a{n % 50}", post_id=post,
+                created_at_us=t0 + int(rng.expovariate(1 / (20 * MIN))) - (MIN if n % 97 == 0 else 0),
+                via_id=engagements[-1].id if engagements and rng.random() < 0.2 else None,
+                time_observed=rng.random() < 0.1,
+            )
+        )  # fmt: skip
+    for _ in range(2):
+        store.write_batch(WriteBatch(records=[head, *engagements]))
+    gone = rng.sample(engagements, 40)
+    store.write_batch(
+        WriteBatch(
+            records=[
+                Deletion(target="engagement", id=e.id, deleted_at_us=t0 + 10 * HOUR, kind=e.kind)
+                for e in gone
+            ]
+        )
+    )
+    _recount(store)
+    until = t0 + 3 * HOUR + 29 * 1_000_000  # mid-minute: the last minute is read raw
+    start = t0 - t0 % MIN
+    step = grid_step(until - start)
+    found = reads.step_counts(store, post, start, step, until)
+    live = [e for e in engagements if e not in gone and e.created_at_us <= until]
+    for kind in ("repost", "quote", "reply", "like"):
+        expected = np.zeros_like(found[kind])
+        for e in live:
+            if e.kind.value == kind:
+                index = min(max(e.created_at_us - start, 0) // step, len(expected) - 1)
+                expected[index] += (1, int(e.time_observed), int(e.via_id is not None))
+        assert (found[kind] == expected).all(), kind
+    # The alert engine's counts are the dossier's: live ones, from the same rollup.
+    counts, hour, newest = alert_facts.engagement_counts(store, post)
+    assert newest == max(e.created_at_us for e in engagements)
+    alive = [e for e in engagements if e not in gone]
+    assert counts == {kind: sum(e.kind.value == kind for e in alive) for kind in counts}
+    assert hour == sum(newest - HOUR < e.created_at_us for e in alive)
+    # A purge (retention, an erasure) deletes rows: the rollup follows without being told.
+    with store.engine.begin() as conn:
+        conn.execute(delete(schema.engagements).where(schema.engagements.c.actor_id == "bluesky:did:plc:a7"))
+    assert _recount(store)

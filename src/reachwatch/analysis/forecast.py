@@ -17,6 +17,7 @@ Calibration file: models/forecast.json, made by training/fit_forecast.py.
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
 import msgspec
@@ -91,12 +92,16 @@ class Forecast(msgspec.Struct, kw_only=True):
 def load_calibration(platform: str | None = None) -> Calibration:
     """The calibration shipped with reachwatch for this platform (models/forecast-PLATFORM.json),
     else the general one (models/forecast.json, fitted on real finished Twitter cascades)."""
-    folder = resources.files("reachwatch.analysis").joinpath("models")
-    if platform is not None and folder.joinpath(f"forecast-{platform}.json").is_file():
-        return msgspec.json.decode(
-            folder.joinpath(f"forecast-{platform}.json").read_bytes(), type=Calibration
-        )
-    return msgspec.json.decode(folder.joinpath("forecast.json").read_bytes(), type=Calibration)
+    shipped = _shipped(f"forecast-{platform}.json") if platform is not None else None
+    return msgspec.json.decode(shipped or _shipped("forecast.json") or b"", type=Calibration)
+
+
+@functools.cache
+def _shipped(name: str) -> bytes | None:
+    """A shipped model file's bytes, read once per process (they change only with a release);
+    decoded per call, so no caller shares a mutable calibration."""
+    found = resources.files("reachwatch.analysis").joinpath("models", name)
+    return found.read_bytes() if found.is_file() else None
 
 
 class Early(msgspec.Struct, kw_only=True, frozen=True):

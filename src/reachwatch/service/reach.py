@@ -106,23 +106,19 @@ def dossier(
         raise UsageError("The time asked for is before the post was made.")
     platform_counts = [row for row in platform_counts if row.observed_at_us <= now]
     age_us = now - head.created_at_us
-    step = grid_step(age_us)
+    # The grid starts at the minute the post was made, so its steps are whole minutes of the
+    # store's per-minute rollup (exact counts, three statements whatever the post's size).
+    start = head.created_at_us - head.created_at_us % reads.MINUTE_US
+    step = grid_step(max(now - start, reads.MINUTE_US))
     with ThreadPoolExecutor(max_workers=2) as pool:
         # Independent reads on their own connections, alongside: SQLite works outside the GIL.
-        amplifiers = [
-            pool.submit(reads.amplifier_accounts, store, post_id, kind) for kind in reads.AMPLIFY_KINDS
-        ]
-        steps = {
-            kind: pool.submit(reads.kind_steps, store, post_id, kind, head.created_at_us, step, now)
-            for kind in reads.KINDS
-        }
+        amplifiers = pool.submit(reads.amplifiers, store, post_id)
+        steps = pool.submit(reads.step_counts, store, post_id, start, step, now)
         links = reads.via_links(store, post_id)
         earlier = baselines.earlier_counts(store, [head.author_id], head.created_at_us, head.created_at_us)
-        buckets = reads.buckets_of({kind: future.result() for kind, future in steps.items()})
-        audience = _audience(store, head.author_followers, [found.result() for found in amplifiers])
-    events = engagement_series(
-        head.created_at_us, now, buckets.kinds, buckets.kind_codes, buckets.buckets, buckets.counts
-    )
+        buckets = reads.buckets_of(steps.result())
+        audience = _audience(head.author_followers, amplifiers.result())
+    events = engagement_series(start, now, buckets.kinds, buckets.kind_codes, buckets.buckets, buckets.counts)
     platform_series = snapshot_series(
         events.start_us,
         events.step_us,
@@ -143,7 +139,9 @@ def dossier(
     cascade = _cascade(size, links)
     spread = np.isin(buckets.kind_codes, [buckets.kinds.index(kind) for kind in reads.SPREAD_KINDS])
     early = Early(
-        times_s=np.maximum((buckets.buckets[spread] + 0.5) * step / 1e6, 0.0),
+        times_s=np.maximum(
+            (buckets.buckets[spread] + 0.5) * step / 1e6 - (head.created_at_us - start) / 1e6, 0.0
+        ),
         counts=buckets.counts[spread].astype(np.float64),
         indirect=buckets.through_others[spread].astype(np.float64),
     )
@@ -219,26 +217,15 @@ def _reported_early(created_at_us: int, rows: list[reads.SnapshotRow]) -> Early:
     )
 
 
-def _audience(
-    store: Store, author_followers: int | None, per_kind: list[list[tuple[str, int | None]]]
-) -> Audience:
-    """Distinct amplifiers across kinds, their followers summed, the ten largest (NumPy)."""
-    merged: dict[str, int | None] = {}
-    for rows in per_kind:
-        merged.update(rows)  # the same account in several kinds counts once
-    ids = list(merged)
-    followers = np.fromiter((value or 0 for value in merged.values()), dtype=np.int64, count=len(merged))
-    total = int(followers.sum())
-    order = [int(i) for i in np.argsort(-followers, kind="stable")[:10] if followers[int(i)] > 0]
-    names = reads.handles(store, [ids[i] for i in order]) if order else {}
-    top = [reads.AmplifierRow(ids[i], names.get(ids[i]), int(followers[i])) for i in order]
+def _audience(author_followers: int | None, found: reads.Amplifiers) -> Audience:
+    """Distinct amplifiers across kinds, their followers summed, the ten largest."""
     return Audience(
         author_followers=author_followers,
-        amplifiers=len(ids),
-        amplifier_followers=total,
-        potential=(author_followers or 0) + total,
-        top_share=sum(row.followers or 0 for row in top) / total if total else None,
-        top=top,
+        amplifiers=found.accounts,
+        amplifier_followers=found.followers,
+        potential=(author_followers or 0) + found.followers,
+        top_share=sum(row.followers or 0 for row in found.top) / found.followers if found.followers else None,
+        top=found.top,
     )
 
 

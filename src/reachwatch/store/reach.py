@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import and_, bindparam, case, false, func, select, true
+from sqlalchemy import BigInteger, Text, and_, case, cast, false, func, null, select, true, union_all
 
 from reachwatch.store import schema
 from reachwatch.store.database import Store
@@ -64,8 +64,18 @@ def _undeleted() -> tuple[Any, Any]:
     return e.outerjoin(d, d.c.id == e.c.id), d.c.id.is_(None)
 
 
+KINDS = ("repost", "quote", "reply", "like")
+MINUTE_US = 60_000_000
+
+
 def post_head(store: Store, post_id: str) -> PostHead | None:
+    """The post with its author and its newest engagement, in one statement: the newest is one
+    seek per kind (the key is post, kind, time), not a scan of all."""
     p, a, e = schema.posts, schema.accounts, schema.engagements
+    newest = [
+        select(func.max(e.c.created_at_us)).where(e.c.post_id == post_id, e.c.kind == kind).scalar_subquery()
+        for kind in KINDS
+    ]
     stmt = (
         select(
             p.c.id,
@@ -76,53 +86,76 @@ def post_head(store: Store, post_id: str) -> PostHead | None:
             p.c.created_at_us,
             p.c.text,
             p.c.deleted_at_us,
+            *newest,
         )
         .select_from(p.outerjoin(a, a.c.id == p.c.author_id))
         .where(p.c.id == post_id, p.c.created_at_us.is_not(None))
     )
-    # The newest engagement: one seek per kind (the key is post, kind, time), not a scan of all.
-    newest = select(func.max(e.c.created_at_us)).where(e.c.post_id == post_id, e.c.kind == bindparam("kind"))
     with store.connect() as conn:
         row = conn.execute(stmt).one_or_none()
-        if row is None:
-            return None
-        times = [
-            conn.execute(newest, {"kind": kind}).scalar() for kind in ("repost", "quote", "reply", "like")
-        ]
-    known = [int(value) for value in times if value is not None]
+    if row is None:
+        return None
+    known = [int(value) for value in row[8:] if value is not None]
     return PostHead(
         id=row[0], platform=row[1], author_id=row[2], author_handle=row[3], author_followers=row[4],
         created_at_us=row[5], text=row[6], deleted_at_us=row[7], last_engagement_us=max(known, default=None),
     )  # fmt: skip
 
 
-KINDS = ("repost", "quote", "reply", "like")
+def step_counts(store: Store, post_id: str, start_us: int, step_us: int, until_us: int) -> dict[str, Ints]:
+    """Per kind and step after `start_us` (a whole minute; `step_us` whole minutes): (live
+    engagements, of which time only first seen, of which via another engagement), up to and
+    including `until_us`. Engagements stamped before the start (client clocks) count in the first
+    step. Three statements whatever the post's size or age: the per-minute rollup for the whole
+    minutes, the engagements of the minute `until_us` falls in, and the post's deleted engagements
+    (subtracted: a deletion names no post, so the rollup still counts them)."""
+    if start_us % MINUTE_US or step_us % MINUTE_US:
+        raise ValueError("step_counts needs a grid of whole minutes")
+    m, e, d = schema.engagement_minutes, schema.engagements, schema.deletions
+    bins = max(1, -(-(until_us - start_us) // step_us))
+    last_minute = until_us // MINUTE_US  # rollup rows before it are whole; the rest is read raw
 
+    def step_of(at_us: Any) -> Any:
+        last_start = start_us + (bins - 1) * step_us
+        return case(
+            (at_us < start_us, 0), (at_us >= last_start, bins - 1), else_=(at_us - start_us) // step_us
+        )
 
-def kind_steps(store: Store, post_id: str, kind: str, start_us: int, step_us: int, until_us: int) -> Ints:
-    """For one kind: per step after `start_us`, (live engagements, of which time only first seen,
-    of which via another engagement). Each step is a range count over the (post, kind, time) key:
-    no sorting, no temporary B-tree, one pass over the post's rows of that kind. Engagements
-    stamped before the post (client clocks) count in the first step."""
-    e = schema.engagements
-    low: Any = bindparam("low")
-    high: Any = bindparam("high")
-    observed_flag = case((e.c.time_observed == true(), 1), else_=0)
+    minute_step = step_of(m.c.minute * MINUTE_US).label("step")
+    rolled = (
+        select(m.c.kind, minute_step, func.sum(m.c.engagements), func.sum(m.c.observed), func.sum(m.c.via))
+        .where(m.c.post_id == post_id, m.c.minute < last_minute)
+        .group_by(m.c.kind, minute_step)
+    )
+    observed = func.coalesce(func.sum(case((e.c.time_observed == true(), 1), else_=0)), 0)
     joined, live = _undeleted()
-    stmt: Any = (
-        select(func.count(), func.coalesce(func.sum(observed_flag), 0), func.count(e.c.via_id))
+    recent = (
+        select(e.c.kind, func.count(), observed, func.count(e.c.via_id))
         .select_from(joined)
         .where(
-            e.c.post_id == post_id, e.c.kind == kind, e.c.created_at_us >= low, e.c.created_at_us < high, live
+            e.c.post_id == post_id, e.c.kind.in_(KINDS), e.c.created_at_us >= last_minute * MINUTE_US,
+            e.c.created_at_us <= until_us, live,
         )
+        .group_by(e.c.kind)
+    )  # fmt: skip
+    # Few rows; filtered here, not in SQL: a time condition would tempt the planner into the
+    # store-wide time index instead of the post's own range.
+    deleted = (
+        select(e.c.kind, e.c.created_at_us, e.c.time_observed, e.c.via_id.is_not(None))
+        .select_from(e.join(d, d.c.id == e.c.id))
+        .where(e.c.post_id == post_id)
     )
-    bins = max(1, -(-(until_us - start_us) // step_us))
-    found = np.zeros((bins, 3), dtype=np.int64)
+    found = {kind: np.zeros((bins, 3), dtype=np.int64) for kind in KINDS}
     with store.connect() as conn:
-        for index in range(bins):
-            lower = start_us + index * step_us if index else -1
-            upper = start_us + (index + 1) * step_us if index < bins - 1 else until_us + 1
-            found[index] = conn.execute(stmt, {"low": lower, "high": upper}).one()
+        for kind, step, *values in conn.execute(rolled):
+            if kind in found:
+                found[kind][int(step)] += [int(value) for value in values]  # PostgreSQL sums are Decimal
+        for kind, *values in conn.execute(recent):
+            found[kind][bins - 1] += [int(value) for value in values]
+        for kind, at, time_observed, via in conn.execute(deleted):
+            if kind in found and at < last_minute * MINUTE_US:  # later ones were never counted
+                step = min(max(at - start_us, 0) // step_us, bins - 1)
+                found[kind][step] -= (1, int(bool(time_observed)), int(via))
     return found
 
 
@@ -156,16 +189,46 @@ def snapshots(store: Store, post_id: str) -> list[SnapshotRow]:
         return [SnapshotRow(*row) for row in conn.execute(stmt)]
 
 
-def amplifier_accounts(store: Store, post_id: str, kind: str) -> list[tuple[str, int | None]]:
-    """(account, followers) of every account with a live engagement of this kind on the post,
-    each once. Straight from the driver's cursor: 200k rows through SQLAlchemy's Row objects would
-    cost more than the query."""
+class Amplifiers(msgspec.Struct, kw_only=True):
+    accounts: int  # distinct accounts with a live repost or quote of the post
+    followers: int  # their followers, summed (unknown counts as 0)
+    top: list[AmplifierRow]  # the ten with the most followers (more than none), most first
+
+
+def amplifiers(store: Store, post_id: str) -> Amplifiers:
+    """Every account that reposted or quoted the post (live), each once, counted and summed in
+    SQL with the ten largest beside: one statement, eleven rows back however many amplifiers."""
     e, a = schema.engagements, schema.accounts
     joined, live = _undeleted()
-    actors = select(e.c.actor_id).select_from(joined).where(e.c.post_id == post_id, e.c.kind == kind, live)
+    actors = (
+        select(e.c.actor_id)
+        .select_from(joined)
+        .where(e.c.post_id == post_id, e.c.kind.in_(AMPLIFY_KINDS), live)
+    )
+    # Every actor has an account row (a stub at least), so none is lost by the IN.
+    found = (
+        select(a.c.id, a.c.handle, func.coalesce(a.c.followers, 0).label("followers"))
+        .where(a.c.id.in_(actors))
+        .cte("found")
+    )
+    total = select(
+        cast(null(), Text).label("id"), cast(null(), Text).label("handle"), func.count().label("followers"),
+        func.coalesce(func.sum(found.c.followers), 0).label("summed"),
+    )  # fmt: skip
+    top = (
+        select(found.c.id, found.c.handle, found.c.followers, cast(null(), BigInteger).label("summed"))
+        .order_by(found.c.followers.desc(), found.c.id)
+        .limit(10)
+        .subquery()
+    )
+    stmt = union_all(total.select_from(found), select(top))
     with store.connect() as conn:
-        # Every actor has an account row (a stub at least), so none is lost by the IN.
-        return list(conn.execute(select(a.c.id, a.c.followers).where(a.c.id.in_(actors))).cursor.fetchall())
+        first, *rows = conn.execute(stmt).all()
+    return Amplifiers(
+        accounts=int(first[2]),
+        followers=int(first[3]),
+        top=[AmplifierRow(row[0], row[1], int(row[2])) for row in rows if row[2] > 0],
+    )
 
 
 def handles(store: Store, ids: list[str]) -> dict[str, str | None]:
@@ -184,10 +247,9 @@ def via_links(store: Store, post_id: str) -> list[tuple[str, str]]:
         e.c.post_id == post_id, e.c.kind.in_(SPREAD_KINDS), e.c.via_id.is_not(None), live_engagement()
     )
     with store.connect() as conn:
-        return [
-            (str(child), str(parent))
-            for child, parent in conn.execute(select(e.c.id, e.c.via_id).where(live))
-        ]
+        # Straight from the driver's cursor: tens of thousands of pairs through Row objects
+        # would cost more than the query.
+        return list(conn.execute(select(e.c.id, e.c.via_id).where(live)).cursor.fetchall())
 
 
 def finished_cascades(

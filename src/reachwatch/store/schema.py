@@ -165,6 +165,23 @@ engagements = Table(
     sqlite_with_rowid=False,
 )
 
+engagement_minutes = Table(
+    "engagement_minutes",
+    metadata,
+    # Engagements stored per post, kind and minute (created_at_us / 60 s, SQL's integer division),
+    # kept by triggers on `engagements` (migration 0009): every write and every purge updates it
+    # in the same transaction, whichever path made it. Deleted engagements still count here (a
+    # deletion names no post); readers subtract them (store/reach.py).
+    Column("post_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("minute", BigInteger, nullable=False),
+    Column("engagements", BigInteger, nullable=False),
+    Column("observed", BigInteger, nullable=False),  # of which time only first seen
+    Column("via", BigInteger, nullable=False),  # of which via another engagement
+    PrimaryKeyConstraint("post_id", "kind", "minute"),
+    sqlite_with_rowid=False,
+)
+
 deletions = Table(
     "deletions",
     metadata,
