@@ -371,6 +371,21 @@ class WriteBatch(msgspec.Struct, kw_only=True):
     cursor: tuple[str, str] | None = None
 
 
+class LanguageResult(msgspec.Struct, kw_only=True):
+    """What the language enricher recorded: the platform's tag, or the detector's guess."""
+
+    lang: str
+    source: Literal["platform", "detected"]
+    confidence: float | None = None  # the detector's, when it guessed
+
+
+class MentionsResult(msgspec.Struct, kw_only=True):
+    """The protected people a post names, and each match as [person, how, the words matched]."""
+
+    people: list[str]
+    hits: list[list[str]]
+
+
 class HarmResult(msgspec.Struct, kw_only=True):
     """What the harm enricher recorded for one post (enrich/stage.py), as its readers get it: the
     stored JSON decoded by the store. Absent fields (a post not scored) take these defaults."""

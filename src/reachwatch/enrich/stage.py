@@ -1,28 +1,49 @@
 """The enrichment stage: every post written by ingest or collection passes through the enrichers
 — language, protected people named, harm — and their results are written with it, each named
-with the model and version that produced it. A new enricher is one class with `name`, `version`
-and `results(posts)`; results are computed per batch, so the models see many posts at once."""
+with the model and version that produced it. Results are computed per batch, so the models see
+many posts at once.
+
+Enrichers are plugins: each is a factory registered under the `reachwatch.enrichers` entry point
+group (pyproject.toml) that builds an `Enricher` from the deployment's `EnricherContext`. The
+stage runs them in the order their `after` names require; `tests/test_enricher_contract.py`
+holds every registered one to the contract below."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any, Protocol
 
+import msgspec
 import numpy as np
 
 from reachwatch.enrich.harm import BORDER, CLASSES, TARGETS, HarmModel, shipped_model
 from reachwatch.enrich.mentions import MentionMatcher
 from reachwatch.enrich.normalise import LINK, MENTION, normalise
 from reachwatch.enrich.rules import attributes, own_words, rule_hits_normalised
-from reachwatch.model import CanonicalRecord, Enrichment, Person, Post, WriteBatch
+from reachwatch.model import (
+    CanonicalRecord,
+    Enrichment,
+    HarmResult,
+    LanguageResult,
+    MentionsResult,
+    Person,
+    Post,
+    WriteBatch,
+)
 
 Result = dict[str, Any] | None  # None: nothing to record for this post
 NONE: Mapping[str, list[Result]] = {}
+GROUP = "reachwatch.enrichers"
 
 
 class Enricher(Protocol):
-    name: str
-    version: str
+    name: str  # what its results are stored under (and what `after` names)
+    version: str  # the model and version: stored with every result
+    after: tuple[str, ...]  # the enrichers whose results this one reads
+    result_type: type[msgspec.Struct]  # what every result it gives decodes into
 
     def results(
         self, posts: Sequence[Post], normalised: Sequence[str], earlier: Mapping[str, list[Result]]
@@ -32,12 +53,65 @@ class Enricher(Protocol):
         that ran before this one, by name."""
         ...
 
+    def learn(self, records: Sequence[CanonicalRecord]) -> None:
+        """Records that arrived in the stream before this batch's posts are enriched (people of
+        the registry, for one); most enrichers ignore them."""
+        ...
+
+
+@dataclass(frozen=True)
+class EnricherContext:
+    """What a deployment hands every enricher factory."""
+
+    people: Sequence[Person] = ()  # the protected people's registry
+    priors: Mapping[str, float] | None = None  # the feed's fitted harm priors
+    models: Mapping[str, Any] = field(default_factory=dict)  # a model to use instead of a shipped one
+
+
+EnricherFactory = Callable[[EnricherContext], Enricher]
+
+
+@functools.cache
+def registered() -> dict[str, EnricherFactory]:
+    """The installed enrichers' factories by name, from their entry points."""
+    return {point.name: point.load() for point in sorted(entry_points(group=GROUP), key=lambda p: p.name)}
+
+
+def in_order(enrichers: Sequence[Enricher]) -> list[Enricher]:
+    """The enrichers with each after those it reads (`after`), otherwise in the order given; an
+    enricher that reads one that is not there, or a cycle, is refused."""
+    by_name = {enricher.name: enricher for enricher in enrichers}
+    placed: list[Enricher] = []
+    visiting: set[str] = set()
+
+    def place(enricher: Enricher) -> None:
+        if enricher in placed:
+            return
+        if enricher.name in visiting:
+            raise ValueError(f"The enrichers' `after` names make a cycle through {enricher.name!r}.")
+        visiting.add(enricher.name)
+        for name in enricher.after:
+            if name not in by_name:
+                raise ValueError(
+                    f"Enricher {enricher.name!r} reads {name!r}, which is not installed "
+                    f"(installed: {', '.join(sorted(by_name))})."
+                )
+            place(by_name[name])
+        visiting.discard(enricher.name)
+        placed.append(enricher)
+
+    for enricher in enrichers:
+        place(enricher)
+    return placed
+
 
 class LanguageEnricher:
     """The platform's language tag where it gave one, else py3langid's guess (its model ships
     inside the package: nothing is downloaded)."""
 
     name = "language"
+    after: tuple[str, ...] = ()
+    result_type: type[msgspec.Struct] = LanguageResult
 
     def __init__(self) -> None:
         from importlib.metadata import version
@@ -66,15 +140,29 @@ class LanguageEnricher:
                 found.append(None)
         return found
 
+    def learn(self, records: Sequence[CanonicalRecord]) -> None:
+        return None
+
 
 class MentionEnricher:
-    """Protected people a post names (by name, alias, handle, hashtag or mentioned account)."""
+    """Protected people a post names (by name, alias, handle, hashtag or mentioned account); it
+    follows the registry, including people that arrive in the stream itself (a registry import,
+    the demo's setup)."""
 
     name = "mentions"
     version = "mentions-1"
+    after: tuple[str, ...] = ()
+    result_type: type[msgspec.Struct] = MentionsResult
 
     def __init__(self, people: Sequence[Person]) -> None:
-        self.matcher = MentionMatcher(people)
+        self.people = {person.id: person for person in people}
+        self.matcher = MentionMatcher(list(self.people.values()))
+
+    def learn(self, records: Sequence[CanonicalRecord]) -> None:
+        arrived = [record for record in records if isinstance(record, Person)]
+        if arrived:
+            self.people.update((person.id, person) for person in arrived)
+            self.matcher = MentionMatcher(list(self.people.values()))
 
     def results(
         self,
@@ -82,6 +170,8 @@ class MentionEnricher:
         normalised: Sequence[str] | None = None,
         earlier: Mapping[str, list[Result]] = NONE,
     ) -> list[Result]:
+        if not self.people:
+            return [None] * len(posts)
         found: list[Result] = []
         folded = normalised if normalised is not None else [normalise(post.text) for post in posts]
         for post, text in zip(posts, folded, strict=True):
@@ -147,12 +237,17 @@ class HarmEnricher:
     `raw` keeps the model's own probabilities at its training priors, so priors can be refitted."""
 
     name = "harm"
+    after: tuple[str, ...] = ("language", "mentions")
+    result_type: type[msgspec.Struct] = HarmResult
 
     def __init__(self, model: HarmModel | None = None, priors: Mapping[str, float] | None = None) -> None:
         self.model = model or shipped_model()
         self.priors = dict(priors or {})
         shift = "".join(f"-{name[:3]}{value:.3f}" for name, value in sorted(self.priors.items()))
         self.version = f"{self.model.version}+rules-3" + (f"+priors{shift}" if shift else "")
+
+    def learn(self, records: Sequence[CanonicalRecord]) -> None:
+        return None
 
     def results(
         self,
@@ -233,40 +328,31 @@ class HarmEnricher:
 
 
 class EnrichmentStage:
-    """The enrichers in order; the mention matcher follows the registry, including people that
-    arrive in the stream itself (a registry import, the demo's setup)."""
+    """The enrichers in the order their `after` names require."""
 
-    def __init__(self, enrichers: Sequence[Enricher], people: Sequence[Person] = ()) -> None:
-        self.enrichers = list(enrichers)
-        self.people = {person.id: person for person in people}
-        self.mentions = MentionEnricher(list(self.people.values())) if self.people else None
+    def __init__(self, enrichers: Sequence[Enricher]) -> None:
+        self.enrichers = in_order(enrichers)
 
     def apply(self, batch: WriteBatch, now_us: int) -> int:
         """Add each enricher's results to the events whose posts they describe; returns how many."""
         owners: list[list[CanonicalRecord]] = []
         posts: list[Post] = []
-        arrived: list[Person] = []
+        others: list[CanonicalRecord] = list(batch.records)
         for event in batch.events:
             for record in event.records:
                 if isinstance(record, Post):
                     posts.append(record)
                     owners.append(event.records)
-                elif isinstance(record, Person):
-                    arrived.append(record)
-        if arrived:
-            self.people.update((person.id, person) for person in arrived)
-            self.mentions = MentionEnricher(list(self.people.values()))
+                else:
+                    others.append(record)
+        for enricher in self.enrichers:
+            enricher.learn(others)
         added = 0
         if not posts:
             return 0
-        enrichers = (
-            self.enrichers
-            if self.mentions is None
-            else [self.enrichers[0], self.mentions, *self.enrichers[1:]]
-        )
         normalised = [normalise(post.text) for post in posts]
         earlier: dict[str, list[Result]] = {}
-        for enricher in enrichers:
+        for enricher in self.enrichers:
             earlier[enricher.name] = enricher.results(posts, normalised, earlier)
             for post, records, result in zip(posts, owners, earlier[enricher.name], strict=True):
                 if result is not None:
@@ -280,7 +366,20 @@ class EnrichmentStage:
         return added
 
 
+def language_enricher(context: EnricherContext) -> Enricher:
+    return LanguageEnricher()
+
+
+def mentions_enricher(context: EnricherContext) -> Enricher:
+    return MentionEnricher(context.people)
+
+
+def harm_enricher(context: EnricherContext) -> Enricher:
+    return HarmEnricher(model=context.models.get("harm"), priors=context.priors)
+
+
 def default_stage(people: Sequence[Person], priors: Mapping[str, float] | None = None) -> EnrichmentStage:
-    """Language, mentions of the registry's people (when there are any) and harm (at the feed's
-    fitted priors when given)."""
-    return EnrichmentStage([LanguageEnricher(), HarmEnricher(priors=priors)], people)
+    """Every installed enricher: language, mentions of the registry's people and harm (at the
+    feed's fitted priors when given), and any a plugin adds."""
+    context = EnricherContext(people=people, priors=priors)
+    return EnrichmentStage([factory(context) for factory in registered().values()])
