@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from reachwatch.alerts.rules import parse, quiet_until
-from reachwatch.service import alerts
+from reachwatch.service import alert_features, alerts
 from reachwatch.service.alerts import AlertEngine
 from reachwatch.service.pipeline import Pipeline
 from reachwatch.store import alerts as rows
@@ -125,10 +125,11 @@ def test_excess_over_the_comparison_pool_is_a_feature(demo_web: tuple[Store, str
         "      excess_vs_pool_low: {at_least: 2}\n"
     )
     assert rules.costly_features() == {"excess_vs_pool_low"}
-    engine = AlertEngine(store)
-    found = engine._excess(trigger, ["dana-whitfield"])
+    named = {trigger: {"person": ["dana-whitfield"]}}
+    found = alert_features.spillover_features(store, [trigger], named)[trigger]
     assert found["excess_vs_pool"] > found["excess_vs_pool_low"] > 2  # the demo's planted rise
-    assert engine._excess(trigger, []) == {"excess_vs_pool": None, "excess_vs_pool_low": None}
+    nobody = alert_features.spillover_features(store, [trigger], {trigger: {"person": []}})
+    assert nobody[trigger] == {"excess_vs_pool": None, "excess_vs_pool_low": None}
 
 
 def test_costly_features_are_computed_when_named(store: Store) -> None:

@@ -32,26 +32,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 import yaml
 
+from reachwatch.alerts import features as feature_registry
 from reachwatch.errors import UsageError
 
 SEVERITIES = ("low", "medium", "high", "critical")
 Severity = Literal["low", "medium", "high", "critical"]
 DEDUP_FIELDS = ("post", "author", "person", "narrative", "day")
 
-# Every feature a condition may name, with its kind: what the stream computes for each post.
-FEATURES: dict[str, str] = {
-    "platform": "text", "author": "text", "author_handle": "text", "watched_author": "bool",
-    "protected_person_named": "bool", "person": "list", "offensive": "number", "hateful": "number",
-    "threat": "number", "harm_flag": "list", "engagements": "number", "reposts": "number",
-    "quotes": "number", "replies": "number", "likes": "number", "velocity_per_hour": "number",
-    "age_hours": "number", "baseline_z": "number", "forecast_final": "number", "forecast_high": "number",
-    "coordination_share": "number", "narrative": "list", "is_reply": "bool",
-    # Harm aimed at protected people: flagged, names them, and the abuse targets an individual.
-    "aimed_at": "list", "harm_aimed_at_person": "bool", "harm_target": "text",
-    # Harm toward a person the post names, beyond the comparison pool (spillover --vs pool): the
-    # difference-in-differences ratio and its lower bound, the largest over the people named.
-    "excess_vs_pool": "number", "excess_vs_pool_low": "number",
-}  # fmt: skip
 ALLOWED = {
     "severity": SEVERITIES,
     "except": SEVERITIES,
@@ -60,16 +47,6 @@ ALLOWED = {
     "days": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
 }
 CHANNEL_SECRET_PREFIX = "REACHWATCH_ALERT_"  # the only variables a channel may read its secrets from
-COSTLY = frozenset(
-    {
-        "baseline_z",
-        "forecast_final",
-        "forecast_high",
-        "coordination_share",
-        "excess_vs_pool",
-        "excess_vs_pool_low",
-    }
-)
 
 
 class Range(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -135,7 +112,7 @@ class RuleSet(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def costly_features(self) -> set[str]:
         named = {name for rule in self.rules for name in rule.when}
         named |= {name for rule in self.rules for step in rule.escalate for name in step.when}
-        return named & COSTLY
+        return {name for name in named if feature_registry.tier_of(name) == "costly"}
 
 
 class RuleError(UsageError):
@@ -395,9 +372,9 @@ def check(rules: RuleSet, references: References | None = None) -> list[tuple[li
 def _conditions(when: dict[str, Condition], at: list[str | int]) -> list[tuple[list[str | int], str]]:
     problems: list[tuple[list[str | int], str]] = []
     for name, condition in when.items():
-        kind = FEATURES.get(name)
+        kind = feature_registry.kinds().get(name)
         if kind is None:
-            known = ", ".join(sorted(FEATURES))
+            known = ", ".join(sorted(feature_registry.kinds()))
             problems.append(([*at, name], f"unknown feature {name!r}; features: {known}."))
             continue
         if isinstance(condition, Range):

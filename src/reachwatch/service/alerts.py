@@ -19,9 +19,8 @@ from typing import Any
 
 import msgspec
 
+from reachwatch.alerts import features as feature_registry
 from reachwatch.alerts.rules import (
-    COSTLY,
-    FEATURES,
     SEVERITIES,
     References,
     Rule,
@@ -34,36 +33,16 @@ from reachwatch.alerts.rules import (
     quiet_until,
 )
 from reachwatch.errors import NotFoundError, StoreDataError, UsageError
-from reachwatch.model import Engagement, HarmResult, MetricSnapshot, Post, WriteBatch
+from reachwatch.model import Engagement, MetricSnapshot, Post, WriteBatch
 from reachwatch.service import audit
 from reachwatch.service.users import Principal
-from reachwatch.store import alert_features as facts
 from reachwatch.store import alerts as rows
-from reachwatch.store import enrichments
 from reachwatch.store.alerts import AlertPostRow, AlertRow, DeliveryRow, NoteRow
 from reachwatch.store.database import Store
 
 __all__ = ["AlertPostRow", "AlertRow", "DeliveryRow", "Evaluation", "NoteRow", "RuleError"]
 
 log = logging.getLogger(__name__)
-CHEAP = frozenset(
-    {
-        "platform",
-        "author",
-        "author_handle",
-        "watched_author",
-        "protected_person_named",
-        "person",
-        "offensive",
-        "hateful",
-        "threat",
-        "harm_flag",
-        "narrative",
-        "is_reply",
-        "age_hours",
-    }
-)
-COUNTS = frozenset(FEATURES) - CHEAP - COSTLY
 
 
 class Evaluation(msgspec.Struct, kw_only=True):
@@ -153,119 +132,60 @@ class AlertEngine:
         result = Evaluation(posts=len(post_ids), counted=0, raised=0, escalated=0, updated=0)
         if not rules or not post_ids:
             return result
-        features = self._cheap(post_ids)
+        groups = feature_registry.registered().values()
+        found: dict[str, dict[str, Any]] = {}
+        cheap: set[str] = set()
+        for group in groups:
+            if group.tier == "cheap":
+                cheap |= set(group.features)
+                for post_id, values in group.compute(self.store, post_ids, found).items():
+                    found.setdefault(post_id, {}).update(values)
         candidates = [
             post_id
-            for post_id, found in features.items()
-            if any(matches({k: v for k, v in rule.when.items() if k in CHEAP}, found) for rule in rules)
+            for post_id, values in found.items()
+            if any(matches({k: v for k, v in rule.when.items() if k in cheap}, values) for rule in rules)
         ]
         result.counted = len(candidates)
-        needs_counts = any(name in COUNTS for rule in rules for name in _named(rule))
-        costly = {name for rule in rules for name in _named(rule)} & COSTLY
-        hits: list[tuple[Rule, dict[str, Any]]] = []
-        reported = facts.latest_metrics(self.store, candidates) if needs_counts else {}
-        for post_id in candidates:
-            found = features[post_id]
-            if needs_counts:
-                found.update(self._counts(post_id, reported.get(post_id, {})))
-            if costly:
-                found.update(self._costly(post_id, found, costly))
-            hits += [(rule, found) for rule in rules if matches(rule.when, found)]
+        named = {name for rule in rules for name in _named(rule)}
+        for group in feature_registry.groups_for(named) if candidates else ():
+            computed = (
+                self._costly(group, candidates, found)
+                if group.tier == "costly"
+                else group.compute(self.store, candidates, found)
+            )
+            for post_id, values in computed.items():
+                found[post_id].update(values)
+        hits = [
+            (rule, found[post_id])
+            for post_id in candidates
+            for rule in rules
+            if matches(rule.when, found[post_id])
+        ]
         if hits:
             self._record(hits, event_at_us or _now_us(), result)
         return result
 
-    def _cheap(self, post_ids: list[str]) -> dict[str, dict[str, Any]]:
-        posts = facts.post_rows(self.store, post_ids)
-        ids = list(posts)
-        harm = enrichments.harm(self.store, ids)
-        named = enrichments.results(self.store, "mentions", ids)
-        stories = facts.narratives_of(self.store, ids)
-        now = _now_us()
-        for post_id, found in posts.items():
-            judged = harm.get(post_id) or HarmResult()
-            scores = judged.scores
-            people = list(named.get(post_id, {}).get("people", []))
-            aimed = list(judged.aimed_at)
-            created = found.get("created_at_us")
-            found.update(
-                post_id=post_id,
-                offensive=scores.get("offensive"),
-                hateful=scores.get("hateful"),
-                threat=scores.get("threat"),
-                harm_flag=list(judged.flagged),
-                person=people,
-                protected_person_named=bool(people),
-                aimed_at=aimed,
-                harm_aimed_at_person=bool(aimed),
-                harm_target=judged.target,
-                narrative=stories.get(post_id, []),
-                age_hours=(now - created) / 3.6e9 if created else None,
-            )
-        return posts
-
-    def _counts(self, post_id: str, reported: dict[str, int]) -> dict[str, Any]:
-        """Counts per kind: the larger of the engagements stored and the platform's last report."""
-        counts, hour, _ = facts.engagement_counts(self.store, post_id)
-        best = {kind: max(counts.get(kind, 0), reported.get(kind, 0)) for kind in facts.KINDS}
-        return {
-            "reposts": best["repost"],
-            "quotes": best["quote"],
-            "replies": best["reply"],
-            "likes": best["like"],
-            "engagements": sum(best.values()),
-            "velocity_per_hour": hour,
-        }
-
-    def _costly(self, post_id: str, found: dict[str, Any], names: set[str]) -> dict[str, Any]:
-        """Baseline z-score, forecast and coordination share, at most once a minute per post (one
-        dossier serves the first three)."""
+    def _costly(
+        self, group: feature_registry.FeatureGroup, post_ids: list[str], found: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """A costly group's values, computed at most once a minute per post (one dossier serves the
+        baseline and both forecasts)."""
         now = time.monotonic()
-        cached = {name: self._costly_cache.get((post_id, name)) for name in names}
-        if all(entry is not None and now - entry[0] < 60 for entry in cached.values()):
-            return {name: entry[1] for name, entry in cached.items() if entry is not None}
-        fresh = self._compute(post_id, found, names)
-        if len(self._costly_cache) > 50_000:  # keep the last minute's only
-            self._costly_cache = {k: v for k, v in self._costly_cache.items() if now - v[0] < 60}
-        self._costly_cache.update({(post_id, name): (now, value) for name, value in fresh.items()})
+        fresh = {}
+        stale = []
+        for post_id in post_ids:
+            entry = self._costly_cache.get((post_id, group.name))
+            if entry is not None and now - entry[0] < 60:
+                fresh[post_id] = entry[1]
+            else:
+                stale.append(post_id)
+        if stale:
+            computed = group.compute(self.store, stale, found)
+            if len(self._costly_cache) > 50_000:  # keep the last minute's only
+                self._costly_cache = {k: v for k, v in self._costly_cache.items() if now - v[0] < 60}
+            self._costly_cache.update({(post_id, group.name): (now, computed[post_id]) for post_id in stale})
+            fresh.update(computed)
         return fresh
-
-    def _compute(self, post_id: str, found: dict[str, Any], names: set[str]) -> dict[str, Any]:
-        """A feature that cannot be computed yet (too little data) is None: no rule matches it."""
-        from reachwatch.service import reach, views
-
-        out: dict[str, Any] = dict.fromkeys(names)
-        try:
-            if names & {"baseline_z", "forecast_final", "forecast_high"}:
-                dossier = reach.dossier(self.store, post_id)
-                out.update(baseline_z=dossier.baseline.robust_z, forecast_final=dossier.forecast.predicted,
-                           forecast_high=dossier.forecast.high)  # fmt: skip
-            if "coordination_share" in names:
-                clusters = views.post_coordination(self.store, post_id).clusters
-                members = {account for cluster in clusters for account in cluster.accounts}
-                total = found.get("engagements") or 0
-                out["coordination_share"] = len(members) / total if total else 0.0
-        except Exception:
-            log.debug("costly features of %s not computed", post_id, exc_info=True)
-        if names & {"excess_vs_pool", "excess_vs_pool_low"}:
-            out.update(self._excess(post_id, list(found.get("person") or [])))
-        return {name: out[name] for name in names}
-
-    def _excess(self, post_id: str, people: list[str]) -> dict[str, Any]:
-        """The largest rise beyond the comparison pool among the people the post names (None while
-        no whole bin after the post is observed, or where the pool gives no estimate)."""
-        from reachwatch.service.spillover import SpilloverOptions, versus_pool
-
-        best: tuple[float, float] | None = None
-        for person in people:
-            try:
-                found = versus_pool(self.store, person, post_id, SpilloverOptions()).did
-            except Exception:
-                log.debug("excess vs pool of %s for %s not computed", post_id, person, exc_info=True)
-                continue
-            if found is not None and (best is None or found.low > best[1]):
-                best = (found.ratio, found.low)
-        return {"excess_vs_pool": best[0] if best else None, "excess_vs_pool_low": best[1] if best else None}
 
     def _record(self, hits: list[tuple[Rule, dict[str, Any]]], event_at_us: int, result: Evaluation) -> None:
         """Raise, escalate or update in one transaction. Another engine on the same store may raise
@@ -296,7 +216,8 @@ class AlertEngine:
         with self.store.transaction() as conn:
             for key, rule, found in keyed:
                 level, severity = level_of(rule, found)
-                shown = {k: v for k, v in found.items() if k in FEATURES or k == "post_id"}
+                kinds = feature_registry.kinds()
+                shown = {k: v for k, v in found.items() if k in kinds or k == "post_id"}
                 post_id, author_id = found.get("post_id"), found.get("author")
                 before = existing.get(key)
                 if before is None:
