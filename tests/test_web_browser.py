@@ -104,6 +104,7 @@ def test_floor_dossier_engager_account(page: object, base_url: str, demo_web: tu
     assert "Cluster" in p.locator("#coordination").inner_text()  # the planted ring
     p.wait_for_selector('#network[data-state="drawn"]', timeout=60_000)
     assert int(p.locator("#network").get_attribute("data-nodes")) > 10
+    assert "ties drawn" in p.locator(".network-summary").inner_text()
     p.wait_for_selector("#engager-table")  # loaded by htmx after the dossier
     assert p.locator("#engager-table tbody tr").count() == 25
     shot(p, "02-post-dossier")

@@ -307,3 +307,22 @@ def test_robust_z_is_one_number_on_the_floor_and_the_dossier(client: TestClient)
         assert found is not None, link
         assert found.group(1) == z, (link, z, found.group(1))
         assert "reposts + quotes so far against the author" in dossier
+
+
+def test_a_network_drawing_is_bounded_and_placed_the_same_every_time(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    _, trigger, _ = demo_web
+    url = f"/api/v1/post/network?id={q(trigger)}&max_edges=100"
+    first, again = client.get(url).json(), client.get(url).json()
+    assert len(first["edges"]) == 100
+    assert first["truncated"]
+    assert first["report"]["edges"] == 100 + first["hidden_edges"]
+    assert first["report"]["accounts"] == len(first["nodes"]) + first["hidden_accounts"]
+    weights = [edge["weight"] for edge in first["edges"]]
+    assert weights == sorted(weights, reverse=True)  # the heaviest ties
+    ends = {edge["source"] for edge in first["edges"]} | {edge["target"] for edge in first["edges"]}
+    assert ends == {node["id"] for node in first["nodes"]}
+    assert all(0 <= node["x"] <= 1000 and 0 <= node["y"] <= 1000 for node in first["nodes"])
+    assert len({(node["x"], node["y"]) for node in first["nodes"]}) > len(first["nodes"]) // 2
+    assert [(n["x"], n["y"]) for n in first["nodes"]] == [(n["x"], n["y"]) for n in again["nodes"]]

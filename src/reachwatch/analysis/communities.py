@@ -27,3 +27,19 @@ def leiden_on(graph: ig.Graph, seed: int = 7) -> Ints:
     """`leiden` on a graph already built with `undirected`."""
     partition = la.find_partition(graph, la.ModularityVertexPartition, weights="weight", seed=seed)
     return np.asarray(partition.membership, dtype=np.int64)
+
+
+def positions(n_nodes: int, source: Ints, target: Ints, weight: npt.NDArray[np.float64]) -> list[list[float]]:
+    """Where to draw each node, scaled into [0, 1000]²: Kamada–Kawai from a seeded start
+    (deterministic, so the same network is drawn the same way every time), heavier ties drawn
+    shorter; nodes in other components than their neighbours' are kept at the graph's diameter."""
+    if n_nodes < 2:
+        return [[500.0, 500.0]] * n_nodes
+    graph = undirected(n_nodes, source, target, weight)
+    start = np.random.default_rng(7).random((n_nodes, 2)).tolist()
+    lengths = [1.0 / (1.0 + float(np.log1p(w))) for w in graph.es["weight"]]
+    coords = np.asarray(graph.layout_kamada_kawai(seed=start, weights=lengths).coords, dtype=np.float64)
+    low = coords.min(axis=0)
+    span = float(max(np.ptp(coords, axis=0).max(), 1e-9))
+    placed: list[list[float]] = np.round((coords - low) / span * 1000.0, 1).tolist()
+    return placed

@@ -5,7 +5,7 @@ harmful, and the accounts that engaged with a post."""
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, cast, func, select
 
 from reachwatch.model import HarmResult
 from reachwatch.store import schema
@@ -46,10 +46,14 @@ def targeting_posts(
     p, e = schema.posts, schema.enrichments
     found: dict[str, TargetingPost] = {}
     in_window = and_(p.c.created_at_us >= since_us, p.c.created_at_us < until_us)
+    # The text of the result narrows the rows to those quoting the person's id (most posts name
+    # nobody); the decoded list decides.
+    quoted = msgspec.json.encode(person_id).decode()
+    pattern = "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     named = (
         select(p.c.id, p.c.author_id, p.c.created_at_us, e.c.result)
         .select_from(e.join(p, p.c.id == e.c.post_id))
-        .where(e.c.enricher == "mentions", in_window)
+        .where(e.c.enricher == "mentions", in_window, cast(e.c.result, Text).like(pattern, escape="\\"))
     )
     with store.connect() as conn:
         for post_id, author, at_us, result in conn.execute(named):

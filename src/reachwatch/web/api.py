@@ -19,7 +19,7 @@ from reachwatch.model import Person
 from reachwatch.service import explore, floor, narratives, reach, spillover, views
 from reachwatch.service.engagers import EngagerTable, engager_table
 from reachwatch.service.explore import Stats
-from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
+from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build, drawing
 from reachwatch.service.privacy import Pseudonyms
 from reachwatch.service.spreadsheet import safe_row
 from reachwatch.web.auth import Investigator, Reader, pseudonyms
@@ -50,6 +50,8 @@ class Node(msgspec.Struct, kw_only=True):
     label: str
     community: int
     bridge: bool
+    x: float  # seeded layout in [0, 1000]: the same network is drawn the same way every time
+    y: float
 
 
 class Edge(msgspec.Struct, kw_only=True):
@@ -63,6 +65,8 @@ class NetworkView(msgspec.Struct, kw_only=True):
     nodes: list[Node]
     edges: list[Edge]
     truncated: bool  # only the heaviest edges are drawn
+    hidden_accounts: int  # accounts of the network with no drawn tie (in the report's communities)
+    hidden_edges: int
 
 
 @router.get("/stats", responses=documented(Stats), response_class=Response)
@@ -118,33 +122,29 @@ def api_post_engagers(
 
 
 def network_view(report: NetworkReport, network: Any, max_edges: int, names: Pseudonyms) -> NetworkView:
-    """The heaviest edges and their nodes; ordinary engagers by pseudonym, labelled by it."""
-    order = sorted(range(len(network.weight)), key=lambda i: -network.weight[i])[:max_edges]
-    used = sorted({network.source[i] for i in order} | {network.target[i] for i in order})
+    """The heaviest edges and their nodes, placed; ordinary engagers by pseudonym, labelled by it."""
+    drawn = drawing(network, max_edges)
     handles = {top.account: top.handle for community in report.communities for top in community.top_accounts}
-    names.decide(network.accounts[i] for i in used)
-    shown = {i: names.name(network.accounts[i]) for i in used}
+    names.decide(network.accounts[i] for i in drawn.nodes)
+    shown = {i: names.name(network.accounts[i]) for i in drawn.nodes}
+    nodes = []
+    for i, (x, y) in zip(drawn.nodes, drawn.positions, strict=True):
+        account = network.accounts[i]
+        label = (handles.get(account) or account[-12:]) if shown[i] == account else shown[i]
+        community, bridge = int(network.cluster[i]), bool(network.flagged[i])
+        nodes.append(Node(id=shown[i], label=label, community=community, bridge=bridge, x=x, y=y))
+    edges = [
+        Edge(source=shown[network.source[i]], target=shown[network.target[i]], weight=int(network.weight[i]))
+        for i in drawn.edges
+    ]
     return NetworkView(
         report=names.mask(report),
-        nodes=[
-            Node(
-                id=shown[i],
-                label=(handles.get(network.accounts[i]) or network.accounts[i][-12:])
-                if shown[i] == network.accounts[i] else shown[i],
-                community=int(network.cluster[i]), bridge=bool(network.flagged[i]),
-            )
-            for i in used
-        ],
-        edges=[
-            Edge(
-                source=shown[network.source[i]],
-                target=shown[network.target[i]],
-                weight=int(network.weight[i]),
-            )
-            for i in order
-        ],
-        truncated=len(order) < len(network.weight),
-    )  # fmt: skip
+        nodes=nodes,
+        edges=edges,
+        truncated=drawn.hidden_edges > 0,
+        hidden_accounts=drawn.hidden_accounts,
+        hidden_edges=drawn.hidden_edges,
+    )
 
 
 @router.get("/post/network", responses=documented(NetworkView), response_class=Response)

@@ -14,7 +14,10 @@
         }
         const elements = [];
         for (const node of data.nodes) {
-          elements.push({ data: { id: node.id, label: node.label, colour: PALETTE[node.community % PALETTE.length], bridge: node.bridge ? 1 : 0 } });
+          elements.push({
+            data: { id: node.id, label: node.label, colour: PALETTE[node.community % PALETTE.length], bridge: node.bridge ? 1 : 0 },
+            position: { x: node.x, y: node.y },
+          });
         }
         data.edges.forEach((edge, i) => elements.push({ data: { id: "e" + i, source: edge.source, target: edge.target, weight: edge.weight } }));
         const graph = cytoscape({
@@ -26,14 +29,27 @@
             { selector: "node:selected", style: { label: "data(label)" } },
             { selector: "edge", style: { width: 0.5, "line-color": "#bbb", "curve-style": "haystack", opacity: 0.6 } },
           ],
-          layout: { name: "cose", animate: false, numIter: 150, randomize: true },
+          // Positions come from the server (a seeded layout): drawn at once, the same every time.
+          layout: { name: "preset", fit: true, padding: 10 },
         });
         graph.on("tap", "node", (event) => { event.target.select(); });
         listCommunities(box, data.report.communities);
+        summarise(box, data);  // inserted right after the drawing, above the table
         box.dataset.state = "drawn";
         box.dataset.nodes = String(data.nodes.length);
       })
       .catch(() => { box.textContent = "The network could not be loaded."; box.dataset.state = "error"; });
+  }
+  // What is drawn of the whole: the heaviest ties only, the rest counted (and in the table).
+  function summarise(box, data) {
+    const note = document.createElement("p");
+    note.className = "muted network-summary";
+    const drawn = data.nodes.length + " accounts and " + data.edges.length + " ties drawn";
+    note.textContent = data.truncated
+      ? drawn + " (the heaviest) of " + data.report.accounts + " accounts and " + data.report.edges + " ties; " +
+        data.hidden_accounts + " accounts with lighter ties only are counted in the communities below."
+      : drawn + ": the whole network.";
+    box.insertAdjacentElement("afterend", note);
   }
   // The communities as a table under the drawing (its data behind the picture), built with
   // textContent so handles stay text.
