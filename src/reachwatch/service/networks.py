@@ -83,7 +83,7 @@ class NetworkReport(msgspec.Struct, kw_only=True):
 
 class Drawing(msgspec.Struct, kw_only=True):
     """What a page draws of a network: the heaviest ties and the accounts at their ends, with seeded
-    positions; the rest is counted, not drawn."""
+    positions (a radial tree, no randomness); the rest is counted, not drawn."""
 
     nodes: list[int]  # indices into Network.accounts
     positions: list[list[float]]  # x, y per drawn node, in [0, 1000]

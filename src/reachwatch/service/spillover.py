@@ -282,10 +282,15 @@ def versus_pool(
         )
     until = at + bins_after * bin_us
 
+    everyone = people(store)
+    if not any(someone.id == person.id for someone in everyone):
+        everyone.append(person)
+    accounts = {someone.id: reads.person_account_ids(store, someone.handles) for someone in everyone}
+    targeting = reads.targeting_posts_of(store, accounts, since, until)  # the whole pool in one pass
+
     def series(someone: Person) -> list[int]:
-        accounts = reads.person_account_ids(store, someone.handles)
         counts = [0] * (bins_before + bins_after)
-        for post in reads.targeting_posts(store, someone.id, accounts, since, until):
+        for post in targeting[someone.id]:
             harmful = post.aimed if options.harm == "aimed" else bool(post.harmful)
             if harmful and post.post_id != post_id:
                 counts[(post.created_at_us - since) // bin_us] += 1
@@ -294,7 +299,7 @@ def versus_pool(
     target = series(person)
     donors: list[Donor] = []
     pool_series: dict[str, list[int]] = {}
-    for someone in people(store):
+    for someone in everyone:
         if someone.id == person.id:
             continue
         counts = series(someone)

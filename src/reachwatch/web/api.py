@@ -50,7 +50,7 @@ class Node(msgspec.Struct, kw_only=True):
     label: str
     community: int
     bridge: bool
-    x: float  # seeded layout in [0, 1000]: the same network is drawn the same way every time
+    x: float  # radial tree layout in [0, 1000]: the same network is drawn the same way every time
     y: float
 
 

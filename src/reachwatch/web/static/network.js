@@ -29,7 +29,7 @@
             { selector: "node:selected", style: { label: "data(label)" } },
             { selector: "edge", style: { width: 0.5, "line-color": "#bbb", "curve-style": "haystack", opacity: 0.6 } },
           ],
-          // Positions come from the server (a seeded layout): drawn at once, the same every time.
+          // Positions come from the server (a radial tree layout): drawn at once, the same every time.
           layout: { name: "preset", fit: true, padding: 10 },
         });
         graph.on("tap", "node", (event) => { event.target.select(); });
