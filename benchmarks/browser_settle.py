@@ -28,6 +28,8 @@ from urllib.parse import quote
 
 from playwright.sync_api import Page, sync_playwright
 
+from common import worktree
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -113,10 +115,10 @@ def main() -> None:
     parser.add_argument("--baseline", default="ea561f9", help="the earlier commit to compare with")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        baseline = Path(scratch) / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
-                       check=True, capture_output=True)  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        worktree(ROOT, args.baseline, Path(scratch) / "b") as baseline,
+    ):
         servers: list[subprocess.Popen[bytes]] = []
         try:
             trees = {"before": baseline / "src", "now": ROOT / "src"}
@@ -145,8 +147,6 @@ def main() -> None:
         finally:
             for process in servers:
                 process.terminate()
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)],
-                           check=False, capture_output=True)  # fmt: skip
 
 
 if __name__ == "__main__":

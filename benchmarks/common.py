@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,3 +49,16 @@ def fresh_postgres() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def worktree(root: Path, ref: str, where: Path) -> Iterator[Path]:
+    """A detached `git worktree` of `ref` at `where` (an earlier tree to measure beside today's),
+    removed afterwards."""
+    subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(where), ref],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        yield where
+    finally:
+        subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(where)],
+                       check=False, capture_output=True)  # fmt: skip

@@ -213,10 +213,10 @@ class AlertEngine:
         existing = rows.alerts_by_keys(self.store, [key for key, _, _ in keyed])
         now = _now_us()
         queued = False
+        kinds = feature_registry.kinds()
         with self.store.transaction() as conn:
             for key, rule, found in keyed:
                 level, severity = level_of(rule, found)
-                kinds = feature_registry.kinds()
                 shown = {k: v for k, v in found.items() if k in kinds or k == "post_id"}
                 post_id, author_id = found.get("post_id"), found.get("author")
                 before = existing.get(key)

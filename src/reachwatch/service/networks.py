@@ -99,9 +99,7 @@ def drawing(network: Network, max_edges: int) -> Drawing:
     source = np.asarray(network.source, dtype=np.int64)[order]
     target = np.asarray(network.target, dtype=np.int64)[order]
     nodes = sorted_unique(np.concatenate([source, target]))[0]
-    local = {int(node): k for k, node in enumerate(nodes.tolist())}
-    s = np.asarray([local[int(i)] for i in source], dtype=np.int64)
-    t = np.asarray([local[int(i)] for i in target], dtype=np.int64)
+    s, t = np.searchsorted(nodes, source), np.searchsorted(nodes, target)  # nodes is sorted
     return Drawing(
         nodes=nodes.tolist(),
         positions=positions(len(nodes), s, t, weight[order].astype(np.float64)),
