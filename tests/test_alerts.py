@@ -278,3 +278,75 @@ def test_a_grouped_alert_keeps_each_post_with_its_own_author(store: Store) -> No
     assert again.alert.post_id == other
     assert again.alert.features["engagements"] == 12
     assert {p.post_id: p.features.get("engagements") for p in again.posts}[THREAT_POST] == 3
+
+
+TRIAGE_RULES = """
+rules:
+  - id: threat-naming-protected
+    title: Threat naming a protected person
+    severity: high
+    when:
+      watched_author: true
+      protected_person_named: true
+      harm_flag: {any_of: [threat]}
+    escalate:
+      - severity: critical
+        when: {engagements: {at_least: 50}}
+  - id: watched-post
+    title: A watched account posted
+    severity: low
+    when: {watched_author: true, is_reply: false}
+"""
+
+
+def test_the_inbox_is_for_triage(store: Store) -> None:
+    """Sorted by severity, then by the latest change; each row with its post's text and time and
+    the rule's reason in words; the alert with named figures; linked to a case by an officer."""
+    from reachwatch.errors import PermissionDeniedError, UsageError
+    from reachwatch.service import cases
+    from reachwatch.store import cases as case_rows
+    from tests.alert_fixtures import T0
+    from tests.test_accountability import principal
+
+    alerts.save_rules(store, TRIAGE_RULES, "test")
+    pipeline = Pipeline(store, on_written=AlertEngine(store).on_batch)
+    pipeline.write_now(opening())
+    pipeline.write_now(engagements(CALM_POST, 0, 5))  # the calm post's low alert changes last
+    found = alerts.inbox(store).alerts
+    assert [(a.severity, a.post_id) for a in found] == [
+        ("high", THREAT_POST), ("low", CALM_POST), ("low", THREAT_POST)
+    ]  # fmt: skip
+    threat = found[0]
+    assert (threat.post_text, threat.post_at_us) == ("Dana Whitfield should be hanged for this", T0)
+    assert threat.reason.startswith(
+        "by a watched account; names a protected person; harm flags include threat"
+    )
+    assert found[1].reason == "by a watched account; not a reply"
+    pipeline.write_now(engagements(THREAT_POST, 0, 60))
+    (lead, *_) = alerts.inbox(store).alerts
+    assert (lead.severity, lead.level) == ("critical", 1)
+    assert lead.reason.endswith("; raised to critical: engagements ≥ 50 (60)")
+    # The alert's figures with the words people read and their units.
+    figures = {f.name: f for f in alerts.view(store, lead.id).features}
+    assert figures["engagements"].words == "engagements"
+    assert figures["engagements"].value == "60"
+    assert figures["velocity_per_hour"].value.endswith(" per hour")
+    assert figures["watched_author"].value == "yes"
+    assert "author" not in figures
+    assert "post_id" not in figures
+    # Linking to a case: an officer of an open case only, once, recorded on both sides.
+    ana = principal(store, "ana", "analyst")
+    bo = principal(store, "bo", "analyst")
+    case = cases.open_case(store, ana, "Threats", "Who carried the threat post in its first hour?", "Basis")
+    with pytest.raises(PermissionDeniedError, match="not one of its officers"):
+        alerts.triage(store, bo, lead.id, "case", case.id)
+    linked = alerts.triage(store, ana, lead.id, "case", case.id)
+    assert linked.cases == [case.id]
+    assert (linked.notes[-1].kind, linked.notes[-1].text) == ("case", f"linked to {case.id}")
+    with pytest.raises(UsageError, match="already linked"):
+        alerts.triage(store, ana, lead.id, "case", case.id)
+    held = {(t.kind, t.target_id) for t in case_rows.targets(store, [case.id])}
+    assert {("alert", str(lead.id)), ("post", THREAT_POST)} <= held
+    assert str(lead.id) not in case_rows.held_targets(store)[1]  # an alert is not an account
+    assert cases.open_cases_of(store, ana) == [case.id]
+    assert cases.open_cases_of(store, bo) == []

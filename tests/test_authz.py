@@ -34,7 +34,6 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/logout"): ANYONE,
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
     # Reading the monitored data.
     **{
         ("GET", path): READ
@@ -93,6 +92,7 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/api/v1/reveal"): INVESTIGATE,
     ("POST", "/alert"): INVESTIGATE,
     ("POST", "/api/v1/alert/acknowledge"): INVESTIGATE,
+    ("POST", "/api/v1/alert/case"): INVESTIGATE,
     ("GET", "/cases"): CASES,
     ("GET", "/case"): CASES,
     ("GET", "/api/v1/cases"): CASES,

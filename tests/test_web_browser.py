@@ -222,9 +222,21 @@ def test_alert_inbox_triage(page: object, base_url: str, demo_web: tuple[Store, 
     if not alerts.rules_text(store):
         alerts.save_rules(store, alerts.demo_rules_text(), "demo")
         alerts.evaluate_stored(store)
+    from reachwatch.service import cases, users
+
+    analyst = users.login(store, "analyst", PASSWORD, "test").principal
+    case = cases.open_case(
+        store, analyst, "Threat to the minister", "Who carried the threat post in its first hour?", "Basis"
+    )
     p = page
     p.goto(base_url + "/alerts")
     assert p.locator("#alerts tbody tr").count() >= 2
+    ranks = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+    shown = [ranks[s] for s in p.locator("#alerts tbody tr td:first-child .tag").all_inner_texts()]
+    assert shown == sorted(shown, reverse=True)  # the most severe first
+    first = p.locator("#alerts tbody tr").first
+    assert "criminal" in first.locator("td.text").inner_text()  # the post's text
+    assert "by a watched account" in first.locator(".reason").inner_text()  # the reason in words
     p.select_option('#alert-filters select[name="severity"]', "critical")
     p.locator('#alert-filters button[type="submit"]').click()
     p.wait_for_url("**severity=critical**")
@@ -244,6 +256,12 @@ def test_alert_inbox_triage(page: object, base_url: str, demo_web: tuple[Store, 
     notes = p.locator("#notes").inner_text()
     assert "acknowledged" in notes
     assert "<b>Escalated</b> to the protection team" in notes  # shown as text
+    assert "engagements" in p.locator("#features").inner_text()
+    assert p.locator("#reason").inner_text().startswith("Why: by a watched account")
+    p.select_option('#case-form select[name="text"]', case.id)
+    p.locator("#link-case").click()
+    p.wait_for_selector("#alert-cases")
+    assert case.id in p.locator("#alert-cases").inner_text()
     shot(p, "11-alert")
     p.locator("#dossier-link").click()
     p.wait_for_selector("#reach")
@@ -268,3 +286,22 @@ def test_oversight_page_as_a_supervisor_prints_clean(browser: object, base_url: 
         assert p.locator("#figures").is_visible()
     finally:
         context.close()
+
+
+def test_api_docs_render_offline(page: object, base_url: str) -> None:
+    """The API link opens a working reference: Swagger UI from the app's own files, under the
+    pages' security policy, listing the operations, with no request to any other host."""
+    from urllib.parse import urlsplit
+
+    p = page
+    asked: list[str] = []
+    p.on("request", lambda request: asked.append(request.url))
+    p.locator('header nav a:has-text("API")').click()
+    p.wait_for_selector(".opblock", timeout=30_000)
+    operations = p.locator(".opblock-summary-path").all_inner_texts()
+    assert {"/api/v1/post", "/api/v1/alerts", "/api/v1/alert/case"} <= set(operations), operations[:5]
+    assert len(operations) >= 10
+    here = urlsplit(base_url).netloc
+    assert {urlsplit(url).netloc for url in asked if not url.startswith("data:")} == {here}, asked
+    shot(p, "13-api-docs")
+    assert p.problems == []

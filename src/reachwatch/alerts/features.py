@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
@@ -32,6 +32,9 @@ class FeatureGroup:
     features: Mapping[str, Kind]  # what it computes: name -> kind
     compute: Compute
     after: tuple[str, ...] = ()  # groups whose values it reads (computed first when it runs)
+    # How people are shown each feature: name -> (words, unit). Words for a bool read as a
+    # statement ("by a watched account"); the unit follows a number ("per hour", "0–1").
+    labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @functools.cache
@@ -75,3 +78,28 @@ def groups_for(names: set[str]) -> list[FeatureGroup]:
                 wanted.add(name)
                 pending.append(name)
     return [group for group in groups.values() if group.name in wanted and group.tier != "cheap"]
+
+
+def label(name: str) -> tuple[str, str]:
+    """(words, unit) for a feature; its own name and no unit where its group gives none."""
+    for group in registered().values():
+        if name in group.labels:
+            return group.labels[name]
+    return name.replace("_", " "), ""
+
+
+def shown(name: str, value: Any) -> str:
+    """A feature's value as people read it: numbers grouped and rounded, with the unit."""
+    unit = label(name)[1]
+    if value is None:
+        return "not known"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if unit == "%":
+            return f"{value * 100:.0f}%"
+        text = f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
+        return f"{text} {unit}".strip() if unit and unit != "0–1" else text
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "none"
+    return str(value)

@@ -431,6 +431,37 @@ def _holds(condition: Condition, value: Any) -> bool:
     return str(value) == condition
 
 
+def reason(rule: Rule, level: int, features: dict[str, Any]) -> str:
+    """Why an alert stands, in words: each condition of the rule (and of the escalation step it
+    reached) with the post's value, e.g. "by a watched account; engagements ≥ 5,000 (6,120)"."""
+    said = [_said(name, condition, features.get(name)) for name, condition in rule.when.items()]
+    if 0 < level <= len(rule.escalate):
+        step = rule.escalate[level - 1]
+        steps = [_said(name, condition, features.get(name)) for name, condition in step.when.items()]
+        said.append(f"raised to {step.severity}: " + "; ".join(steps))
+    return "; ".join(said)
+
+
+def _said(name: str, condition: Condition, value: Any) -> str:
+    words, _ = feature_registry.label(name)
+    now = feature_registry.shown(name, value)
+    if isinstance(condition, bool):
+        return words if condition else f"not {words}"
+    if isinstance(condition, int | float):
+        return f"{words} ≥ {feature_registry.shown(name, condition)} ({now})"
+    if isinstance(condition, str):
+        return f"{words} is {condition}"
+    bounds = (
+        ("≥", condition.at_least), (">", condition.above), ("≤", condition.at_most), ("<", condition.below)
+    )  # fmt: skip
+    parts = [f"{sign} {feature_registry.shown(name, bound)}" for sign, bound in bounds if bound is not None]
+    if condition.equals is not None:
+        parts.append(f"is {feature_registry.shown(name, condition.equals)}")
+    if condition.any_of is not None:
+        parts.append(("include " if isinstance(value, list) else "is ") + " or ".join(condition.any_of))
+    return f"{words} {' and '.join(parts)} ({now})"
+
+
 def level_of(rule: Rule, features: dict[str, Any]) -> tuple[int, str]:
     """(escalation steps crossed, severity): the highest step whose conditions hold."""
     level, severity = 0, rule.severity

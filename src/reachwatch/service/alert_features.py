@@ -150,6 +150,24 @@ GROUPS = [
             "harm_target": "text",
         },
         post_features,
+        labels={
+            "platform": ("platform", ""),
+            "author": ("author", ""),
+            "author_handle": ("author's handle", ""),
+            "watched_author": ("by a watched account", ""),
+            "is_reply": ("a reply", ""),
+            "age_hours": ("age", "hours"),
+            "narrative": ("narratives", ""),
+            "protected_person_named": ("names a protected person", ""),
+            "person": ("protected people named", ""),
+            "offensive": ("offensive score", "0–1"),
+            "hateful": ("hateful score", "0–1"),
+            "threat": ("threat score", "0–1"),
+            "harm_flag": ("harm flags", ""),
+            "aimed_at": ("harm aimed at", ""),
+            "harm_aimed_at_person": ("harm aimed at a protected person", ""),
+            "harm_target": ("harm's target", ""),
+        },
     ),
     FeatureGroup(
         "counts",
@@ -163,15 +181,33 @@ GROUPS = [
             "velocity_per_hour": "number",
         },
         count_features,
+        labels={
+            "engagements": ("engagements", ""),
+            "reposts": ("reposts", ""),
+            "quotes": ("quotes", ""),
+            "replies": ("replies", ""),
+            "likes": ("likes", ""),
+            "velocity_per_hour": ("velocity (engagements in the last hour)", "per hour"),
+        },
     ),
     FeatureGroup(
         "reach",
         "costly",
         {"baseline_z": "number", "forecast_final": "number", "forecast_high": "number"},
         reach_features,
+        labels={
+            "baseline_z": ("above the author's usual reach", "σ"),
+            "forecast_final": ("forecast final spread", "engagements"),
+            "forecast_high": ("forecast final spread, upper bound", "engagements"),
+        },
     ),
     FeatureGroup(
-        "coordination", "costly", {"coordination_share": "number"}, coordination_features, ("counts",)
+        "coordination",
+        "costly",
+        {"coordination_share": "number"},
+        coordination_features,
+        ("counts",),
+        labels={"coordination_share": ("share of engagements from coordinated clusters", "%")},
     ),
     # Harm toward a person the post names, beyond the comparison pool (spillover --vs pool): the
     # difference-in-differences ratio and its lower bound, the largest over the people named.
@@ -180,6 +216,10 @@ GROUPS = [
         "costly",
         {"excess_vs_pool": "number", "excess_vs_pool_low": "number"},
         spillover_features,
+        labels={
+            "excess_vs_pool": ("harm toward a named person beyond the comparison pool", "×"),
+            "excess_vs_pool_low": ("the same, lower bound", "×"),
+        },
     ),
 ]
 # fmt: on

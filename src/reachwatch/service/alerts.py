@@ -31,6 +31,7 @@ from reachwatch.alerts.rules import (
     matches,
     parse,
     quiet_until,
+    reason,
 )
 from reachwatch.errors import NotFoundError, StoreDataError, UsageError
 from reachwatch.model import Engagement, MetricSnapshot, Post, WriteBatch
@@ -306,11 +307,34 @@ class AlertPage(msgspec.Struct, kw_only=True):
     limit: int
 
 
+class FeatureShown(msgspec.Struct, kw_only=True):
+    name: str  # as the rules name it
+    words: str  # as people read it
+    value: str  # with its unit
+
+
 class AlertView(msgspec.Struct, kw_only=True):
     alert: AlertRow
     posts: list[AlertPostRow]  # every post it covers, each with its own author (one unless grouped)
     notes: list[NoteRow]
     deliveries: list[DeliveryRow]
+    features: list[FeatureShown]  # the lead post's figures, named and with units
+    cases: list[str]  # the cases it is linked to
+
+
+HIDDEN_FEATURES = ("author", "author_handle", "post_id")  # shown as links, not figures
+
+
+def _with_reasons(store: Store, found: list[AlertRow]) -> list[AlertRow]:
+    """Each alert with its rule's conditions in words (the rule as saved now; a rule since removed
+    leaves the reason empty)."""
+    by_id = {rule.id: rule for rule in active_rules(store).rules}
+    return [
+        msgspec.structs.replace(alert, reason=reason(by_id[alert.rule_id], alert.level, alert.features))
+        if alert.rule_id in by_id
+        else alert
+        for alert in found
+    ]
 
 
 def inbox(
@@ -334,23 +358,34 @@ def inbox(
         limit=limit,
         offset=(page - 1) * limit,
     )
-    return AlertPage(alerts=found, total=total, page=page, limit=limit)
+    return AlertPage(alerts=_with_reasons(store, found), total=total, page=page, limit=limit)
 
 
 def view(store: Store, alert_id: int) -> AlertView:
     alert = rows.get_alert(store, alert_id)
     if alert is None:
         raise NotFoundError(f"No alert {alert_id}.")
+    from reachwatch.store import cases as case_rows
+
+    figures = [
+        FeatureShown(
+            name=name, words=feature_registry.label(name)[0], value=feature_registry.shown(name, value)
+        )
+        for name, value in sorted(alert.features.items())
+        if name not in HIDDEN_FEATURES
+    ]
     return AlertView(
-        alert=alert,
+        alert=_with_reasons(store, [alert])[0],
         posts=rows.alert_posts(store, alert_id),
         notes=rows.notes(store, alert_id),
         deliveries=rows.deliveries(store, alert_id=alert_id),
+        features=figures,
+        cases=case_rows.cases_of_target(store, "alert", str(alert_id)),
     )
 
 
 def triage(store: Store, who: Principal, alert_id: int, action: str, text: str = "") -> AlertView:
-    """acknowledge | assign (text: the user) | comment (text) | close | reopen."""
+    """acknowledge | assign (text: the user) | comment (text) | case (text: the case id) | close | reopen."""
     alert = view(store, alert_id).alert
     now = _now_us()
     text = text.strip()[:2000]
@@ -366,6 +401,14 @@ def triage(store: Store, who: Principal, alert_id: int, action: str, text: str =
     elif action == "comment":
         if not text:
             raise UsageError("A comment needs some text.")
+    elif action == "case":
+        from reachwatch.service import cases
+
+        if not text:
+            raise UsageError("Choose the case to link the alert to.")
+        if not cases.link_alert(store, who, text, alert.id, alert.post_id):
+            raise UsageError(f"Alert {alert.id} is already linked to {text}.")
+        text = f"linked to {text}"
     elif action == "close":
         changes["status"] = "closed"
     elif action == "reopen":
@@ -384,6 +427,7 @@ def triage(store: Store, who: Principal, alert_id: int, action: str, text: str =
                 "assign": "assigned",
                 "close": "closed",
                 "reopen": "reopened",
+                "case": "case",
             }.get(action, action),
             text,
         )

@@ -130,6 +130,11 @@ def list_for(store: Store, who: Principal, status: str | None = None) -> list[Ca
     return rows.list_cases(store, status, member=None if who.can(Permission.OVERSEE) else who.name)
 
 
+def open_cases_of(store: Store, who: Principal) -> list[str]:
+    """The open cases the user is an officer of (where they may link alerts and posts)."""
+    return [case.id for case in rows.list_cases(store, "open", member=who.name)]
+
+
 def join(store: Store, who: Principal, case_id: str, user: str | None = None) -> None:
     """Add an officer to a case: only its owner (the officer who opened it) or a supervisor may,
     so nobody reads another officer's revealed identities by joining on their own."""
@@ -171,6 +176,28 @@ def note_target(store: Store, who: Principal, kind: str, target_id: str) -> None
                 case_id=who.case_id, kind=kind, target_id=target_id, added_by=who.name, added_at_us=_now_us()
             ),
         )
+
+
+def link_alert(store: Store, who: Principal, case_id: str, alert_id: int, post_id: str | None) -> bool:
+    """Put an alert (and its lead post) under a case the user works on; False if it already was."""
+    who.require(Permission.INVESTIGATE)
+    case = get(store, case_id)
+    if case.status != "open" or not is_member(store, case_id, who.name):
+        raise PermissionDeniedError(
+            f"Case {case_id} is closed or you are not one of its officers: "
+            "link alerts to an open case of yours."
+        )
+    now = _now_us()
+    linked = rows.add_target(
+        store, TargetRow(case_id=case_id, kind="alert", target_id=str(alert_id), added_by=who.name,
+                         added_at_us=now)
+    )  # fmt: skip
+    if post_id:
+        rows.add_target(
+            store,
+            TargetRow(case_id=case_id, kind="post", target_id=post_id, added_by=who.name, added_at_us=now),
+        )
+    return linked
 
 
 def start_clock(store: Store, who: Principal, case_id: str) -> None:

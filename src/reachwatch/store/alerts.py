@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import desc, func, insert, select, update
+from sqlalchemy import case, desc, func, insert, select, update
 
 from reachwatch.store import schema
 from reachwatch.store.database import Store, as_struct
@@ -27,6 +27,10 @@ class AlertRow(msgspec.Struct, kw_only=True):
     event_at_us: int
     raised_at_us: int
     updated_at_us: int
+    # The lead post as stored (read with the alert for the inbox; None where it is not stored).
+    post_text: str | None = None
+    post_at_us: int | None = None
+    reason: str = ""  # the rule's conditions in words (service/alerts.py fills it; not stored)
 
 
 class AlertPostRow(msgspec.Struct, kw_only=True):
@@ -92,7 +96,8 @@ def alerts_by_keys(store: Store, keys: list[str]) -> dict[str, AlertRow]:
 
 
 def insert_alert(conn: Any, values: dict[str, Any]) -> int:
-    result = conn.execute(insert(schema.alerts).returning(schema.alerts.c.id), [values])
+    stored = {key: value for key, value in values.items() if key in schema.alerts.c}
+    result = conn.execute(insert(schema.alerts).returning(schema.alerts.c.id), [stored])
     return int(result.scalar_one())
 
 
@@ -135,9 +140,21 @@ def add_deliveries(conn: Any, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(schema.deliveries), rows)
 
 
+def _with_post() -> Any:
+    """Alerts with their lead post's text and time (an outer join: a post may not be stored)."""
+    a, p = schema.alerts, schema.posts
+    return select(a, p.c.text.label("post_text"), p.c.created_at_us.label("post_at_us")).select_from(
+        a.outerjoin(p, p.c.id == a.c.post_id)
+    )
+
+
+# The inbox's order: the most severe first, then the most recently changed.
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+
+
 def get_alert(store: Store, alert_id: int) -> AlertRow | None:
     with store.connect() as conn:
-        row = conn.execute(select(schema.alerts).where(schema.alerts.c.id == alert_id)).first()
+        row = conn.execute(_with_post().where(schema.alerts.c.id == alert_id)).first()
     return as_struct(row, AlertRow) if row else None
 
 
@@ -155,7 +172,14 @@ def list_alerts(
         where.append(a.c.rule_id == rule_id)
     if assignee:
         where.append(a.c.assignee == assignee)
-    stmt = select(a).where(*where).order_by(desc(a.c.updated_at_us), desc(a.c.id)).limit(limit).offset(offset)
+    rank = case(SEVERITY_RANK, value=a.c.severity, else_=0)
+    stmt = (
+        _with_post()
+        .where(*where)
+        .order_by(desc(rank), desc(a.c.updated_at_us), desc(a.c.id))
+        .limit(limit)
+        .offset(offset)
+    )
     with store.connect() as conn:
         rows = [as_struct(row, AlertRow) for row in conn.execute(stmt)]
         total = int(conn.execute(select(func.count()).select_from(a).where(*where)).scalar_one())

@@ -126,6 +126,14 @@ def targets(store: Store, case_ids: list[str] | None = None) -> list[TargetRow]:
         return _rows(TargetRow, conn.execute(stmt))
 
 
+def cases_of_target(store: Store, kind: str, target_id: str) -> list[str]:
+    """The cases (ids, oldest link first) that hold this target."""
+    t = schema.case_targets
+    stmt = select(t.c.case_id).where(t.c.target_id == target_id, t.c.kind == kind).order_by(t.c.added_at_us)
+    with store.connect() as conn:
+        return list(conn.execute(stmt).scalars())
+
+
 def add_time(
     store: Store, case_id: str, user_name: str, started_at_us: int, stopped_at_us: int | None, note: str
 ) -> int:
@@ -171,7 +179,11 @@ def time_entries(store: Store, case_ids: list[str] | None = None) -> list[TimeRo
 def held_targets(store: Store) -> tuple[set[str], set[str]]:
     """(post ids, account ids) named by open cases: retention keeps their data."""
     t, c = schema.case_targets, schema.cases
-    stmt = select(t.c.kind, t.c.target_id).join(c, c.c.id == t.c.case_id).where(c.c.status == "open")
+    stmt = (
+        select(t.c.kind, t.c.target_id)
+        .join(c, c.c.id == t.c.case_id)
+        .where(c.c.status == "open", t.c.kind.in_(("post", "account")))
+    )
     posts: set[str] = set()
     accounts: set[str] = set()
     with store.connect() as conn:

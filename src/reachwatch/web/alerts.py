@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reachwatch.service import alerts, users
+from reachwatch.service import alerts, cases, users
 from reachwatch.web.auth import Configurer, Investigator, Reader
 from reachwatch.web.context import documented, render, shown, store_of
 
@@ -60,12 +60,16 @@ def inbox_page(
 
 
 @router.get("/alert", response_class=HTMLResponse)
-def alert_page(request: Request, _: Reader, id: AlertId) -> Response:
+def alert_page(request: Request, me: Reader, id: AlertId) -> Response:
     store = store_of(request)
     return render(
         request,
         "alert.html",
-        {"v": alerts.view(store, id), "users": [u.name for u in users.list_users(store)]},
+        {
+            "v": alerts.view(store, id),
+            "users": [u.name for u in users.list_users(store)],
+            "my_cases": cases.open_cases_of(store, me),
+        },
         ("view-alert", f"alert:{id}"),
     )
 
@@ -75,7 +79,7 @@ def alert_triage(
     request: Request,
     who: Investigator,
     id: Annotated[int, Form(ge=1, le=2**62)],
-    action: Annotated[str, Form(pattern="^(acknowledge|assign|comment|close|reopen)$")],
+    action: Annotated[str, Form(pattern="^(acknowledge|assign|comment|case|close|reopen)$")],
     text: Annotated[str, Form(max_length=2_000)] = "",
 ) -> Response:
     alerts.triage(store_of(request), who, id, action, text)
@@ -135,4 +139,15 @@ def api_acknowledge(request: Request, who: Investigator, id: AlertId) -> Respons
     """Acknowledge an alert (the caller is recorded)."""
     return shown(
         request, alerts.triage(store_of(request), who, id, "acknowledge"), ("view-alert", f"alert:{id}")
+    )
+
+
+@api_router.post("/alert/case", responses=documented(alerts.AlertView), response_class=Response)
+def api_link_case(
+    request: Request, who: Investigator, id: AlertId, case: Annotated[str, Query(min_length=1, max_length=64)]
+) -> Response:
+    """Link an alert, and its lead post, to an open case the caller works on (recorded in the
+    alert's history, the case's targets and the audit log)."""
+    return shown(
+        request, alerts.triage(store_of(request), who, id, "case", case), ("view-alert", f"alert:{id}")
     )

@@ -7,6 +7,7 @@ and nothing else. Errors become one JSON shape under /api/v1 and an error page e
 from __future__ import annotations
 
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,6 +36,8 @@ from reachwatch.service.store_access import Store
 from reachwatch.web import filters
 
 HERE = Path(__file__).parent
+# Swagger UI's built files, as the fastapi-offline package ships them (updated with it, never a CDN).
+SWAGGER_UI = Path(str(resources.files("fastapi_offline") / "static"))
 SECURITY_HEADERS = {
     # Post text is hostile: no inline script runs, whatever a template might let through. Inline
     # styles are allowed: Cytoscape.js styles the elements it draws.
@@ -71,13 +74,16 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         title="reachwatch",
         version=__version__,
         description="Reach, engagers, harm and aftermath of the posts of watched high-reach accounts.",
-        docs_url="/api/docs",
+        # The docs page is the app's own (web/pages.py: Swagger UI from fastapi-offline's files,
+        # under the pages' security policy); FastAPI's would load Swagger UI from a CDN.
+        docs_url=None,
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
     app.state.store = store
     app.state.settings = settings or load_settings()
     app.state.templates = templates()
+    app.mount("/static/swagger", StaticFiles(directory=str(SWAGGER_UI)), name="swagger")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)

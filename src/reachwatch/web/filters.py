@@ -62,23 +62,10 @@ def account_href(account_id: str) -> str:
     return f"/account?id={quote(str(account_id), safe='')}"
 
 
-def plain_value(value: object) -> str:
-    """A feature's value for people: floats to three decimals, lists as comma-separated words."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".")
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value) or "–"
-    return str(value)
-
-
 def register(env: Environment) -> None:
     env.filters.update(
         when=when, number=number, marked=marked, q=lambda value: quote(str(value), safe=""),
-        account_href=account_href, plain_value=plain_value,
+        account_href=account_href,
     )  # fmt: skip
     env.globals.update(
         svg_lines=svg_lines, svg_bars=svg_bars, svg_strip=svg_strip, narrative_series=narrative_series

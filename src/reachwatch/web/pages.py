@@ -212,6 +212,16 @@ def narrative_page(
     )
 
 
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs_page(request: Request) -> Response:
+    """The REST API's reference (public, as the OpenAPI document is): Swagger UI served by the app."""
+    app = request.app
+    page: HTMLResponse = app.state.templates.TemplateResponse(
+        request, "api_docs.html", {"version": app.version, "openapi_url": app.openapi_url}
+    )
+    return page
+
+
 METHODS = {"spillover": Path(__file__).parent / "docs" / "spillover-counterfactual.md"}
 
 
