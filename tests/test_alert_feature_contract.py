@@ -52,6 +52,26 @@ def test_the_registry_is_the_rule_languages_feature_table() -> None:
     assert "coordination_share" in str(refused.value)
 
 
+@pytest.mark.parametrize("name", GROUPS)
+def test_every_feature_has_words_for_people(name: str) -> None:
+    """Labels name only declared features, and every feature has one (the alert page and the
+    inbox's reasons read them)."""
+    group = features.registered()[name]
+    assert set(group.labels) == set(group.features), name
+    for feature, (words, unit) in group.labels.items():
+        assert words
+        assert features.label(feature) == (words, unit)
+
+
+def test_values_are_shown_with_their_units() -> None:
+    assert features.shown("velocity_per_hour", 1234.0) == "1,234 per hour"
+    assert features.shown("coordination_share", 0.3) == "30%"
+    assert features.shown("offensive", 0.8712) == "0.87"  # a score: no unit
+    assert features.shown("watched_author", False) == "no"
+    assert features.shown("harm_flag", []) == "none"
+    assert features.shown("baseline_z", None) == "not known"
+
+
 def test_groups_for_adds_what_a_group_reads() -> None:
     chosen = [group.name for group in features.groups_for({"coordination_share"})]
     assert chosen == ["counts", "coordination"]
