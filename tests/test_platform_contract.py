@@ -88,6 +88,14 @@ def test_against_its_fake_it_resolves_backfills_and_reads_back_its_own_captures(
     assert engaged > 0, "backfill stored no engagements"
     for post_id in watched:
         assert platform.of_id(post_id) is found
+        # Links out: every stored post and the watched account have a public https address.
+        url = found.post_url(post_id, entry.account_id)
+        assert url is not None, post_id
+        assert url.startswith("https://"), url
+        assert found.native_post_id(post_id).rsplit("/", 1)[-1] in url
+    account_url = found.account_url(entry.account_id)
+    assert account_url is not None
+    assert account_url.startswith("https://")
 
     # Every stored payload is read back by this platform's capture reader, into this namespace.
     assert raw
@@ -101,3 +109,33 @@ def test_against_its_fake_it_resolves_backfills_and_reads_back_its_own_captures(
             assert named, record
             assert all(ident.startswith(f"{name}:") for ident in named), (source, named)
     assert {Post, Engagement} <= kinds
+
+
+@pytest.mark.parametrize(
+    ("post_id", "author_id", "post_url", "account_url"),
+    [
+        (
+            "bluesky:at://did:plc:abc/app.bsky.feed.post/3kx",
+            "bluesky:did:plc:abc",
+            "https://bsky.app/profile/did:plc:abc/post/3kx",
+            "https://bsky.app/profile/did:plc:abc",
+        ),
+        (
+            "mastodon:mastodon.social/1123",
+            "mastodon:alice@example.org",
+            "https://mastodon.social/@alice@example.org/1123",
+            "https://example.org/@alice",
+        ),
+        ("x:1850000000000000000", "x:783214", "https://x.com/i/web/status/1850000000000000000",
+         "https://x.com/i/user/783214"),
+    ],
+)  # fmt: skip
+def test_links_out_to_originals(post_id: str, author_id: str, post_url: str, account_url: str) -> None:
+    assert platforms.post_url(post_id, author_id) == post_url
+    assert platforms.account_url(author_id) == account_url
+    # A pseudonymised id (or author) never becomes an address: it would be wrong, or undo the mask.
+    masked = "anon-abcdefghijklmnop"
+    assert platforms.account_url(masked) is None
+    assert platforms.post_url(post_id, masked) is None
+    assert platforms.post_url("bluesky:at://anon-abcdefghijklmnop/app.bsky.feed.post/3kx") is None
+    assert platforms.post_url("crowdtangle:123") is None  # imported only: no platform, no address

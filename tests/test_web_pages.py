@@ -326,3 +326,36 @@ def test_a_network_drawing_is_bounded_and_placed_the_same_every_time(
     assert all(0 <= node["x"] <= 1000 and 0 <= node["y"] <= 1000 for node in first["nodes"])
     assert len({(node["x"], node["y"]) for node in first["nodes"]}) > len(first["nodes"]) // 2
     assert [(n["x"], n["y"]) for n in first["nodes"]] == [(n["x"], n["y"]) for n in again["nodes"]]
+
+
+def test_posts_and_accounts_link_out_to_their_originals(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    """The dossier and the account page link to the original on Bluesky; a page listing ordinary
+    accounts' posts links out only to public accounts' posts (an address holds the author's DID)."""
+    import re
+
+    from sqlalchemy import text
+
+    store, trigger, watched = demo_web
+    did = watched.removeprefix("bluesky:")
+    rkey = trigger.rsplit("/", 1)[-1]
+    dossier = client.get(f"/post?id={q(trigger)}").text
+    assert f'href="https://bsky.app/profile/{did}/post/{rkey}"' in dossier
+    assert 'rel="noopener noreferrer external"' in dossier
+    assert f'href="https://bsky.app/profile/{did}"' in client.get(f"/account?id={q(watched)}").text
+    with store.connect() as conn:
+        public = set(
+            conn.execute(text("SELECT id FROM accounts WHERE watched OR followers >= 100000")).scalars()
+        )
+        ordinary_posts = conn.execute(
+            text("SELECT count(*) FROM posts p JOIN accounts a ON a.id = p.author_id "
+                 "WHERE NOT a.watched AND coalesce(a.followers, 0) < 100000 AND p.text LIKE '%Dana%'")
+        ).scalar_one()  # fmt: skip
+    assert ordinary_posts > 0  # the search below lists ordinary accounts' posts too
+    listed = client.get("/search?q=Dana&limit=200").text
+    assert "anon-" in listed  # ordinary authors' posts, by pseudonym
+    linked = set(re.findall(r'href="https://bsky\.app/profile/([^/"]+)/post/', listed))
+    assert {f"bluesky:{found}" for found in linked} <= public
+    theirs = client.get(f"/search?q=Dana&author={q(watched)}").text
+    assert set(re.findall(r'href="https://bsky\.app/profile/([^/"]+)/post/', theirs)) == {did}

@@ -138,6 +138,15 @@ class Platform(ABC):
         """The author's account id, where the record id alone says it (Bluesky's AT-URIs)."""
         return None
 
+    # --- links out: the public web addresses of originals, for people to check (None: none)
+    def post_url(self, post_id: str, author_id: str | None = None) -> str | None:
+        """A post's page on the platform (`author_id`: its author, where the address needs it)."""
+        return None
+
+    def account_url(self, account_id: str) -> str | None:
+        """An account's page on the platform."""
+        return None
+
     # --- backfill
     def available(self, clients: Clients) -> bool:
         """Whether backfill can run (credentials set); False skips it quietly."""

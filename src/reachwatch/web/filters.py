@@ -12,6 +12,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from reachwatch.model import iso_from_micros
+from reachwatch.service import platforms
 from reachwatch.web.charts import svg_bars, svg_lines, svg_strip
 
 SEGMENTS = re.compile(r"[\w']+|[^\w']+")
@@ -62,11 +63,25 @@ def account_href(account_id: str) -> str:
     return f"/account?id={quote(str(account_id), safe='')}"
 
 
+def original(kind: str, record_id: str | None, author_id: str | None = None) -> Markup:
+    """A link to the original post or account on its platform (opened in a new tab, sending no
+    referrer), or nothing where there is no public address or the id is shown by pseudonym."""
+    if not record_id:
+        return Markup("")
+    url = platforms.post_url(record_id, author_id) if kind == "post" else platforms.account_url(record_id)
+    if url is None:
+        return Markup("")
+    return Markup(
+        '<a class="original" href="{}" target="_blank" rel="noopener noreferrer external">on {} ↗</a>'
+    ).format(url, platforms.label_of(record_id))
+
+
 def register(env: Environment) -> None:
     env.filters.update(
         when=when, number=number, marked=marked, q=lambda value: quote(str(value), safe=""),
         account_href=account_href,
     )  # fmt: skip
     env.globals.update(
-        svg_lines=svg_lines, svg_bars=svg_bars, svg_strip=svg_strip, narrative_series=narrative_series
-    )
+        original=original, svg_lines=svg_lines, svg_bars=svg_bars, svg_strip=svg_strip,
+        narrative_series=narrative_series,
+    )  # fmt: skip

@@ -70,6 +70,19 @@ class Bluesky(Platform):
             return f"{NAME}:{record_id[len(_AT) :].split('/', 1)[0]}"
         return None
 
+    def post_url(self, post_id: str, author_id: str | None = None) -> str | None:
+        """bsky.app's `/profile/DID/post/RKEY`."""
+        if not post_id.startswith(_AT):
+            return None
+        repo, _, rest = post_id[len(_AT) :].partition("/")
+        collection, _, rkey = rest.partition("/")
+        ok = repo.startswith("did:") and collection == "app.bsky.feed.post" and rkey
+        return f"https://bsky.app/profile/{repo}/post/{rkey}" if ok else None
+
+    def account_url(self, account_id: str) -> str | None:
+        native = account_id.removeprefix(f"{NAME}:")
+        return f"https://bsky.app/profile/{native}" if native.startswith("did:") else None
+
     def new_posts(
         self, clients: Clients, target: Target, latest: str | None, since_us: int
     ) -> Iterator[Pages]:

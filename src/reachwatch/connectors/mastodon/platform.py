@@ -83,6 +83,18 @@ class Mastodon(Platform):
     def native_post_id(self, post_id: str) -> str:
         return _local(post_id)
 
+    def post_url(self, post_id: str, author_id: str | None = None) -> str | None:
+        """The status on the server it was read from, under its author: `https://host/@user@domain/ID`
+        (the author is needed: a status id alone has no web page)."""
+        host, _, local = post_id.removeprefix(f"{NAME}:").rpartition("/")
+        author = (author_id or "").removeprefix(f"{NAME}:")
+        return f"https://{host}/@{author}/{local}" if "@" in author and host and local.isdigit() else None
+
+    def account_url(self, account_id: str) -> str | None:
+        """The account's page on its home server: `https://domain/@user`."""
+        user, _, domain = account_id.removeprefix(f"{NAME}:").partition("@")
+        return f"https://{domain}/@{user}" if user and domain and "/" not in domain else None
+
     def new_posts(
         self, clients: Clients, target: Target, latest: str | None, since_us: int
     ) -> Iterator[Pages]:

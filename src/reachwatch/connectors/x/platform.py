@@ -50,6 +50,16 @@ class X(Platform):
         headers = {"authorization": f"Bearer {token.get_secret_value()}"}
         return clients.cached(NAME, XClient, lambda: XClient(clients.http(settings.api_url, headers)))
 
+    def post_url(self, post_id: str, author_id: str | None = None) -> str | None:
+        """x.com's address of a tweet by id alone: `/i/web/status/ID`."""
+        native = post_id.removeprefix(f"{NAME}:")
+        return f"https://x.com/i/web/status/{native}" if native.isdigit() else None
+
+    def account_url(self, account_id: str) -> str | None:
+        """x.com's address of an account by its numeric id: `/i/user/ID`."""
+        native = account_id.removeprefix(f"{NAME}:")
+        return f"https://x.com/i/user/{native}" if native.isdigit() else None
+
     def parse_spec(self, spec: str, rest: str) -> tuple[str, str | None]:
         if not _USERNAME.match(rest):
             raise UsageError(f"{spec!r}: an X username has 1 to 15 letters, digits or underscores.")
