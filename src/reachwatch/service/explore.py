@@ -55,6 +55,20 @@ def search(
     )
 
 
+MAX_DOWNLOAD = 50_000
+
+
+def search_download(
+    store: Store, query: str, *, filters: SearchFilters | None = None, page: int = 1
+) -> list[SearchHit]:
+    """The results of a search for a file, newest first: up to MAX_DOWNLOAD posts (page N: the
+    Nth so many)."""
+    if page < 1:
+        raise UsageError(f"--page starts at 1; got {page}.")
+    offset = (page - 1) * MAX_DOWNLOAD
+    return queries.search(store, query, limit=MAX_DOWNLOAD, offset=offset, filters=filters)
+
+
 def top_posts(store: Store, limit: int = 10) -> list[TopPost]:
     return queries.top_posts(store, limit=limit)
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.service import alerts, cases, users
 from reachwatch.web.auth import Configurer, Investigator, Reader
-from reachwatch.web.context import documented, render, shown, store_of
+from reachwatch.web.context import TableFormat, documented, download, render, shown, store_of
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -19,6 +19,12 @@ Severity = Annotated[str, Query(pattern="^(|low|medium|high|critical)$")]
 RuleId = Annotated[str, Query(max_length=64)]
 AlertId = Annotated[int, Query(ge=1, le=2**62)]
 Page = Annotated[int, Query(ge=1, le=100_000)]
+DOWNLOAD_ROWS = 10_000
+# The inbox as a table: what the page shows, the reason in words, the figures as JSON.
+ALERT_COLUMNS = (
+    "id", "severity", "status", "title", "rule_id", "reason", "post_id", "post_text", "post_at_us",
+    "author_id", "assignee", "raised_at_us", "updated_at_us", "features",
+)  # fmt: skip
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -30,6 +36,7 @@ def inbox_page(
     rule: RuleId = "",
     mine: bool = False,
     page: Page = 1,
+    format: TableFormat = "html",
 ) -> Response:
     found = alerts.inbox(
         store_of(request),
@@ -38,8 +45,13 @@ def inbox_page(
         rule_id=rule or None,
         assignee=who.name if mine else None,
         page=page,
-        limit=50,
+        limit=50 if format == "html" else DOWNLOAD_ROWS,
     )
+    if format != "html":
+        return download(
+            request, found.alerts, "alerts", format, ("view-alerts", "inbox"), only=ALERT_COLUMNS,
+            status=status, severity=severity, rule=rule,
+        )  # fmt: skip
     form = {"status": status, "severity": severity, "rule": rule, "mine": mine}
     rules = [r.id for r in alerts.active_rules(store_of(request)).rules]
     return render(

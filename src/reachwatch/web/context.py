@@ -4,7 +4,8 @@ the inputs both search surfaces share. Routes import from here, never from each 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import Depends, Query, Request
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from reachwatch.errors import AuthenticationError, UsageError
 from reachwatch.model import micros_from_datetime
-from reachwatch.service import cases, explore, narratives
+from reachwatch.service import cases, downloads, explore, narratives
 from reachwatch.service.engagers import EngagerSort
 from reachwatch.service.explore import SearchFilters, SearchHit
 from reachwatch.service.store_access import Store
@@ -46,6 +47,29 @@ def shown(request: Request, value: Any, look: tuple[str, str], **detail: Any) ->
     """JSON of `value` through the request's viewer: ordinary engagers pseudonymised, the look
     (action, target) audited."""
     return encoded(viewer_of(request).show(value, *look, via="api", **detail))
+
+
+# `format=csv|parquet` on a page or fragment with a table: the same rows as a file.
+TableFormat = Annotated[
+    Literal["html", "csv", "parquet"],
+    Query(description="html (the page), or the page's table as a csv or parquet file"),
+]
+
+
+def download(
+    request: Request, rows: Sequence[Any], name: str, fmt: str, look: tuple[str, str],
+    only: Sequence[str] | None = None, **detail: Any,
+) -> Response:  # fmt: skip
+    """A table as a file, through the request's viewer like the page it comes from: ordinary
+    engagers pseudonymised, and the export audited (action `export`, with the table and format)."""
+    viewer = viewer_of(request)
+    viewer.look("export", look[1], table=name, format=fmt, rows=len(rows), page=look[0], **detail)
+    found = downloads.encode(viewer.mask(list(rows)), fmt, name, only)
+    return Response(
+        found.body,
+        media_type=found.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+    )
 
 
 def store_of(request: Request) -> Store:

@@ -11,7 +11,8 @@ import msgspec
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reachwatch.service import floor, narratives, platforms, reach, spillover, views
+from reachwatch.errors import UsageError
+from reachwatch.service import explore, floor, narratives, platforms, reach, spillover, views
 from reachwatch.service.engagers import engager_table
 from reachwatch.web.auth import Investigator, Reader, viewer_of
 from reachwatch.web.context import (
@@ -20,10 +21,12 @@ from reachwatch.web.context import (
     PostId,
     PostQuery,
     Sort,
+    TableFormat,
     account_gate,
     audited,
     author_filter,
     discover_window,
+    download,
     parse_time,
     render,
     search_filters,
@@ -32,6 +35,7 @@ from reachwatch.web.context import (
 )
 
 router = APIRouter(include_in_schema=False)
+DOWNLOAD_ROWS = 50_000  # rows in one download of a table (a page of that many with page=N)
 KINDS = ("repost", "quote", "reply", "like")
 SPREAD = ("repost", "quote", "reply")  # what the forecast predicts
 
@@ -90,7 +94,11 @@ def post_engagers_fragment(
     id: PostId,
     sort: Sort = Sort.FIRST,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    format: TableFormat = "html",
 ) -> Response:
+    if format != "html":  # every engager, in the order chosen
+        every = engager_table(store_of(request), id, sort=sort, limit=DOWNLOAD_ROWS, page=page)
+        return download(request, every.rows, "engagers", format, ("view-post", id), sort=sort.value)
     engagers = engager_table(store_of(request), id, sort=sort, limit=25, page=page)
     context = {"engagers": engagers, "post_id": id, "sort": sort.value, "page": page,
                "pages": max(1, -(-engagers.total // 25))}  # fmt: skip
@@ -279,9 +287,15 @@ def search_view(
     harm: Annotated[str, Query(pattern="^(|any|offensive|hateful|threat)$")] = "",
     person: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    format: TableFormat = "html",
 ) -> Response:
     filters = search_filters(platform, author_filter(request, author), since, until, lang, harm, person)
     asked = bool(q.strip()) or any((platform, author, since, until, lang, harm, person))
+    if format != "html":
+        if not asked:
+            raise UsageError("Search for something first: a download holds a search's results.")
+        every = explore.search_download(store_of(request), q, filters=filters, page=page)
+        return download(request, every, "search", format, ("search", q), **msgspec.structs.asdict(filters))
     found = search_page(store_of(request), q, filters, 25, page) if asked else None
     form = {"q": q, "platform": platform, "author": author, "since": since, "until": until, "lang": lang,
             "harm": harm, "person": person}  # fmt: skip
