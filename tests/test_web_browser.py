@@ -305,3 +305,30 @@ def test_api_docs_render_offline(page: object, base_url: str) -> None:
     assert {urlsplit(url).netloc for url in asked if not url.startswith("data:")} == {here}, asked
     shot(p, "13-api-docs")
     assert p.problems == []
+
+
+def test_the_engager_table_downloads_from_the_dossier(
+    browser: object, base_url: str, demo_web: tuple[Store, str, str]
+) -> None:
+    """The dossier's engager table offers CSV and Parquet: the CSV link downloads a file of every
+    engager with ISO times, named after the table."""
+    import csv
+    import io
+
+    _, trigger, _ = demo_web
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    p = context.new_page()
+    try:
+        log_in_page(p, base_url, "analyst")
+        p.goto(base_url + "/post?id=" + quote(trigger, safe=""))
+        p.wait_for_selector("#engager-list a.download", timeout=60_000)
+        with p.expect_download() as arrived:
+            p.locator('#engager-list a.download:has-text("CSV")').click()
+        download = arrived.value
+        assert download.suggested_filename == "engagers.csv"
+        rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+        assert len(rows) > 25
+        assert rows[0]["first_at"].endswith("Z")
+        assert "T" in rows[0]["first_at"]
+    finally:
+        context.close()
