@@ -208,6 +208,8 @@ def test_oversight_report_service_csv_html_and_cli(loaded: Store, store_url: str
     assert (narrowed.cases, narrowed.hours, narrowed.reveals) == (1, 1.5, 1)
     table = oversight.to_csv(found)
     assert "posts_investigated,1" in table
+    assert "since,1970-01-01T00:00:00.000000Z" in table.splitlines()
+    assert "until," in table.splitlines()  # the open end: empty, not 2**62
     assert "Threat assessment" in table
     html, csv_out = tmp_path / "o.html", tmp_path / "o.csv"
     result = runner.invoke(

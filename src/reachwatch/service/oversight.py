@@ -11,7 +11,9 @@ from collections import defaultdict
 
 import msgspec
 
+from reachwatch.model import iso_from_micros
 from reachwatch.service import audit
+from reachwatch.service.downloads import OPEN_END
 from reachwatch.service.spreadsheet import safe_row
 from reachwatch.store import audit as audit_rows
 from reachwatch.store import cases as case_rows
@@ -137,9 +139,12 @@ def to_csv(found: OversightReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["figure", "value"])
+    # The period as ISO 8601 UTC (an open end is empty): never microseconds or a sentinel.
+    for name in ("since_us", "until_us"):
+        value = getattr(found, name)
+        shown = iso_from_micros(value) if value is not None and 0 <= value < OPEN_END else ""
+        writer.writerow([name.removesuffix("_us"), shown])
     for name in (
-        "since_us",
-        "until_us",
         "account",
         "cases",
         "posts_investigated",
