@@ -10,6 +10,7 @@ The rows arrive already masked and audited by the caller's viewer: this module o
 from __future__ import annotations
 
 import csv
+import enum
 import io
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -30,6 +31,7 @@ MEDIA_TYPES: dict[Format, str] = {
 }
 OPEN_END = 2**61  # "until" left open (2**62 µs) and other far-future markers: shown as empty
 TIME_SUFFIX = "_us"
+MAX_ROWS = 50_000  # rows in one download of a table (page=N: the Nth so many)
 
 
 class Download(msgspec.Struct, frozen=True):
@@ -60,7 +62,7 @@ def _plain(value: Any) -> Any:
     """A cell: numbers, text and booleans as they are; anything nested as JSON text."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
-    if hasattr(value, "value") and isinstance(value.value, str):  # an enum
+    if isinstance(value, enum.Enum):
         return value.value
     return msgspec.json.encode(value).decode()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reachwatch.errors import UsageError
+from reachwatch.service.downloads import MAX_ROWS
 from reachwatch.store import queries
 from reachwatch.store.database import Store
 from reachwatch.store.queries import Amplifier, SearchOrder, TopPost
@@ -55,18 +56,15 @@ def search(
     )
 
 
-MAX_DOWNLOAD = 50_000
-
-
 def search_download(
     store: Store, query: str, *, filters: SearchFilters | None = None, page: int = 1
 ) -> list[SearchHit]:
-    """The results of a search for a file, newest first: up to MAX_DOWNLOAD posts (page N: the
-    Nth so many)."""
+    """The results of a search for a file, newest first: up to downloads.MAX_ROWS posts (page N:
+    the Nth so many)."""
     if page < 1:
         raise UsageError(f"--page starts at 1; got {page}.")
-    offset = (page - 1) * MAX_DOWNLOAD
-    return queries.search(store, query, limit=MAX_DOWNLOAD, offset=offset, filters=filters)
+    offset = (page - 1) * MAX_ROWS
+    return queries.search(store, query, limit=MAX_ROWS, offset=offset, filters=filters)
 
 
 def top_posts(store: Store, limit: int = 10) -> list[TopPost]:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.errors import UsageError
-from reachwatch.service import explore, floor, narratives, platforms, reach, spillover, views
+from reachwatch.service import downloads, explore, floor, narratives, platforms, reach, spillover, views
 from reachwatch.service.engagers import engager_table
 from reachwatch.web.auth import Investigator, Reader, viewer_of
 from reachwatch.web.context import (
@@ -35,7 +35,6 @@ from reachwatch.web.context import (
 )
 
 router = APIRouter(include_in_schema=False)
-DOWNLOAD_ROWS = 50_000  # rows in one download of a table (a page of that many with page=N)
 KINDS = ("repost", "quote", "reply", "like")
 SPREAD = ("repost", "quote", "reply")  # what the forecast predicts
 
@@ -97,7 +96,7 @@ def post_engagers_fragment(
     format: TableFormat = "html",
 ) -> Response:
     if format != "html":  # every engager, in the order chosen
-        every = engager_table(store_of(request), id, sort=sort, limit=DOWNLOAD_ROWS, page=page)
+        every = engager_table(store_of(request), id, sort=sort, limit=downloads.MAX_ROWS, page=page)
         return download(request, every.rows, "engagers", format, ("view-post", id), sort=sort.value)
     engagers = engager_table(store_of(request), id, sort=sort, limit=25, page=page)
     context = {"engagers": engagers, "post_id": id, "sort": sort.value, "page": page,
