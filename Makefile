@@ -39,15 +39,19 @@ models: $(EMBEDDING_MODEL)/model.onnx
 train-harm: models
 	$(EXPORT_VENV)/bin/python training/train_harm.py --transfer
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded) and
+# poppler's pdftoppm/pdftotext, with which the briefing tests read the PDFs they render.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@for need in chromium:chromium pdftoppm:poppler-utils; do \
+	  tool=$${need%%:*}; package=$${need#*:}; \
+	  command -v $$tool >/dev/null 2>&1 && continue; \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	    apt-get install -y -q $$package >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $$package >/dev/null; }; \
 	  else \
-	    echo "Chromium is not installed and cannot be installed here (it needs root and apt-get):"; \
-	    echo "the browser tests will be skipped. Install it with: sudo apt-get install chromium"; \
-	  fi; }
+	    echo "$$package is not installed and cannot be installed here (it needs root and apt-get):"; \
+	    echo "the tests that need it will be skipped. Install it with: sudo apt-get install $$package"; \
+	  fi; \
+	done
 
 demo: setup
 	@$(MAKE) --no-print-directory models || echo "The embedding model could not be built: the demo runs without narratives (see make models)."

@@ -65,6 +65,10 @@ MAIN: dict[str, Lazy] = {
         "reachwatch.cli.reach:post",
         "The reach dossier of one post: counts over time, velocity, baseline, audience, cascade, forecast.",
     ),
+    "brief": Lazy(
+        "reachwatch.cli.briefing:brief",
+        "A briefing on one post, account, protected person or case, as self-contained HTML and PDF.",
+    ),
     "coordination": Lazy(
         "reachwatch.cli.coordination:coordination",
         "Accounts that repost, link or tag the same things within seconds, again and again (ordinary "

@@ -39,6 +39,7 @@ from reachwatch.store.database import Store
 DAY_US = 86_400_000_000
 FINISHED_AFTER_US = 3 * DAY_US  # an earlier post this old counts as finished, for the author's median
 QUIET_AFTER_US = 7 * DAY_US
+EARLY_US = 4 * 3_600_000_000
 MIN_FIT_CASCADES = 30  # fewer finished cascades than this make too noisy a calibration
 
 
@@ -70,6 +71,7 @@ class Dossier(msgspec.Struct, kw_only=True):
     sources: list[Count]  # each count as shown, with its source
     platform_counts: list[reads.SnapshotRow]
     series: Series
+    early_series: Series | None  # the first EARLY_US minute by minute, where `series` steps coarser
     platform_series: dict[str, list[int | None]]  # the reported counts on the series' grid
     baseline: Baseline
     audience: Audience
@@ -110,10 +112,18 @@ def dossier(
     # store's per-minute rollup (exact counts, three statements whatever the post's size).
     start = head.created_at_us - head.created_at_us % reads.MINUTE_US
     step = grid_step(max(now - start, reads.MINUTE_US))
+    early_until = min(now, start + EARLY_US)
     with ThreadPoolExecutor(max_workers=2) as pool:
         # Independent reads on their own connections, alongside: SQLite works outside the GIL.
         amplifiers = pool.submit(reads.amplifiers, store, post_id)
         steps = pool.submit(reads.step_counts, store, post_id, start, step, now)
+        # The first hours minute by minute, where the grid is coarser: half of a post's
+        # engagement often comes in its first hour, which one coarse step would hide.
+        first = (
+            pool.submit(reads.step_counts, store, post_id, start, reads.MINUTE_US, early_until)
+            if step > reads.MINUTE_US
+            else None
+        )
         links = reads.via_links(store, post_id)
         earlier = baselines.earlier_counts(store, [head.author_id], head.created_at_us, head.created_at_us)
         buckets = reads.buckets_of(steps.result())
@@ -130,6 +140,17 @@ def dossier(
         },
     )
     series = with_reported(events, platform_series)
+    early_series = None
+    if first is not None:
+        minutes = reads.buckets_of(first.result())
+        early_series = engagement_series(
+            start, early_until, minutes.kinds, minutes.kind_codes, minutes.buckets, minutes.counts
+        )
+        # Events only: kept where they explain the early hours as well as the coarse series does
+        # (not where the platform's reported counts are larger), so the two grids meet.
+        joined = series.total[min(len(series.total), max(1, (early_until - start) // step)) - 1]
+        if early_series.total[-1] < 0.95 * joined:
+            early_series = None
     latest = platform_counts[-1] if platform_counts else None
     sources = sources_of(buckets.totals, latest)
     amplified = sum(count.value for count in sources if count.kind in reads.AMPLIFY_KINDS)
@@ -169,6 +190,7 @@ def dossier(
         sources=sources,
         platform_counts=platform_counts,
         series=series,
+        early_series=early_series,
         platform_series=platform_series,
         baseline=baseline,
         audience=audience,

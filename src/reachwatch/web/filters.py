@@ -13,7 +13,14 @@ from markupsafe import Markup, escape
 
 from reachwatch.model import iso_from_micros
 from reachwatch.service import platforms
-from reachwatch.web.charts import svg_bars, svg_lines, svg_strip
+from reachwatch.web.charts import (
+    hours_text,
+    linear_time_ticks,
+    log_time_ticks,
+    svg_bars,
+    svg_lines,
+    svg_strip,
+)
 
 SEGMENTS = re.compile(r"[\w']+|[^\w']+")
 
@@ -35,6 +42,11 @@ def number(value: float | int | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def plural(noun: str) -> str:
+    """An engagement kind in the plural: reposts, quotes, replies, likes, views."""
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+
+
 def marked(text: str, words: Iterable[Any]) -> Markup:
     """The text escaped, with every word that drove a harm score inside <mark>."""
     wanted = {
@@ -54,6 +66,55 @@ def narrative_series(timeline: Any) -> dict[str, list[float]]:
     for row in timeline.weeks:
         series[row.narrative_id][weeks.index(row.week_us)] = float(row.posts)
     return series
+
+
+SPREAD = ("repost", "quote", "reply")  # what the forecast predicts
+
+
+def reach_chart(found: Any) -> Markup:
+    """A dossier's engagements over time against the forecast of its final spread (the band), as
+    the post page and the briefing draw it: minute by minute over the first hours where the
+    dossier has them, and on a log-time axis past six hours, so the first hour stays visible."""
+    hours: list[float] = []
+    kinds: dict[str, list[float]] = {kind: [] for kind in (*SPREAD, "like")}
+    early_end = 0.0
+    for series in (found.early_series, found.series):
+        if series is None:
+            continue
+        for i in range(len(series.total)):
+            at = (i + 1) * series.step_us / 3_600_000_000
+            if at <= early_end:
+                continue  # the coarse grid starts where the minute grid ends
+            hours.append(at)
+            for kind, values in kinds.items():
+                values.append(float(series.kinds[kind][i]) if kind in series.kinds else 0.0)
+        early_end = hours[-1] if hours else 0.0
+    spread = [sum(kinds[kind][i] for kind in SPREAD) for i in range(len(hours))]
+    band = ([found.forecast.low] * len(hours), [found.forecast.high] * len(hours))
+    log_x = bool(hours) and hours[-1] > 6
+    ticks = log_time_ticks(hours[0], hours[-1]) if log_x else linear_time_ticks(hours[-1] if hours else 1)
+    lines = {"spread (reposts+quotes+replies)": spread, "reposts": kinds["repost"], "likes": kinds["like"]}
+    axis = "time after posting" + (" (log scale: the first hour as wide as a day)" if log_x else "")
+    return svg_lines(
+        hours, lines, band=band, title="engagements over time", x_ticks=ticks, log_x=log_x,
+        x_label=f"{axis} · shaded: forecast of the final spread, 90% interval", x_text=hours_text,
+        no_data="No engagement yet: the chart starts with the first one.",
+    )  # fmt: skip
+
+
+def spillover_chart(report: Any) -> Markup:
+    """Mentions and harmful posts per bin around the post (its bin outlined)."""
+    bins = report.bins
+    marker = next((i for i, row in enumerate(bins) if row.start_us == report.post_at_us), None)
+    series = {"mentions": [row.mentions for row in bins], "harmful": [row.harmful for row in bins]}
+    return svg_bars([when(row.start_us) for row in bins], series, marker)
+
+
+def evidence_words(harm: Any) -> list[str]:
+    """The words to mark in a post's text: those behind flagged classes and every word a rule
+    matched (borderline classes' words only in the table)."""
+    words = [word for name in harm.flagged for word, _ in harm.evidence.get(name, [])]
+    return words + [matched for _, matched in harm.rules]
 
 
 def account_href(account_id: str) -> str:
@@ -78,10 +139,11 @@ def original(kind: str, record_id: str | None, author_id: str | None = None) -> 
 
 def register(env: Environment) -> None:
     env.filters.update(
-        when=when, number=number, marked=marked, q=lambda value: quote(str(value), safe=""),
+        when=when, number=number, marked=marked, plural=plural, q=lambda value: quote(str(value), safe=""),
         account_href=account_href,
     )  # fmt: skip
     env.globals.update(
         original=original, svg_lines=svg_lines, svg_bars=svg_bars, svg_strip=svg_strip,
-        narrative_series=narrative_series,
+        narrative_series=narrative_series, reach_chart=reach_chart, spillover_chart=spillover_chart,
+        evidence_words=evidence_words,
     )  # fmt: skip

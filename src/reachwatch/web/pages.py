@@ -4,7 +4,7 @@ htmx for the parts that refresh or load late (the live watch floor, coordination
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 import msgspec
@@ -12,8 +12,19 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reachwatch.errors import UsageError
-from reachwatch.service import downloads, explore, floor, narratives, platforms, reach, spillover, views
+from reachwatch.service import (
+    briefings,
+    downloads,
+    explore,
+    floor,
+    narratives,
+    platforms,
+    reach,
+    spillover,
+    views,
+)
 from reachwatch.service.engagers import engager_table
+from reachwatch.web import printable
 from reachwatch.web.auth import Investigator, Reader, viewer_of
 from reachwatch.web.context import (
     AccountId,
@@ -36,7 +47,6 @@ from reachwatch.web.context import (
 
 router = APIRouter(include_in_schema=False)
 KINDS = ("repost", "quote", "reply", "like")
-SPREAD = ("repost", "quote", "reply")  # what the forecast predicts
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -64,26 +74,19 @@ def post_page(
 ) -> Response:
     store = store_of(request)
     found = reach.dossier(store, id, at_us=at_us)
-    series = found.series
-    hours = [(i + 1) * series.step_us / 3_600_000_000 for i in range(len(series.total))]
-    spread = [sum(series.kinds.get(kind, [0] * len(hours))[i] for kind in SPREAD) for i in range(len(hours))]
-    # The forecast of the final spread as a band over the chart, so the line can be read against it.
-    band = ([found.forecast.low] * len(hours), [found.forecast.high] * len(hours))
-    harm = views.post_harm(store, id)
-    # The words behind flagged classes, and every word a rule matched, are marked in the text;
-    # borderline classes' words only in the table.
-    evidence_words = [word for name in harm.flagged for word, _ in harm.evidence.get(name, [])]
-    evidence_words += [matched for _, matched in harm.rules]
+    context = {
+        "d": found,
+        "harm": views.post_harm(store, id),
+        "kinds": KINDS,
+        "sort": sort.value,
+        "page": page,
+    }
     return render(
         request,
         "post.html",
-        {
-            "d": found, "harm": harm, "evidence_words": evidence_words, "hours": hours, "kinds": KINDS,
-            "spread": spread, "band": band,
-            "sort": sort.value, "page": page,
-        },
+        context,
         ("view-post", id),
-    )  # fmt: skip
+    )
 
 
 @router.get("/post/engagers", response_class=HTMLResponse)
@@ -120,12 +123,11 @@ def post_spillover_fragment(
     person: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> Response:
     report = spillover.spillover(store_of(request), person, id, spillover.SpilloverOptions())
-    marker = next((i for i, row in enumerate(report.bins) if row.start_us == report.post_at_us), None)
     compared = spillover.versus_pool(store_of(request), person, id, spillover.SpilloverOptions())
     return render(
         request,
         "_spillover.html",
-        {"s": report, "marker": marker, "pool": compared},
+        {"s": report, "pool": compared},
         ("view-post", id),
         part="spillover",
         person=person,
@@ -217,6 +219,36 @@ def narrative_page(
     return render(
         request, "narrative.html", {"s": narratives.spread(store_of(request), id)}, ("view-narrative", id)
     )
+
+
+@router.get("/brief", response_class=HTMLResponse)
+def briefing(
+    request: Request,
+    who: Reader,
+    kind: Annotated[str, Query(min_length=1, max_length=20)],
+    id: Annotated[str, Query(min_length=1, max_length=500)],
+    format: Annotated[
+        Literal["html", "pdf"], Query(description="html (a page that stands alone) or pdf")
+    ] = "html",
+) -> Response:
+    """The briefing of one post, account, protected person or case, as the page that stands alone
+    (save or print it) or as a PDF; pseudonyms as on the pages, the briefing audited."""
+    chosen = briefings.parse_kind(kind)
+    viewer = viewer_of(request)
+    target = viewer.resolve(id)
+    if chosen is briefings.BriefingKind.ACCOUNT:
+        account_gate(request, target)
+    found = briefings.brief(store_of(request), who, chosen, target)
+    page = printable.briefing_html(
+        viewer.show(found, "brief", f"{chosen.value}:{found.target_id}", format=format)
+    )
+    if format == "html":
+        return HTMLResponse(page)
+    name = f"briefing-{chosen.value}-{found.made_at_us // 1_000_000}.pdf"
+    return Response(
+        printable.briefing_pdf(page), media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip
 
 
 @router.get("/api/docs", response_class=HTMLResponse)
