@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -332,3 +333,65 @@ def test_the_engager_table_downloads_from_the_dossier(
         assert "T" in rows[0]["first_at"]
     finally:
         context.close()
+
+
+def test_the_briefing_button_opens_a_briefing_and_its_pdf_downloads(
+    browser: object, base_url: str, demo_web: tuple[Store, str, str]
+) -> None:
+    """The dossier's "Briefing" opens the briefing in a new tab (its paragraph, charts, methods and
+    checkpoint); its PDF link downloads a PDF."""
+    _, trigger, _ = demo_web
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 1000})  # type: ignore[attr-defined]
+    p = context.new_page()
+    try:
+        log_in_page(p, base_url, "analyst")
+        p.goto(base_url + "/post?id=" + quote(trigger, safe=""))
+        with p.expect_popup() as opened:
+            p.locator("#briefing").click()
+        brief = opened.value
+        brief.wait_for_selector("#summary", timeout=120_000)
+        assert "drew" in brief.locator("#summary .lead").inner_text()
+        assert brief.locator("svg.chart").count() >= 2
+        assert brief.locator("#methods tbody tr").count() >= 5
+        assert re.fullmatch(r"\d+:[0-9a-f]{64}", brief.locator("#checkpoint").inner_text())
+        shot(brief, "14-briefing")
+        with p.expect_download(timeout=120_000) as arrived:
+            p.locator("#briefing-pdf").click()
+        download = arrived.value
+        assert download.suggested_filename.endswith(".pdf")
+        assert Path(download.path()).read_bytes().startswith(b"%PDF")
+    finally:
+        context.close()
+
+
+def test_chart_legends_match_their_series_in_distinct_colours(
+    page: object, base_url: str, demo_web: tuple[Store, str, str]
+) -> None:
+    """The reach chart as the browser draws it: each legend swatch has its own line's colour, the
+    colours differ, the legend text is not greyed, the time axis is labelled and starts in the first
+    minutes (the first hour visible), and every line has hover values."""
+    _, trigger, _ = demo_web
+    p = page
+    p.goto(base_url + "/post?id=" + quote(trigger, safe=""))  # type: ignore[attr-defined]
+    chart = p.locator("#reach svg.chart")  # type: ignore[attr-defined]
+    drawn = chart.evaluate(
+        """svg => ({
+          lines: [...svg.querySelectorAll('polyline.series')].map(
+            l => [l.dataset.series, getComputedStyle(l).stroke]),
+          swatches: [...svg.querySelectorAll('.legend-item')].map(
+            g => [g.dataset.series, getComputedStyle(g.querySelector('.swatch')).fill]),
+          legendText: [...svg.querySelectorAll('.legend-item text')].map(t => getComputedStyle(t).fill),
+          ticks: [...svg.querySelectorAll('.x-tick')].map(t => t.textContent),
+          hovers: svg.querySelectorAll('circle.hover title').length,
+        })"""
+    )
+    lines, swatches = dict(drawn["lines"]), dict(drawn["swatches"])
+    assert len(lines) == 3
+    assert lines == swatches
+    assert len(set(lines.values())) == 3
+    assert all(fill == "rgb(27, 36, 48)" for fill in drawn["legendText"])
+    assert drawn["ticks"][0] in ("1 min", "10 min")
+    assert "1 h" in drawn["ticks"]
+    assert drawn["hovers"] >= 3 * 20
+    shot(p, "15-reach-chart")
+    assert p.problems == []  # type: ignore[attr-defined]
