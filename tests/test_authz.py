@@ -49,6 +49,7 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
             "/people",
             "/person",
             "/person/counterfactual",
+            "/brief",
             "/search",
             "/narratives",
             "/narratives/discover",
