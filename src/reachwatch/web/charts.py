@@ -70,8 +70,7 @@ def _legend(names: Sequence[str]) -> list[str]:
     return parts
 
 
-def _y_axis(ticks: Sequence[float], y_of: object) -> list[str]:
-    assert callable(y_of)
+def _y_axis(ticks: Sequence[float], y_of: Callable[[float], float]) -> list[str]:
     parts = []
     for tick in ticks:
         y = y_of(tick)
