@@ -104,7 +104,7 @@ def _params(store: Store, trigger: str, watched: str, reply_ref: str) -> dict[st
         "/post/coordination": {"id": trigger},
         "/post/spillover": {"id": trigger, "person": person}, "/account": {"id": watched},
         "/person": {"id": person}, "/person/counterfactual": {"id": person, "post": trigger},
-        "/search": {"q": "canaryword"},
+        "/search": {"q": "canaryword"}, "/brief": {"kind": "post", "id": trigger},
         "/narratives/discover": {"since": "2020-01-01"},
         "/narrative": {"id": story[0].id if story else "none"}, "/alert": {"id": str(alert)},
         "/alerts": {"status": ""},
