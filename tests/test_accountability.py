@@ -3,11 +3,14 @@ its dry run and case holds, the oversight report (service, CSV, printable HTML, 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from pathlib import Path
 
 import msgspec
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -15,7 +18,7 @@ from typer.testing import CliRunner
 from reachwatch.cli.main import app as cli
 from reachwatch.config import RetentionSettings
 from reachwatch.errors import PermissionDeniedError, UsageError
-from reachwatch.service import audit, cases, oversight, privacy, retention, users
+from reachwatch.service import audit, cases, downloads, oversight, privacy, retention, users
 from reachwatch.service.pipeline import Pipeline
 from reachwatch.service.store_access import Store
 from reachwatch.service.users import Principal
@@ -206,11 +209,18 @@ def test_oversight_report_service_csv_html_and_cli(loaded: Store, store_url: str
     assert [r.legal_basis for r in found.reasons] == ["Public interest", "Threat assessment"]
     narrowed = oversight.report(loaded, 0, 2**62, account=WATCHED, hourly_rate=40.0)
     assert (narrowed.cases, narrowed.hours, narrowed.reveals) == (1, 1.5, 1)
-    table = oversight.to_csv(found)
-    assert "posts_investigated,1" in table
-    assert "since,1970-01-01T00:00:00.000000Z" in table.splitlines()
-    assert "until," in table.splitlines()  # the open end: empty, not 2**62
-    assert "Threat assessment" in table
+    tables = {
+        name: list(csv.DictReader(io.StringIO(downloads.encode(rows, "csv", name, only).body.decode())))
+        for name, (rows, only) in oversight.tables(found).items()
+    }
+    (figures,) = tables["figures"]  # one table per file: the figures are one row
+    assert figures["posts_investigated"] == "1"
+    assert figures["since"] == "1970-01-01T00:00:00.000000Z"
+    assert figures["until"] == ""  # the open end: empty, not 2**62
+    assert [b["legal_basis"] for b in tables["legal_bases"]] == ["Public interest", "Threat assessment"]
+    assert tables["officers"][0]["hours"] == "2.0"
+    with pytest.raises(UsageError, match="figures, legal_bases, officers"):
+        oversight.table(found, "bases")
     html, csv_out = tmp_path / "o.html", tmp_path / "o.csv"
     result = runner.invoke(
         cli,
@@ -233,7 +243,11 @@ def test_oversight_report_service_csv_html_and_cli(loaded: Store, store_url: str
     assert 'id="posts-investigated">1<' in page
     assert "<style>" in page
     assert 'src="/static' not in page  # it stands alone
-    assert "accounts_investigated,2" in csv_out.read_text()  # the account and the engager revealed
+    written = list(csv.DictReader(io.StringIO(csv_out.read_text())))
+    assert written[0]["accounts_investigated"] == "2"  # the account and the engager revealed
+    beside = list(csv.DictReader(io.StringIO((tmp_path / "o-legal-bases.csv").read_text())))
+    assert [b["legal_basis"] for b in beside] == ["Threat assessment"]
+    assert (tmp_path / "o-officers.csv").read_text().startswith("officer,hours,cases")
 
 
 def test_users_cli(store_url: str, store: Store) -> None:
@@ -323,7 +337,11 @@ def test_oversight_and_audit_pages(loaded: Store) -> None:
     assert "engagements of non-watched accounts" in page
     exported = supervisor.get("/oversight.csv")
     assert exported.headers["content-type"].startswith("text/csv")
-    assert "reveals,1" in exported.text
+    assert next(iter(csv.DictReader(io.StringIO(exported.text))))["reveals"] == "1"
+    officers = supervisor.get("/oversight", params={"format": "parquet", "table": "officers"})
+    assert officers.headers["content-disposition"] == 'attachment; filename="oversight-officers.parquet"'
+    assert pq.read_table(io.BytesIO(officers.content)).column_names == ["officer", "hours", "cases"]
+    assert "table=legal_bases&amp;format=csv" in page
     auditor = TestClient(create_app(loaded))
     log_in(auditor, "auditor")
     trail = auditor.get("/audit", params={"action": "reveal"}).text

@@ -395,3 +395,143 @@ def test_chart_legends_match_their_series_in_distinct_colours(
     assert drawn["hovers"] >= 3 * 20
     shot(p, "15-reach-chart")
     assert p.problems == []  # type: ignore[attr-defined]
+
+
+def _phone_pages(store: Store, trigger: str, watched: str, case_id: str) -> list[str]:
+    from reachwatch.service import alerts, narratives, people
+
+    person = people.list_people(store)[0].id
+    story = narratives.list_narratives(store)
+    alert = alerts.inbox(store, limit=1).alerts
+    q = lambda value: quote(value, safe="")  # noqa: E731
+    return [
+        "/", "/post?id=" + q(trigger), "/account?id=" + q(watched), "/people", "/person?id=" + q(person),
+        "/search?q=minister", "/narratives", "/narrative?id=" + q(story[0].id if story else "none"),
+        "/narratives/discover?since=2020-01-01", "/alerts", "/alert?id=" + str(alert[0].id if alert else 1),
+        "/cases", "/case?id=" + q(case_id), "/reveal?account=" + q(watched), "/alerts/rules", "/oversight",
+        "/audit", "/users", "/methods/spillover", "/api/docs", "/brief?kind=post&id=" + q(trigger),
+    ]  # fmt: skip
+
+
+def _sideways(p: object) -> int:
+    """How many pixels the page scrolls sideways (0 when it fits its window)."""
+    return int(p.evaluate("document.documentElement.scrollWidth - window.innerWidth"))  # type: ignore[attr-defined]
+
+
+def test_every_page_fits_a_phone_390_px_wide(
+    browser: object, base_url: str, demo_web: tuple[Store, str, str]
+) -> None:
+    """At 390 px (an iPhone 14's width) no page scrolls sideways: the menu collapses behind a
+    button that opens it, wide tables scroll inside themselves, and the login page fits too."""
+    from reachwatch.service import cases, users
+
+    store, trigger, watched = demo_web
+    admin = users.login(store, "admin", PASSWORD, "test").principal
+    case = cases.open_case(store, admin, "Phone check", "Does every page fit a phone screen?", "Basis")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)  # type: ignore[attr-defined]
+    p = context.new_page()
+    try:
+        p.goto(base_url + "/login")
+        p.wait_for_selector("#login-form")
+        assert _sideways(p) == 0, "/login"
+        p.set_viewport_size({"width": 1200, "height": 900})  # the user name only shows once the menu is open
+        log_in_page(p, base_url, "admin")
+        p.set_viewport_size({"width": 390, "height": 844})
+        wide: list[str] = []
+        for path in _phone_pages(store, trigger, watched, case.id):
+            p.goto(base_url + path, timeout=120_000)
+            p.wait_for_load_state("networkidle", timeout=120_000)
+            if _sideways(p) > 0:
+                wide.append(f"{path}: {_sideways(p)} px")
+            if path.startswith("/post?"):
+                shot(p, "16-phone-dossier")
+                scrolling = p.evaluate(
+                    "[...document.querySelectorAll('main table')]"
+                    ".filter(t => t.scrollWidth > t.clientWidth + 1)"
+                    ".map(t => t.getBoundingClientRect().right)"
+                )
+                assert scrolling, "the dossier has a table wider than a phone: it scrolls inside itself"
+                assert max(scrolling) <= 390
+        assert wide == []
+        p.goto(base_url + "/")
+        menu = p.locator("header .menu-button")
+        assert menu.is_visible()
+        assert not p.locator("header nav").is_visible()  # collapsed
+        menu.click()
+        assert p.locator("header nav").is_visible()
+        assert p.locator("#me").is_visible()  # the user and Log out are inside the menu
+        rights = p.evaluate(
+            "[...document.querySelectorAll('header nav a')].map(a => a.getBoundingClientRect().right)"
+        )
+        assert len(rights) >= 8
+        assert max(rights) <= 390
+        shot(p, "17-phone-menu")
+        p.set_viewport_size({"width": 1200, "height": 900})
+        assert not menu.is_visible()  # a wide window shows the whole bar again
+        assert p.locator("header nav").is_visible()
+    finally:
+        context.close()
+
+
+def test_every_table_download_in_the_browser(
+    browser: object, base_url: str, demo_web: tuple[Store, str, str]
+) -> None:
+    """Every download link on the pages with tables (the dossier's engagers and clusters, search,
+    alerts, a narrative's posts, the oversight report's three tables) downloads a file a
+    spreadsheet or pyarrow reads, with ISO 8601 times and no ordinary engager named."""
+    import csv
+    import io
+
+    import pyarrow.parquet as pq
+
+    from reachwatch.config import Settings
+    from reachwatch.service import narratives, privacy
+
+    store, trigger, _ = demo_web
+    story = narratives.list_narratives(store)[0]
+    names = privacy.for_settings(store, Settings())
+    ordinary = [
+        row.account_id.encode() for row in engager_table(store, trigger, limit=200).rows
+        if not names.is_public(row.account_id)
+    ]  # fmt: skip
+    assert len(ordinary) > 100
+    pages = {
+        "/post?id=" + quote(trigger, safe=""): 6, "/search?q=Whitfield": 2, "/alerts": 2,
+        "/narrative?id=" + quote(story.id, safe=""): 2, "/oversight": 6,
+    }  # fmt: skip
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    p = context.new_page()
+    got: dict[str, int] = {}
+    try:
+        log_in_page(p, base_url, "admin")
+        for path, expected in pages.items():
+            p.goto(base_url + path)
+            p.wait_for_load_state("networkidle", timeout=120_000)
+            links = p.locator("a.download")
+            assert links.count() == expected, (path, links.count())
+            for i in range(links.count()):
+                with p.expect_download(timeout=120_000) as arrived:
+                    links.nth(i).click()
+                download = arrived.value
+                body = Path(download.path()).read_bytes()
+                name = download.suggested_filename
+                if name.endswith(".csv"):
+                    rows = list(csv.DictReader(io.StringIO(body.decode())))
+                    times = [
+                        c for c in (rows[0] if rows else {}) if c.endswith("_at") or c in ("since", "made")
+                    ]
+                    assert all(rows[0][c] == "" or rows[0][c].endswith("Z") for c in times), (name, rows[0])
+                    got[name] = len(rows)
+                else:
+                    assert name.endswith(".parquet")
+                    got[name] = pq.read_table(io.BytesIO(body)).num_rows
+                assert not [who for who in ordinary if who in body], name  # pseudonyms only
+    finally:
+        context.close()
+    assert {
+        "engagers.csv", "engagers.parquet", "clusters-members.csv", "clusters-evidence.parquet", "search.csv",
+        "alerts.parquet", "narrative-posts.csv", "oversight-figures.csv", "oversight-legal-bases.parquet",
+        "oversight-officers.csv",
+    } <= set(got), got  # fmt: skip
+    assert got["clusters-members.csv"] >= 30
+    assert got["oversight-figures.csv"] == 1

@@ -359,3 +359,49 @@ def test_posts_and_accounts_link_out_to_their_originals(
     assert {f"bluesky:{found}" for found in linked} <= public
     theirs = client.get(f"/search?q=Dana&author={q(watched)}").text
     assert set(re.findall(r'href="https://bsky\.app/profile/([^/"]+)/post/', theirs)) == {did}
+
+
+def test_cluster_members_evidence_and_narrative_posts_download(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    """The dossier's clusters list their members (pseudonyms) and download every member and every
+    evidence item; a narrative's posts download too; each download is audited as an export."""
+    import csv
+    import io
+
+    import pyarrow.parquet as pq
+
+    from reachwatch.service import audit, narratives
+
+    store, trigger, _ = demo_web
+    fragment = client.get(f"/post/coordination?id={q(trigger)}").text
+    assert 'class="member-list"' in fragment
+    assert "table=evidence&amp;format=csv" in fragment
+    members_csv = client.get(f"/post/coordination?id={q(trigger)}&table=members&format=csv")
+    assert members_csv.headers["content-disposition"] == 'attachment; filename="clusters-members.csv"'
+    members = list(csv.DictReader(io.StringIO(members_csv.text)))
+    sizes = {int(m["cluster"]): int(m["cluster_size"]) for m in members}
+    assert len(members) == sum(sizes.values()) >= 30  # every member of every cluster, the planted ring
+    assert all(m["account_id"].startswith("anon-") for m in members)  # ordinary engagers: pseudonyms
+    assert all(m["account_id"] in fragment for m in members)  # the page lists the same accounts
+    assert any(m["engaged_with_post"] == "True" for m in members)
+    evidence = pq.read_table(
+        io.BytesIO(client.get(f"/post/coordination?id={q(trigger)}&table=evidence&format=parquet").content)
+    )
+    assert evidence.column_names == ["cluster", "signal", "item", "members", "spread_s"]
+    assert evidence.num_rows >= len(sizes)
+    assert client.get(f"/post/coordination?id={q(trigger)}&table=edges&format=csv").status_code == 422
+    story = narratives.list_narratives(store)[0]
+    page = client.get(f"/narrative?id={q(story.id)}").text
+    assert 'id="narrative-posts"' in page
+    posts_csv = client.get(f"/narrative?id={q(story.id)}&format=csv").text
+    rows = list(csv.DictReader(io.StringIO(posts_csv)))
+    assert len(rows) == narratives.spread(store, story.id, with_claims=False).posts > 0
+    assert rows[0]["created_at"].endswith("Z")
+    assert rows[0]["text"]
+    exports = [e for e in audit.entries(store, 20) if e.action == "export"]
+    assert {e.detail.get("table") for e in exports} >= {
+        "clusters-members",
+        "clusters-evidence",
+        "narrative-posts",
+    }

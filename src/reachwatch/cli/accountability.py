@@ -15,7 +15,7 @@ from reachwatch.cli.coordination import parse_time
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, safe, when
 from reachwatch.config import load_settings
-from reachwatch.service import audit, oversight, retention, users
+from reachwatch.service import audit, downloads, oversight, retention, users
 from reachwatch.service.store_access import open_store
 from reachwatch.service.viewer import cli_principal
 
@@ -122,7 +122,14 @@ def oversight_command(
     account: Annotated[
         str | None, typer.Option(help="Only cases touching this account or its posts.")
     ] = None,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the report as CSV here.")] = None,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Also write the report as CSV: the figures to this file, the legal bases and the officers "
+            "beside it (NAME-legal-bases.csv, NAME-officers.csv), one table per file.",
+        ),
+    ] = None,
     html_out: Annotated[
         Path | None, typer.Option("--html", help="Also write a printable HTML page here.")
     ] = None,
@@ -144,7 +151,10 @@ def oversight_command(
     finally:
         store.close()
     if csv_out is not None:
-        csv_out.write_text(oversight.to_csv(found), encoding="utf-8")
+        for name, (table_rows, only) in oversight.tables(found).items():
+            beside = f"{csv_out.stem}-{name.replace('_', '-')}.csv"
+            path = csv_out if name == "figures" else csv_out.with_name(beside)
+            path.write_bytes(downloads.encode(table_rows, "csv", name, only).body)
     if html_out is not None:
         from reachwatch.web.printable import oversight_html
 

@@ -127,6 +127,35 @@ def spread(store: Store, reference: str, *, with_claims: bool = True) -> Spread:
     )
 
 
+class NarrativePost(msgspec.Struct, kw_only=True):
+    """One post the narrative claimed: the posts table of the narrative page and its download."""
+
+    post_id: str
+    author_id: str
+    created_at_us: int
+    text: str
+    similarity: float  # cosine to the nearest example
+    engagements: int
+
+
+def posts_of(store: Store, reference: str) -> list[NarrativePost]:
+    """Every post the narrative claimed, oldest first, with its text."""
+    row = find(store, reference)
+    posts = reads.assigned_posts(store, narrative_id=row.id)
+    texts = reads.texts_of(store, [post.post_id for post in posts])
+    return [
+        NarrativePost(
+            post_id=post.post_id,
+            author_id=post.author_id,
+            created_at_us=post.created_at_us,
+            text=texts.get(post.post_id, ""),
+            similarity=round(post.similarity, 4),
+            engagements=post.engagements,
+        )
+        for post in posts
+    ]
+
+
 CLAIM_SIMILARITY = 0.85
 
 

@@ -1,20 +1,18 @@
 """The oversight report: the answer to "how many of this account's posts were investigated, for
 what reason, by how many officers and at what cost" for a period, from cases, time and the audit
-log. Printable HTML and CSV come from the same figures (web/templates/oversight.html, `to_csv`)."""
+log. Printable HTML and the downloads come from the same figures (web/templates/oversight.html,
+`tables`: one table per file)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections import defaultdict
 
 import msgspec
 
-from reachwatch.model import iso_from_micros
+from reachwatch.errors import UsageError
 from reachwatch.service import audit
 from reachwatch.service.downloads import OPEN_END
-from reachwatch.service.spreadsheet import safe_row
 from reachwatch.store import audit as audit_rows
 from reachwatch.store import cases as case_rows
 from reachwatch.store import queries
@@ -134,47 +132,65 @@ def report(
     )
 
 
-def to_csv(found: OversightReport) -> str:
-    """One section of figures, then one row per legal basis and one per officer."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["figure", "value"])
-    # The period as ISO 8601 UTC (an open end is empty): never microseconds or a sentinel.
-    for name in ("since_us", "until_us"):
-        value = getattr(found, name)
-        shown = iso_from_micros(value) if value is not None and 0 <= value < OPEN_END else ""
-        writer.writerow([name.removesuffix("_us"), shown])
-    for name in (
-        "account",
-        "cases",
-        "posts_investigated",
-        "accounts_investigated",
-        "officers",
-        "hours",
-        "hourly_rate",
-        "currency",
-        "cost",
-        "reveals",
-        "views",
-        "exports",
-        "audit_checkpoint",
-    ):
-        writer.writerow(safe_row([name, getattr(found, name) if getattr(found, name) is not None else ""]))
-    writer.writerow([])
-    writer.writerow(["legal_basis", "cases", "case_ids", "justifications"])
-    for reason in found.reasons:
-        writer.writerow(
-            safe_row(
-                [
-                    reason.legal_basis,
-                    reason.cases,
-                    " ".join(reason.case_ids),
-                    " | ".join(reason.justifications),
-                ]
-            )
-        )
-    writer.writerow([])
-    writer.writerow(["officer", "hours", "cases"])
-    for officer in found.by_officer:
-        writer.writerow(safe_row([officer.officer, officer.hours, officer.cases]))
-    return out.getvalue()
+class Figures(msgspec.Struct, kw_only=True):
+    """The report's figures as one row (the figures table of the downloads)."""
+
+    since_us: int | None
+    until_us: int | None  # None: an open end
+    account: str | None
+    cases: int
+    posts_investigated: int
+    accounts_investigated: int
+    officers: int
+    hours: float
+    hourly_rate: float
+    currency: str
+    cost: float
+    reveals: int
+    views: int
+    exports: int
+    made_at_us: int
+    audit_checkpoint: str
+
+
+class Basis(msgspec.Struct, kw_only=True):
+    """One legal basis: how many cases gave it, which, and their justifications (` | ` between)."""
+
+    legal_basis: str
+    cases: int
+    case_ids: str
+    justifications: str
+
+
+TABLES = ("figures", "legal_bases", "officers")
+
+
+def tables(found: OversightReport) -> dict[str, tuple[list[msgspec.Struct], tuple[str, ...]]]:
+    """The report as its three tables, one per file (`downloads.encode`): each table's rows and
+    columns. Times are microseconds until encoded (ISO 8601 UTC; an open end is empty)."""
+    figures = Figures(
+        **{
+            name: getattr(found, name)
+            for name in Figures.__struct_fields__
+            if name not in ("since_us", "until_us")
+        },
+        since_us=found.since_us if 0 <= found.since_us < OPEN_END else None,
+        until_us=found.until_us if 0 <= found.until_us < OPEN_END else None,
+    )
+    bases = [
+        Basis(legal_basis=r.legal_basis, cases=r.cases, case_ids=" ".join(r.case_ids),
+              justifications=" | ".join(r.justifications))
+        for r in found.reasons
+    ]  # fmt: skip
+    return {
+        "figures": ([figures], Figures.__struct_fields__),
+        "legal_bases": (list(bases), Basis.__struct_fields__),
+        "officers": (list(found.by_officer), OfficerHours.__struct_fields__),
+    }
+
+
+def table(found: OversightReport, name: str) -> tuple[list[msgspec.Struct], tuple[str, ...]]:
+    """One of the tables by name; an unknown name is refused, saying which there are."""
+    if name not in TABLES:
+        raise UsageError(f"No oversight table {name!r}: there is {', '.join(TABLES)}.")
+    return tables(found)[name]

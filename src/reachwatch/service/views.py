@@ -192,13 +192,19 @@ def person_view(store: Store, reference: str, *, candidates: int = 10) -> Person
         head = reach_reads.post_head(store, post.post_id)
         preceding.append(
             Preceding(
-                post_id=post.post_id, author_id=post.author_id, author_handle=watched.get(post.author_id),
-                created_at_us=post.created_at_us, text=head.text if head else "",
-                harmful_before=found.harmful.before, harmful_after=found.harmful.after,
-                ratio=found.harmful.ratio, low=found.harmful.low, high=found.harmful.high,
+                post_id=post.post_id,
+                author_id=post.author_id,
+                author_handle=watched.get(post.author_id),
+                created_at_us=post.created_at_us,
+                text=head.text if head else "",
+                harmful_before=found.harmful.before,
+                harmful_after=found.harmful.after,
+                ratio=found.harmful.ratio,
+                low=found.harmful.low,
+                high=found.harmful.high,
                 windows=found.windows,
             )
-        )  # fmt: skip
+        )
     preceding.sort(key=lambda row: -row.low)
     return PersonView(
         person=person, days=[per_day[day] for day in sorted(per_day)], total_mentions=len(targeting),
@@ -217,6 +223,7 @@ class PostCoordination(msgspec.Struct, kw_only=True):
     post_id: str
     window_s: float
     clusters: list[coordination.Cluster]  # clusters with a member who engaged with the post
+    engaged: list[str] = msgspec.field(default_factory=list)  # the post's engagers among their members
 
 
 def post_coordination(store: Store, post_id: str, window_s: float = 60.0) -> PostCoordination:
@@ -228,4 +235,55 @@ def post_coordination(store: Store, post_id: str, window_s: float = 60.0) -> Pos
     report, _ = coordination.detect(store, options)
     engaged = engaged_accounts(store, post_id)
     clusters = [cluster for cluster in report.clusters if engaged.intersection(cluster.accounts)]
-    return PostCoordination(post_id=post_id, window_s=window_s, clusters=clusters)
+    return PostCoordination(post_id=post_id, window_s=window_s, clusters=clusters, engaged=sorted(engaged))
+
+
+class ClusterMember(msgspec.Struct, kw_only=True):
+    """One row of the members table: an account of a coordinated cluster."""
+
+    cluster: int
+    account_id: str
+    cluster_size: int
+    cluster_score: float  # the cluster's mean co-actions per ordered pair of members
+    engaged_with_post: bool
+
+
+class ClusterItem(msgspec.Struct, kw_only=True):
+    """One row of the evidence table: an item several members of a cluster acted on together."""
+
+    cluster: int
+    signal: str
+    item: str
+    members: int
+    spread_s: float
+
+
+def cluster_members(found: PostCoordination) -> list[ClusterMember]:
+    """Every member of every cluster shown on the dossier (the table behind its member lists)."""
+    engaged = set(found.engaged)
+    return [
+        ClusterMember(
+            cluster=cluster.label,
+            account_id=account,
+            cluster_size=cluster.size,
+            cluster_score=round(cluster.score, 3),
+            engaged_with_post=account in engaged,
+        )
+        for cluster in found.clusters
+        for account in sorted(cluster.accounts)
+    ]
+
+
+def cluster_items(found: PostCoordination) -> list[ClusterItem]:
+    """Every evidence item of every cluster shown on the dossier (the page shows the first ten)."""
+    return [
+        ClusterItem(
+            cluster=cluster.label,
+            signal=item.signal,
+            item=item.item,
+            members=item.members,
+            spread_s=round(item.spread_s, 3),
+        )
+        for cluster in found.clusters
+        for item in cluster.evidence
+    ]

@@ -3,8 +3,8 @@ API routes of accountability, over service/users, cases, privacy, oversight and 
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import quote, urlsplit
+from typing import Annotated, Literal
+from urllib.parse import quote, urlencode, urlsplit
 
 import msgspec
 from fastapi import APIRouter, Form, Query, Request
@@ -26,8 +26,10 @@ from reachwatch.web.auth import (
     pseudonyms,
 )
 from reachwatch.web.context import (
+    TableFormat,
     audited,
     documented,
+    download,
     encoded,
     parse_time,
     render,
@@ -259,27 +261,36 @@ Until = Annotated[str, Query(alias="to", max_length=40)]
 Account = Annotated[str, Query(max_length=500)]
 
 
+OversightTable = Annotated[
+    Literal["figures", "legal_bases", "officers"],
+    Query(description="with a file format: which table of the report (one table per file)"),
+]
+
+
 @router.get("/oversight", response_class=HTMLResponse)
 def oversight_page(
-    request: Request, _: Overseer, since: Since = "", until: Until = "", account: Account = ""
-) -> Response:
+    request: Request, _: Overseer, since: Since = "", until: Until = "", account: Account = "",
+    format: TableFormat = "html", table: OversightTable = "figures",
+) -> Response:  # fmt: skip
     found = _oversight(request, since, until, account)
+    if format != "html":
+        rows, only = oversight.table(found, table)
+        return download(request, rows, f"oversight-{table.replace('_', '-')}", format,
+                        ("oversight", account or "all"), only)  # fmt: skip
     form = {"from": since, "to": until, "account": account}
     kept = retention.status(store_of(request), request.app.state.settings.retention)
-    context = {"r": found, "form": form, "query": str(request.url.query), "retention": kept}
+    query = urlencode({k: v for k, v in form.items() if v})
+    context = {"r": found, "form": form, "query": query, "retention": kept, "tables": oversight.TABLES}
     return render(request, "oversight.html", context, None)
 
 
 @router.get("/oversight.csv", response_class=Response)
 def oversight_csv(
-    request: Request, _: Overseer, since: Since = "", until: Until = "", account: Account = ""
-) -> Response:
-    found = _oversight(request, since, until, account)
-    return Response(
-        oversight.to_csv(found),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="oversight.csv"'},
-    )
+    request: Request, _: Overseer, since: Since = "", until: Until = "", account: Account = "",
+    table: OversightTable = "figures",
+) -> Response:  # fmt: skip
+    """One table of the report as CSV (the same file as /oversight?format=csv&table=…)."""
+    return oversight_page(request, _, since, until, account, "csv", table)
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -17,6 +17,7 @@ from reachwatch.service import (
     downloads,
     explore,
     floor,
+    narrative_views,
     narratives,
     platforms,
     reach,
@@ -108,9 +109,25 @@ def post_engagers_fragment(
 
 
 @router.get("/post/coordination", response_class=HTMLResponse)
-def post_coordination_fragment(request: Request, _: Reader, id: PostId) -> Response:
+def post_coordination_fragment(
+    request: Request,
+    _: Reader,
+    id: PostId,
+    format: TableFormat = "html",
+    table: Annotated[
+        Literal["members", "evidence"],
+        Query(description="with a file format: the members or the evidence table"),
+    ] = "members",
+) -> Response:
+    found = views.post_coordination(store_of(request), id)
+    if format != "html":
+        rows = views.cluster_members(found) if table == "members" else views.cluster_items(found)
+        return download(request, rows, f"clusters-{table}", format, ("view-post", id), part="coordination")
+    members = {
+        c.label: [m for m in views.cluster_members(found) if m.cluster == c.label] for c in found.clusters
+    }
     return render(
-        request, "_coordination.html", {"found": views.post_coordination(store_of(request), id)},
+        request, "_coordination.html", {"found": found, "members": members, "post_id": id},
         ("view-post", id), part="coordination",
     )  # fmt: skip
 
@@ -214,11 +231,27 @@ def discover_page(
 
 @router.get("/narrative", response_class=HTMLResponse)
 def narrative_page(
-    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
+    request: Request,
+    _: Reader,
+    id: Annotated[str, Query(min_length=1, max_length=200)],
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    format: TableFormat = "html",
 ) -> Response:
-    return render(
-        request, "narrative.html", {"s": narratives.spread(store_of(request), id)}, ("view-narrative", id)
-    )
+    store = store_of(request)
+    if format != "html":  # the narrative's posts, every one (MAX_ROWS a file)
+        every = narrative_views.posts_of(store, id)[
+            (page - 1) * downloads.MAX_ROWS : page * downloads.MAX_ROWS
+        ]
+        return download(request, every, "narrative-posts", format, ("view-narrative", id))
+    posts = narrative_views.posts_of(store, id)
+    context = {
+        "s": narratives.spread(store, id), "posts": posts[(page - 1) * POSTS_SHOWN : page * POSTS_SHOWN],
+        "total": len(posts), "page": page, "pages": max(1, -(-len(posts) // POSTS_SHOWN)),
+    }  # fmt: skip
+    return render(request, "narrative.html", context, ("view-narrative", id))
+
+
+POSTS_SHOWN = 25  # a narrative page's posts a page
 
 
 @router.get("/brief", response_class=HTMLResponse)
