@@ -405,3 +405,36 @@ def test_cluster_members_evidence_and_narrative_posts_download(
         "clusters-evidence",
         "narrative-posts",
     }
+
+
+def test_the_query_language_on_the_page_and_the_api(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    """The page and the API take the same language: OR/NOT, from: a public handle, the order;
+    wrong syntax is a 400 saying what to type; from: an ordinary account's own id needs a case."""
+    from reachwatch.service.engagers import engager_table
+
+    store, trigger, watched = demo_web
+    page = client.get("/search", params={"q": "Whitfield OR minister -football", "order": "relevance"}).text
+    assert '<code id="understood">(Whitfield OR (minister AND NOT football))</code>' in page
+    assert "best match first" in page
+    found = client.get(
+        "/api/v1/search", params={"q": "from:maxharlan.bsky.social (Whitfield OR minister)"}
+    ).json()
+    assert found["understood"] == "(from:" + watched + " AND (Whitfield OR minister))"
+    assert found["hits"]
+    assert {hit["author_id"] for hit in found["hits"]} == {watched}
+    fewer = client.get(
+        "/api/v1/search", params={"q": "from:maxharlan.bsky.social (Whitfield OR minister) -jailed"}
+    )
+    assert len(fewer.json()["hits"]) < len(found["hits"])
+    wrong = client.get("/api/v1/search", params={"q": "(Whitfield OR"})
+    assert wrong.status_code == 400
+    assert "OR needs something on each side" in wrong.json()["error"]["message"]
+    ordinary = next(
+        row.account_id
+        for row in engager_table(store, trigger, limit=50).rows
+        if "did:plc" in row.account_id and row.account_id != watched
+    )
+    refused = client.get("/api/v1/search", params={"q": f"from:{ordinary}"})
+    assert refused.status_code == 403  # naming an ordinary account takes an open case

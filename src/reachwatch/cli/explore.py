@@ -67,7 +67,13 @@ def stats(db: Db = None, as_json: AsJson = False) -> None:
 
 
 def search(
-    query: Annotated[str, typer.Argument(help='Words that must all appear; "quote a phrase".')],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words that must all appear, "a phrase", OR, NOT or -word, (groups), from:HANDLE, '
+            "since:DATE, until:DATE, lang:en, harm:threat|any, person:ID, platform:NAME.",
+        ),
+    ],
     db: Db = None,
     limit: Annotated[int, typer.Option(help="Results per page.")] = 20,
     page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
@@ -76,10 +82,10 @@ def search(
     ] = Order.NEWEST,
     as_json: AsJson = False,
 ) -> None:
-    """Full-text search over post text."""
+    """Search posts in the query language: words, phrases, AND, OR, NOT and fields."""
     chosen: SearchOrder = "newest" if order is Order.NEWEST else "relevance"
     with viewing(db) as (store, viewer):
-        hits = explore.search(store, query, limit=limit, page=page, order=chosen)
+        hits = explore.search(store, query, limit=limit, page=page, order=chosen, account=viewer.account)
         hits = viewer.show(hits, "search", query, via="cli", page=page)
     if as_json:
         print(msgspec.json.encode(hits).decode())

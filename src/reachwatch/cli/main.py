@@ -38,7 +38,10 @@ MAIN: dict[str, Lazy] = {
         "Ingest payloads durably: raw kept, records upserted, bad lines quarantined, resumable.",
     ),
     "stats": Lazy("reachwatch.cli.explore:stats", "Counts of everything in the store, and where it is."),
-    "search": Lazy("reachwatch.cli.explore:search", "Full-text search over post text."),
+    "search": Lazy(
+        "reachwatch.cli.explore:search",
+        "Search posts in the query language: words, phrases, AND, OR, NOT and fields.",
+    ),
     "demo": Lazy(
         "reachwatch.cli.scenario:demo",
         "Build the minister-case scenario through the real pipeline and summarise what it holds.",

@@ -1,8 +1,13 @@
-"""Looking at what is stored: counts, full-text search, top posts and amplifiers."""
+"""Looking at what is stored: counts, search in the query language (reachwatch.query), top posts
+and amplifiers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from reachwatch import query as query_language
 from reachwatch.errors import UsageError
+from reachwatch.model import known_platforms
 from reachwatch.service.downloads import MAX_ROWS
 from reachwatch.store import queries
 from reachwatch.store.database import Store
@@ -17,6 +22,7 @@ __all__ = [
     "SearchOrder",
     "Stats",
     "TopPost",
+    "parse",
     "search",
     "stats",
     "top_amplifiers",
@@ -30,24 +36,39 @@ def stats(store: Store) -> Stats:
     return queries.stats(store)
 
 
+AccountResolver = Callable[[str], str]  # what `from:` names (a handle, id or pseudonym) → account id
+
+
+def parse(store: Store, text: str, account: AccountResolver | None = None) -> query_language.Node | None:
+    """A query as a tree with its fields resolved: `from:` through `account` (the shells pass the
+    viewer's, which knows pseudonyms and guards ordinary accounts; without one an id is taken as
+    given), times as microseconds, harm classes, languages and platforms checked."""
+    tree = query_language.parse(text)
+    if tree is None:
+        return None
+    platforms = known_platforms() or frozenset(queries.platforms_stored(store))
+    return query_language.resolve(tree, account or (lambda given: given.strip()), platforms)
+
+
 def search(
     store: Store,
-    query: str,
+    query: str | query_language.Node | None,
     *,
     limit: int = 20,
     page: int = 1,
     order: SearchOrder = "newest",
     author_id: str | None = None,
     filters: SearchFilters | None = None,
+    account: AccountResolver | None = None,
 ) -> list[SearchHit]:
-    """One page of posts matching every word of `query` and the filters."""
+    """One page of posts matching the query (text, or a tree from `parse`) and the filters."""
     if not 1 <= limit <= MAX_PAGE:
         raise UsageError(f"--limit must be between 1 and {MAX_PAGE}; got {limit}.")
     if page < 1:
         raise UsageError(f"--page starts at 1; got {page}.")
     return queries.search(
         store,
-        query,
+        parse(store, query, account) if isinstance(query, str) else query,
         limit=limit,
         offset=(page - 1) * limit,
         order=order,
@@ -57,14 +78,21 @@ def search(
 
 
 def search_download(
-    store: Store, query: str, *, filters: SearchFilters | None = None, page: int = 1
+    store: Store,
+    query: str,
+    *,
+    filters: SearchFilters | None = None,
+    page: int = 1,
+    order: SearchOrder = "newest",
+    account: AccountResolver | None = None,
 ) -> list[SearchHit]:
-    """The results of a search for a file, newest first: up to downloads.MAX_ROWS posts (page N:
-    the Nth so many)."""
+    """The results of a search for a file, in the page's order: up to downloads.MAX_ROWS posts
+    (page N: the Nth so many)."""
     if page < 1:
         raise UsageError(f"--page starts at 1; got {page}.")
     offset = (page - 1) * MAX_ROWS
-    return queries.search(store, query, limit=MAX_ROWS, offset=offset, filters=filters)
+    tree = parse(store, query, account)
+    return queries.search(store, tree, limit=MAX_ROWS, offset=offset, order=order, filters=filters)
 
 
 def top_posts(store: Store, limit: int = 10) -> list[TopPost]:

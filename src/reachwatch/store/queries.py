@@ -5,14 +5,13 @@ Full-text search uses SQLite FTS5 or PostgreSQL tsvector/GIN; everything else is
 
 from __future__ import annotations
 
-import re
+import itertools
 from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import (
     Integer,
     and_,
-    column,
     desc,
     exists,
     func,
@@ -24,6 +23,7 @@ from sqlalchemy import (
     text,
 )
 
+from reachwatch import query as query_language
 from reachwatch.errors import UsageError
 from reachwatch.store import schema
 from reachwatch.store.database import Store
@@ -134,22 +134,7 @@ def stats(store: Store) -> Stats:
         )
 
 
-_TERM = re.compile(r'"([^"]+)"|(\S+)')
-
-
-def fts5_query(query: str) -> str:
-    """A user's words as a safe FTS5 query: every term and "quoted phrase" must appear (AND).
-
-    Terms are quoted so FTS5 operators in user text (NEAR, *, :, -) are read as words, never syntax.
-    """
-    terms = []
-    for phrase, word in _TERM.findall(query):
-        term = (phrase or word).replace('"', "")
-        if term.strip():
-            terms.append(f'"{term}"')
-    if not terms:
-        raise UsageError("The search is empty: give at least one word to look for.")
-    return " ".join(terms)
+_BIND_NAMES = itertools.count()
 
 
 class SearchFilters(msgspec.Struct, kw_only=True, frozen=True):
@@ -166,11 +151,12 @@ def _json_has(store: Store, enricher: str, key: str, value: str | None) -> Any:
     """Posts whose `enricher` result holds `value` in its list `key` (any value when None)."""
     e, p = schema.enrichments, schema.posts
     if store.dialect == "sqlite":
-        # Parameter names carry the enricher: two such filters can sit in one statement.
+        # Parameter names are unique: several such filters can sit in one statement (harm:a OR harm:b).
+        name = f"{enricher}_value_{next(_BIND_NAMES)}"
         inside = f"EXISTS (SELECT 1 FROM json_each(enrichments.result, '$.{key}') AS item" + (
-            f" WHERE item.value = :{enricher}_value)" if value is not None else ")"
+            f" WHERE item.value = :{name})" if value is not None else ")"
         )
-        held: Any = text(inside).bindparams(**({f"{enricher}_value": value} if value is not None else {}))
+        held: Any = text(inside).bindparams(**({name: value} if value is not None else {}))
     else:
         column = e.c.result[key]
         held = (
@@ -207,9 +193,61 @@ def _filter_conditions(store: Store, filters: SearchFilters) -> list[Any]:
     return found
 
 
+def _fts_phrase(words: str) -> str:
+    """A word or phrase as one quoted FTS5 string: operators in user text are words, never syntax."""
+    return '"' + words.replace('"', " ") + '"'
+
+
+def _text_condition(store: Store, words: str) -> Any:
+    """Posts whose text holds the word or the phrase (its words in this order)."""
+    if store.dialect == "sqlite":
+        inside: Any = (
+            select(literal_column("rowid"))
+            .select_from(table("posts_fts"))
+            .where(literal_column("posts_fts").op("MATCH")(_fts_phrase(words)))
+        )
+        return literal_column("posts.rowid").in_(inside)
+    return literal_column("posts.search_vector").op("@@")(func.phraseto_tsquery("simple", words))
+
+
+def _field_condition(store: Store, field: query_language.Field) -> Any:
+    value = field.value
+    if field.name == "from":
+        return schema.posts.c.author_id == value
+    if field.name in ("since", "until"):
+        moment = int(value)
+        created = schema.posts.c.created_at_us
+        return created >= moment if field.name == "since" else created < moment
+    if field.name == "person":
+        with store.connect() as conn:
+            known = conn.execute(select(schema.people.c.id).where(schema.people.c.id == value)).first()
+        if known is None:
+            raise UsageError(
+                f"person:{value} is not in the registry of protected people: see `reachwatch people list`."
+            )
+    filters = {
+        "lang": SearchFilters(lang=value), "harm": SearchFilters(harm=value),
+        "person": SearchFilters(person=value), "platform": SearchFilters(platform=value),
+    }[field.name]  # fmt: skip
+    (condition,) = _filter_conditions(store, filters)
+    return condition
+
+
+def compile_query(store: Store, node: query_language.Node) -> Any:
+    """A parsed, resolved query (reachwatch.query) as one SQL condition on posts."""
+    if isinstance(node, query_language.Term):
+        return _text_condition(store, node.text)
+    if isinstance(node, query_language.Field):
+        return _field_condition(store, node)
+    if isinstance(node, query_language.Not):
+        return ~compile_query(store, node.child)
+    parts = [compile_query(store, child) for child in node.children]
+    return and_(*parts) if isinstance(node, query_language.AllOf) else or_(*parts)
+
+
 def search(
     store: Store,
-    query: str,
+    query: str | query_language.Node | None,
     *,
     limit: int = 20,
     offset: int = 0,
@@ -217,65 +255,63 @@ def search(
     author_id: str | None = None,
     filters: SearchFilters | None = None,
 ) -> list[SearchHit]:
-    """Posts whose text contains every term of `query`: newest first, or the best matches among the
-    newest RELEVANCE_WINDOW matches; with filters and no words, the newest posts that pass them."""
+    """Posts matching the query (reachwatch.query: words, phrases, AND/OR/NOT, fields; text is
+    parsed with field values taken as given) and the filters: newest first, or the best matches
+    among the newest RELEVANCE_WINDOW matches."""
     filters = filters or SearchFilters()
-    # Control characters (NUL above all) end a string in FTS5's parser and are refused by
-    # PostgreSQL: they are never part of a word, so they become spaces.
-    query = "".join(ch if ch.isprintable() else " " for ch in query)
+    tree = query_language.parse(query) if isinstance(query, str) else query
+    if isinstance(query, str) and tree is not None:
+        tree = query_language.resolve(tree, lambda given: given, frozenset(platforms_stored(store)))
     if author_id is not None:
         filters = msgspec.structs.replace(filters, author_id=author_id)
-    wordless = not query.replace('"', "").strip()
-    if wordless and filters == SearchFilters():
+    if tree is None and filters == SearchFilters():
         raise UsageError("The search is empty: give at least one word to look for, or a filter.")
     p, a = schema.posts, schema.accounts
+    conditions = _filter_conditions(store, filters) + (
+        [compile_query(store, tree)] if tree is not None else []
+    )
     columns = (p.c.id, p.c.author_id, a.c.handle, p.c.created_at_us, p.c.text, p.c.deleted_at_us)
+    ranked = query_language.terms(tree)
     stmt: Any
-    if wordless:
-        stmt = select(*columns).select_from(p).outerjoin(a, a.c.id == p.c.author_id)
-        ordering: Any = desc(p.c.created_at_us)
-    elif store.dialect == "sqlite":
-        fts = table("posts_fts", column("rowid"), column("rank"))
-        match = text("posts_fts MATCH :q").bindparams(q=fts5_query(query))
-        if order == "relevance":
+    if order == "relevance" and ranked:
+        if store.dialect == "sqlite":
             window = (
-                select(fts.c.rowid.label("rowid"), fts.c.rank.label("rank"))
-                .select_from(fts.join(p, literal_column("posts.rowid") == fts.c.rowid))
-                .where(match)
+                select(p.c.id.label("match_id"), literal_column("posts.rowid").label("match_rowid"))
+                .where(*conditions)
                 .order_by(desc(p.c.created_at_us))  # the newest by the posts' time, not by rowid
                 .limit(RELEVANCE_WINDOW)
                 .subquery()
             )
-            source: Any = window.join(p, literal_column("posts.rowid") == window.c.rowid)
-            ordering = window.c.rank
+            either = " OR ".join(_fts_phrase(words) for words in ranked)
+            ranks = (
+                select(literal_column("rowid").label("rank_rowid"), literal_column("rank").label("rank"))
+                .select_from(table("posts_fts"))
+                .where(literal_column("posts_fts").op("MATCH")(either))
+                .subquery()
+            )
+            source: Any = window.join(p, p.c.id == window.c.match_id).outerjoin(
+                ranks, ranks.c.rank_rowid == window.c.match_rowid
+            )
+            ordering: list[Any] = [ranks.c.rank.asc().nulls_last(), desc(p.c.created_at_us)]
         else:
-            source = fts.join(p, literal_column("posts.rowid") == fts.c.rowid)
-            # Rows go in in id order (a Bluesky id is random), so "newest" is the posts' own time.
-            ordering = desc(p.c.created_at_us)
-        stmt = select(*columns).select_from(source).outerjoin(a, a.c.id == p.c.author_id)
-        if order != "relevance":
-            stmt = stmt.where(match)
-    else:
-        tsquery = func.websearch_to_tsquery("simple", query)
-        vector: Any = literal_column("posts.search_vector")
-        matches = vector.op("@@")(tsquery)
-        if order == "relevance":
+            vector: Any = literal_column("posts.search_vector")
+            either_query: Any = func.phraseto_tsquery("simple", ranked[0])
+            for words in ranked[1:]:
+                either_query = either_query.op("||")(func.phraseto_tsquery("simple", words))
             window = (
-                select(p.c.id.label("match_id"), func.ts_rank(vector, tsquery).label("rank"))
-                .where(matches)
+                select(p.c.id.label("match_id"), func.ts_rank(vector, either_query).label("rank"))
+                .where(*conditions)
                 .order_by(desc(p.c.created_at_us))
                 .limit(RELEVANCE_WINDOW)
                 .subquery()
             )
-            stmt = select(*columns).select_from(window.join(p, p.c.id == window.c.match_id))
-            ordering = desc(window.c.rank)
-        else:
-            stmt = select(*columns).select_from(p).where(matches)
-            ordering = desc(p.c.created_at_us)
-        stmt = stmt.outerjoin(a, a.c.id == p.c.author_id)
-    for condition in _filter_conditions(store, filters):
-        stmt = stmt.where(condition)
-    stmt = stmt.order_by(ordering).limit(limit).offset(offset)
+            source = window.join(p, p.c.id == window.c.match_id)
+            ordering = [desc(window.c.rank), desc(p.c.created_at_us)]
+        stmt = select(*columns).select_from(source.outerjoin(a, a.c.id == p.c.author_id))
+    else:
+        stmt = select(*columns).select_from(p.outerjoin(a, a.c.id == p.c.author_id)).where(*conditions)
+        ordering = [desc(p.c.created_at_us)]  # rows go in in id order (random on Bluesky): the posts' time
+    stmt = stmt.order_by(*ordering).limit(limit).offset(offset)
     with store.connect() as conn:
         rows = conn.execute(stmt).all()
     return [
@@ -289,6 +325,12 @@ def search(
         )
         for row in rows
     ]
+
+
+def platforms_stored(store: Store) -> list[str]:
+    """The platforms of the posts in the store."""
+    with store.connect() as conn:
+        return [str(name) for (name,) in conn.execute(select(schema.posts.c.platform).distinct())]
 
 
 def _engagement_counts() -> Any:

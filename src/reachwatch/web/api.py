@@ -28,6 +28,7 @@ from reachwatch.web.context import (
     AsOf,
     Page,
     PostId,
+    SearchOrderQuery,
     SearchPage,
     Sort,
     account_gate,
@@ -324,8 +325,11 @@ def api_search(
     person: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
     page: Page = 1,
+    order: SearchOrderQuery = "newest",
 ) -> Response:
-    """Full-text search with filters, newest first, paged."""
+    """Search in the query language (words, "phrases", AND, OR, NOT or -word, parentheses,
+    from:, since:, until:, lang:, harm:, person:, platform:) with filters, newest first or by
+    relevance, paged; `understood` is the query as parsed."""
     filters = search_filters(platform, author_filter(request, author), since, until, lang, harm, person)
-    found = search_page(store_of(request), q, filters, limit, page)
+    found = search_page(request, q, filters, limit, page, order)
     return shown(request, found, ("search", q), **msgspec.structs.asdict(filters))

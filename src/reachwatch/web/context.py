@@ -11,11 +11,12 @@ import msgspec
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from reachwatch import query as query_language
 from reachwatch.errors import AuthenticationError, UsageError
 from reachwatch.model import micros_from_datetime
-from reachwatch.service import cases, downloads, explore, narratives
+from reachwatch.service import cases, downloads, explore, narratives, privacy
 from reachwatch.service.engagers import EngagerSort
-from reachwatch.service.explore import SearchFilters, SearchHit
+from reachwatch.service.explore import SearchFilters, SearchHit, SearchOrder
 from reachwatch.service.store_access import Store
 from reachwatch.service.users import Permission
 from reachwatch.web.auth import principal_or_none, pseudonyms, viewer_of
@@ -142,6 +143,8 @@ def discover_window(request: Request, since: str, until: str, min_cluster_size: 
 
 class SearchPage(msgspec.Struct, kw_only=True):
     query: str
+    understood: str  # the query as parsed, fully bracketed (reachwatch.query.describe)
+    order: str
     page: int
     limit: int
     hits: list[SearchHit]
@@ -169,9 +172,35 @@ def search_filters(
     )  # fmt: skip
 
 
-def search_page(store: Store, q: str, filters: SearchFilters, limit: int, page: int) -> SearchPage:
-    hits = explore.search(store, q, limit=limit, page=page, filters=filters)
-    return SearchPage(query=q, page=page, limit=limit, hits=hits)
+def from_account(request: Request) -> explore.AccountResolver:
+    """What `from:` in a query names, as the author filter takes it: a pseudonym the user was
+    shown, a public account's id or handle; an ordinary account named by its id or handle needs an
+    open case (a search by it would confirm who is behind its pseudonym)."""
+
+    def account(given: str) -> str:
+        resolved = viewer_of(request).account(given)
+        if not privacy.ALIAS.fullmatch(given.strip()):
+            account_gate(request, resolved)
+        return resolved
+
+    return account
+
+
+def search_page(
+    request: Request, q: str, filters: SearchFilters, limit: int, page: int, order: SearchOrder = "newest"
+) -> SearchPage:  # fmt: skip
+    store = store_of(request)
+    account = from_account(request)
+    tree = explore.parse(store, q, account)
+    hits = explore.search(store, tree, limit=limit, page=page, filters=filters, order=order)
+    understood = query_language.describe(tree)
+    return SearchPage(query=q, understood=understood, order=order, page=page, limit=limit, hits=hits)
+
+
+SearchOrderQuery = Annotated[
+    Literal["newest", "relevance"],
+    Query(description="newest first, or the best matches among the newest 5,000 matches"),
+]
 
 
 def render(

@@ -32,6 +32,7 @@ from reachwatch.web.context import (
     AsOf,
     PostId,
     PostQuery,
+    SearchOrderQuery,
     Sort,
     TableFormat,
     account_gate,
@@ -39,6 +40,7 @@ from reachwatch.web.context import (
     author_filter,
     discover_window,
     download,
+    from_account,
     parse_time,
     render,
     search_filters,
@@ -351,6 +353,7 @@ def search_view(
     harm: Annotated[str, Query(pattern="^(|any|offensive|hateful|threat)$")] = "",
     person: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    order: SearchOrderQuery = "newest",
     format: TableFormat = "html",
 ) -> Response:
     filters = search_filters(platform, author_filter(request, author), since, until, lang, harm, person)
@@ -358,11 +361,13 @@ def search_view(
     if format != "html":
         if not asked:
             raise UsageError("Search for something first: a download holds a search's results.")
-        every = explore.search_download(store_of(request), q, filters=filters, page=page)
+        every = explore.search_download(
+            store_of(request), q, filters=filters, page=page, order=order, account=from_account(request)
+        )
         return download(request, every, "search", format, ("search", q), **msgspec.structs.asdict(filters))
-    found = search_page(store_of(request), q, filters, 25, page) if asked else None
+    found = search_page(request, q, filters, 25, page, order) if asked else None
     form = {"q": q, "platform": platform, "author": author, "since": since, "until": until, "lang": lang,
-            "harm": harm, "person": person}  # fmt: skip
+            "harm": harm, "person": person, "order": order}  # fmt: skip
     return render(
         request,
         "search.html",
