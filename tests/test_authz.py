@@ -82,6 +82,8 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/person/days.csv"): INVESTIGATE,
     ("POST", "/narratives"): INVESTIGATE,
     ("POST", "/narratives/promote"): INVESTIGATE,
+    ("POST", "/searches"): INVESTIGATE,
+    ("POST", "/searches/delete"): INVESTIGATE,
     ("POST", "/cases"): INVESTIGATE,
     ("POST", "/case/join"): INVESTIGATE,
     ("POST", "/case/close"): INVESTIGATE,

@@ -56,7 +56,7 @@ def _raw(key: str) -> RawEvent:
 
 
 def test_schema_is_at_head_and_matches_the_table_definitions(store: Store) -> None:
-    assert store.schema_version() == store.head_version() == "0009"
+    assert store.schema_version() == store.head_version() == "0010"
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
@@ -332,4 +332,4 @@ def test_workers_opening_a_new_store_together_migrate_it_once(store_url: str) ->
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         versions = list(pool.map(open_and_close, range(4)))
-    assert versions == ["0009"] * 4
+    assert versions == ["0010"] * 4

@@ -9,6 +9,7 @@ against a post's features.
       - id: threat-naming-protected
         title: Threat naming a protected person
         severity: high                      # low | medium | high | critical
+        query: '"Dana Whitfield" OR minister'  # optional: only posts this search matches
         when:                               # every condition must hold
           watched_author: true
           protected_person_named: true
@@ -32,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 import yaml
 
+from reachwatch import query as search_query
 from reachwatch.alerts import features as feature_registry
 from reachwatch.errors import UsageError
 
@@ -79,7 +81,10 @@ class Rule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     id: str
     title: str
     severity: Severity
-    when: dict[str, Condition]
+    when: dict[str, Condition] = msgspec.field(default_factory=dict)
+    # A query in the search language (reachwatch.query): the rule holds only for posts it matches,
+    # e.g. a saved search made into a rule.
+    query: str | None = None
     dedup: list[Literal["post", "author", "person", "narrative", "day"]] = msgspec.field(
         default_factory=lambda: ["post"]
     )
@@ -340,8 +345,16 @@ def check(rules: RuleSet, references: References | None = None) -> list[tuple[li
         if rule.id in seen:
             problems.append(([*at, "id"], f"{rule.id!r} is used by an earlier rule."))
         seen.add(rule.id)
-        if not rule.when:
-            problems.append(([*at, "when"], "a rule needs at least one condition."))
+        if not rule.when and not rule.query:
+            problems.append(([*at, "when"], "a rule needs at least one condition, or a query."))
+        if rule.query is not None:
+            try:
+                if search_query.parse(rule.query) is None:
+                    problems.append(
+                        ([*at, "query"], "the query is empty: give words or fields, or leave it out.")
+                    )
+            except UsageError as error:
+                problems.append(([*at, "query"], str(error)))
         problems += _conditions(rule.when, [*at, "when"])
         if references is not None:
             problems += _references(rule.when, [*at, "when"], references)
@@ -435,6 +448,8 @@ def reason(rule: Rule, level: int, features: dict[str, Any]) -> str:
     """Why an alert stands, in words: each condition of the rule (and of the escalation step it
     reached) with the post's value, e.g. "by a watched account; engagements ≥ 5,000 (6,120)"."""
     said = [_said(name, condition, features.get(name)) for name, condition in rule.when.items()]
+    if rule.query:
+        said.insert(0, f"matches the search {rule.query!r}")
     if 0 < level <= len(rule.escalate):
         step = rule.escalate[level - 1]
         steps = [_said(name, condition, features.get(name)) for name, condition in step.when.items()]

@@ -35,9 +35,10 @@ from reachwatch.alerts.rules import (
 )
 from reachwatch.errors import NotFoundError, StoreDataError, UsageError
 from reachwatch.model import Engagement, MetricSnapshot, Post, WriteBatch
-from reachwatch.service import audit
+from reachwatch.service import audit, explore
 from reachwatch.service.users import Principal
 from reachwatch.store import alerts as rows
+from reachwatch.store import queries
 from reachwatch.store.alerts import AlertPostRow, AlertRow, DeliveryRow, NoteRow
 from reachwatch.store.database import Store
 
@@ -156,15 +157,31 @@ class AlertEngine:
             )
             for post_id, values in computed.items():
                 found[post_id].update(values)
+        matched = self._queried(rules, candidates)
         hits = [
             (rule, found[post_id])
             for post_id in candidates
             for rule in rules
-            if matches(rule.when, found[post_id])
+            if matches(rule.when, found[post_id]) and (rule.query is None or post_id in matched[rule.id])
         ]
         if hits:
             self._record(hits, event_at_us or _now_us(), result)
         return result
+
+    def _queried(self, rules: list[Rule], post_ids: list[str]) -> dict[str, set[str]]:
+        """For each rule with a query, the posts among `post_ids` that it matches (one statement
+        a rule); a query that no longer resolves (an account gone) matches nothing."""
+        matched: dict[str, set[str]] = {}
+        for rule in rules:
+            if rule.query is None or not post_ids:
+                continue
+            try:
+                tree = explore.parse(self.store, rule.query)
+            except UsageError:
+                matched[rule.id] = set()
+                continue
+            matched[rule.id] = queries.matching(self.store, tree, post_ids) if tree is not None else set()
+        return matched
 
     def _costly(
         self, group: feature_registry.FeatureGroup, post_ids: list[str], found: dict[str, dict[str, Any]]

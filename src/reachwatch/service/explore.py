@@ -9,6 +9,7 @@ from reachwatch import query as query_language
 from reachwatch.errors import UsageError
 from reachwatch.model import known_platforms
 from reachwatch.service.downloads import MAX_ROWS
+from reachwatch.store import pseudonyms as pseudonym_rows
 from reachwatch.store import queries
 from reachwatch.store.database import Store
 from reachwatch.store.queries import Amplifier, SearchOrder, TopPost
@@ -47,7 +48,31 @@ def parse(store: Store, text: str, account: AccountResolver | None = None) -> qu
     if tree is None:
         return None
     platforms = known_platforms() or frozenset(queries.platforms_stored(store))
-    return query_language.resolve(tree, account or (lambda given: given.strip()), platforms)
+    return query_language.resolve(tree, account or _stored_account(store, platforms), platforms)
+
+
+def _stored_account(store: Store, platforms: frozenset[str]) -> AccountResolver:
+    """`from:` without a viewer (alert rules, scripts): an account id as given, a pseudonym that
+    was shown (saved searches keep ordinary accounts by pseudonym), or a handle that names one
+    account in the store."""
+
+    def account(given: str) -> str:
+        text = given.strip()
+        behind = pseudonym_rows.account_of_alias(store, text) if text.startswith("anon-") else None
+        if behind is not None:
+            return behind
+        platform, sep, native = text.partition(":")
+        if sep and platform in platforms and native:
+            return text
+        found = pseudonym_rows.accounts_by_handle(store, text)
+        if len(found) != 1:
+            many = (
+                f"is the handle of {len(found)} accounts" if found else "is no account's handle in the store"
+            )
+            raise UsageError(f"from:{given} {many}: give the account id (e.g. from:bluesky:did:plc:…).")
+        return found[0]
+
+    return account
 
 
 def search(

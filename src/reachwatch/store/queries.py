@@ -327,6 +327,18 @@ def search(
     ]
 
 
+def matching(store: Store, tree: query_language.Node, post_ids: list[str]) -> set[str]:
+    """The posts among `post_ids` that the (resolved) query matches."""
+    p = schema.posts
+    found: set[str] = set()
+    condition = compile_query(store, tree)
+    with store.connect() as conn:
+        for start in range(0, len(post_ids), 500):
+            chunk = post_ids[start : start + 500]
+            found.update(conn.execute(select(p.c.id).where(p.c.id.in_(chunk), condition)).scalars())
+    return found
+
+
 def platforms_stored(store: Store) -> list[str]:
     """The platforms of the posts in the store."""
     with store.connect() as conn:

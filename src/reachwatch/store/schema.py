@@ -528,3 +528,16 @@ deliveries = Table(
     Column("sent_at_us", BigInteger),
     Index("ix_deliveries_due", "status", "next_at_us"),
 )
+
+# Saved searches (migration 0010): a query in the search language kept under a name, for the team
+# to rerun and to copy into an alert rule.
+saved_searches = Table(
+    "saved_searches",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("saved_at_us", BigInteger, nullable=False),
+    Index("ix_saved_searches_name", "name", unique=True),
+)

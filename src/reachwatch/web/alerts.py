@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reachwatch.service import alerts, cases, users
+from reachwatch.service import alerts, cases, saved_searches, users
 from reachwatch.web.auth import Configurer, Investigator, Reader
 from reachwatch.web.context import TableFormat, documented, download, render, shown, store_of
 
@@ -99,13 +99,18 @@ def alert_triage(
 
 
 @router.get("/alerts/rules", response_class=HTMLResponse)
-def rules_page(request: Request, _: Configurer) -> Response:
-    return render(
-        request,
-        "rules.html",
-        {"text": alerts.rules_text(store_of(request)), "problems": [], "saved": False},
-        None,
-    )
+def rules_page(
+    request: Request,
+    _: Configurer,
+    search: Annotated[str, Query(max_length=64, description="a saved search to add as a rule")] = "",
+) -> Response:
+    """The rules editor; with `search=NAME`, the saved search's rule is added for checking and saving."""
+    text = alerts.rules_text(store_of(request))
+    adding = saved_searches.get(store_of(request), search) if search else None
+    if adding is not None:
+        text = saved_searches.with_rule(text, adding)
+    context = {"text": text, "problems": [], "saved": False, "adding": adding}
+    return render(request, "rules.html", context, None)
 
 
 @router.post("/alerts/rules", response_class=HTMLResponse)

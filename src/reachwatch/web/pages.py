@@ -21,6 +21,7 @@ from reachwatch.service import (
     narratives,
     platforms,
     reach,
+    saved_searches,
     spillover,
     views,
 )
@@ -377,7 +378,43 @@ def search_view(
             "page": page,
             "people": views.people_list(store_of(request)),
             "platforms": platforms.choices(),
+            "searches": saved_searches.listed(store_of(request)),
         },
         ("search", q) if asked else None,
         **(msgspec.structs.asdict(filters) if asked else {}),
     )
+
+
+@router.post("/searches", response_class=RedirectResponse)
+def search_save(
+    request: Request,
+    who: Investigator,
+    name: Annotated[str, Form(min_length=1, max_length=64)],
+    q: Annotated[str, Form(min_length=1, max_length=500)],
+) -> Response:
+    """Save the query under a name (the same name again changes it). An ordinary account is kept
+    by its pseudonym: a query naming one by id or handle is refused (others would read it)."""
+    resolve, names = from_account(request), viewer_of(request).names
+
+    def account(given: str) -> str:
+        found = resolve(given)
+        if not given.strip().startswith("anon-") and not names.is_public(found):
+            raise UsageError(
+                f"from:{given} is an ordinary account: save the query with its pseudonym, "
+                f"from:{names.mask(found)}."
+            )
+        return found
+
+    saved = saved_searches.save(store_of(request), who, name, q, account)
+    return RedirectResponse(
+        f"/search?q={quote(saved.query, safe='')}&saved={quote(saved.name)}", status_code=303
+    )
+
+
+@router.post("/searches/delete", response_class=RedirectResponse)
+def search_delete(
+    request: Request, who: Investigator, name: Annotated[str, Form(min_length=1, max_length=64)]
+) -> Response:
+    """Delete a saved search (its owner or an administrator)."""
+    saved_searches.delete(store_of(request), who, name)
+    return RedirectResponse("/search", status_code=303)
