@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -14,13 +15,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from reachwatch.cli.options import Db
 from reachwatch.cli.render import console
 from reachwatch.config import load_settings
+from reachwatch.errors import UsageError
+from reachwatch.model import micros_from_datetime
 from reachwatch.service import narratives
 from reachwatch.service.ingest import (
     PRESETS,
+    BareOptions,
     IngestOptions,
     IngestProgress,
     IngestReport,
     ProgressCallback,
+    ingest_bare,
     ingest_file,
     ingest_stream,
     ingest_table,
@@ -75,6 +80,30 @@ def ingest(
     create: Annotated[
         bool, typer.Option("--create", help="Make the SQLite store if the --db file does not exist yet.")
     ] = False,
+    bare_as: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="SOURCE holds bare API responses (one JSON document or one per line) from this endpoint: "
+            "app.bsky.feed.getPostThread (any AppView method), mastodon:statuses|status|context|"
+            "reblogged_by|favourited_by|account, x:tweets|users|liking_users|retweeted_by. They are "
+            "wrapped with provenance and kept byte for byte.",
+        ),
+    ] = None,
+    instance: Annotated[
+        str | None, typer.Option(help="With --as mastodon:…: the server that gave the ids (mastodon.social).")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --as: what the request was about, KEY=VALUE (status=ID for Mastodon's "
+            "reblogged_by/favourited_by, tweet=ID for X's liking_users/retweeted_by); repeatable."
+        ),
+    ] = None,
+    retrieved_at: Annotated[
+        str | None,
+        typer.Option(help="With --as: when the responses were fetched (ISO, UTC); default the file's time."),
+    ] = None,
 ) -> None:
     """Ingest payloads durably: raw kept, records upserted, bad lines quarantined, resumable."""
     settings = load_settings(db=db, batch_size=batch_size, max_payload_bytes=max_payload_bytes)
@@ -83,10 +112,15 @@ def ingest(
         enrich=enrich, trusted_records=trusted_records,
     )  # fmt: skip
     table = load_mapping(mapping) if mapping else None
+    bare = _bare_options(bare_as, instance, param or [], retrieved_at, source) if bare_as else None
+    if bare is not None and table is not None:
+        raise UsageError("--as and --mapping read a file in two different ways: give one of them.")
     store = open_store(settings, create=create)
     try:
         if table is not None:
             report = ingest_table(store, Path(source), table, options, None)
+        elif bare is not None:
+            report = ingest_bare(store, Path(source), bare, options, None)
         elif progress is ProgressStyle.JSON:
             encoder = msgspec.json.Encoder()
 
@@ -131,6 +165,26 @@ def ingest(
                 f"Narratives: {followed.embedded:,} posts embedded, {followed.assigned:,} assignments.",
                 markup=False,
             )
+
+
+def _bare_options(
+    endpoint: str, instance: str | None, params: list[str], retrieved_at: str | None, source: str
+) -> BareOptions:
+    if source == "-":
+        raise UsageError("--as reads a saved file: give its path, not - (stdin).")
+    pairs: dict[str, str] = {}
+    for given in params:
+        key, sep, value = given.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UsageError(f"--param {given!r}: write KEY=VALUE, e.g. --param status=109372844.")
+        pairs[key.strip()] = value.strip()
+    try:
+        at = micros_from_datetime(datetime.fromisoformat(retrieved_at)) if retrieved_at else None
+    except ValueError as exc:
+        raise UsageError(
+            f"--retrieved-at {retrieved_at!r} is not an ISO time (e.g. 2026-10-13T18:00:00Z)."
+        ) from exc
+    return BareOptions(endpoint=endpoint, instance=instance, params=pairs, retrieved_at_us=at)
 
 
 def _run(

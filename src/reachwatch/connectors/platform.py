@@ -129,6 +129,11 @@ class Platform(ABC):
     def normalise_capture(self, provenance: Provenance, body: Any, observed_us: int) -> list[CanonicalRecord]:
         """The records in one captured response (decoded JSON) of one of its capture sources."""
 
+    def bare_endpoints(self) -> dict[str, tuple[str, str]]:
+        """Endpoints whose bare responses (saved without an envelope) `ingest --as NAME` reads:
+        NAME → (the provenance source, the nsid) they are wrapped with."""
+        return {}
+
     # --- ids
     def native_post_id(self, post_id: str) -> str:
         """The id the platform's API knows a post by."""

@@ -16,12 +16,22 @@ from typing import Any, BinaryIO
 
 import msgspec
 
+from reachwatch.connectors import platform
 from reachwatch.connectors.base import provenance, wrap
 from reachwatch.connectors.files.mapping import PRESETS, ColumnMapping, load_mapping
 from reachwatch.connectors.jsonl import Normalised, normalise_line
 from reachwatch.enrich.stage import default_stage
 from reachwatch.errors import PayloadError, StoreDataError, UsageError
-from reachwatch.model import Account, Enrichment, IngestedEvent, Person, QuarantineItem, RawEvent, WriteBatch
+from reachwatch.model import (
+    Account,
+    Enrichment,
+    IngestedEvent,
+    Person,
+    QuarantineItem,
+    RawEvent,
+    WriteBatch,
+    iso_from_micros,
+)
 from reachwatch.service.harm_priors import stored_priors
 from reachwatch.service.people import list_people
 from reachwatch.store.database import Store, WriteResult
@@ -386,6 +396,68 @@ def ingest_stream(
     ingestor = Ingestor(store, source, options, on_progress)
     lines = read_lines(stream, limit=max(options.max_kept_bytes, options.max_payload_bytes))
     return ingestor.run(lines, lambda line: f"line {line[1]}", None)
+
+
+def bare_endpoints() -> dict[str, tuple[str, str]]:
+    """Every endpoint whose bare responses `ingest --as` reads, over the installed platforms."""
+    return {name: found for p in platform.registered().values() for name, found in p.bare_endpoints().items()}
+
+
+class BareOptions(msgspec.Struct, kw_only=True, frozen=True):
+    """How to wrap bare responses: the endpoint that gave them and what the request was about."""
+
+    endpoint: str  # app.bsky.feed.getPostThread, mastodon:statuses, x:liking_users, ...
+    instance: str | None = None  # Mastodon: the server that gave the ids
+    params: dict[str, str] = msgspec.field(default_factory=dict)  # e.g. status=ID, tweet=ID
+    retrieved_at_us: int | None = None  # default: the file's modification time
+
+
+def wrap_bare(data: bytes, bare: BareOptions, retrieved_at_us: int) -> list[bytes]:
+    """Bare API responses (one JSON document, or one per line) as captured responses: each body
+    kept byte for byte inside its provenance envelope, as a collector would have emitted it. A
+    line that is not JSON is wrapped too, and quarantined with its bytes by the ingest."""
+    known = bare_endpoints()
+    if bare.endpoint not in known:
+        names = ", ".join(sorted(known))
+        raise UsageError(f"--as {bare.endpoint!r} is not an endpoint reachwatch reads: use one of {names}.")
+    source, nsid = known[bare.endpoint]
+    if source.startswith("mastodon") and not bare.instance:
+        raise UsageError(
+            f"--as {bare.endpoint} needs --instance HOST, the server that gave the ids "
+            "(e.g. mastodon.social)."
+        )
+    if nsid in ("reblogged_by", "favourited_by") and "status" not in bare.params:
+        raise UsageError(
+            f"--as {bare.endpoint} needs --param status=ID: the status these accounts engaged with."
+        )
+    if nsid in ("liking_users", "retweeted_by") and "tweet" not in bare.params:
+        raise UsageError(f"--as {bare.endpoint} needs --param tweet=ID: the post these users engaged with.")
+    params = {**bare.params, **({"endpoint": nsid} if source == "x.api2" else {})}
+    meta = provenance(source, nsid, instance=bare.instance, params=params)
+    meta = msgspec.structs.replace(meta, retrieved_at=iso_from_micros(retrieved_at_us))
+    try:
+        msgspec.json.decode(data)
+        bodies = [data.strip()]
+    except msgspec.DecodeError:
+        bodies = [line.strip() for line in data.splitlines() if line.strip()]
+    return [wrap(meta, body) for body in bodies]  # a pretty-printed body keeps its line breaks
+
+
+def ingest_bare(
+    store: Store,
+    path: Path,
+    bare: BareOptions,
+    options: IngestOptions,
+    on_progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Ingest a file of bare API responses (`ingest FILE --as ENDPOINT`), wrapped by `wrap_bare`."""
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file: give the path of the saved response.")
+    at = bare.retrieved_at_us if bare.retrieved_at_us is not None else int(path.stat().st_mtime * 1_000_000)
+    wrapped = wrap_bare(path.read_bytes(), bare, at)
+    ingestor = Ingestor(store, f"file:{path}", options, on_progress)
+    payloads = [(payload, n, n) for n, payload in enumerate(wrapped, 1)]
+    return ingestor.run(payloads, lambda line: f"response {line[1]}", None)
 
 
 def _table_rows(path: Path) -> Iterator[tuple[bytes | None, str | None]]:

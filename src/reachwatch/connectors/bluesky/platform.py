@@ -40,6 +40,11 @@ class Bluesky(Platform):
     settings_model = BlueskySettings
     capture_sources = ("bluesky.appview",)
 
+    def bare_endpoints(self) -> dict[str, tuple[str, str]]:
+        from reachwatch.connectors.bluesky.appview import RESPONSES
+
+        return {nsid: ("bluesky.appview", nsid) for nsid in RESPONSES}
+
     def _client(self, clients: Clients) -> AppViewClient:
         from reachwatch.connectors.bluesky.backfill import AppViewClient
 

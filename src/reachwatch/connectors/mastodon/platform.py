@@ -40,6 +40,11 @@ class Mastodon(Platform):
     settings_model = MastodonSettings
     capture_sources = ("mastodon",)
 
+    def bare_endpoints(self) -> dict[str, tuple[str, str]]:
+        from reachwatch.connectors.mastodon.entities import ENDPOINTS
+
+        return {f"mastodon:{name}": ("mastodon.rest", name) for name in ENDPOINTS if name != "stream"}
+
     def base_url(self, clients: Clients, instance: str) -> str:
         return clients.section(NAME, MastodonSettings).base_urls.get(instance, f"https://{instance}")
 

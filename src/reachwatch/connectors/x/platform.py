@@ -34,6 +34,10 @@ class X(Platform):
     settings_model = XSettings
     capture_sources = ("x.api",)
 
+    def bare_endpoints(self) -> dict[str, tuple[str, str]]:
+        # A v2 page: its endpoint decides what `data` holds (the list endpoints need --param tweet=ID).
+        return {f"x:{name}": ("x.api2", name) for name in ("tweets", "users", "liking_users", "retweeted_by")}
+
     def available(self, clients: Clients) -> bool:
         return clients.section(NAME, XSettings).bearer_token is not None
 
