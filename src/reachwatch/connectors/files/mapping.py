@@ -37,11 +37,13 @@ class ColumnMapping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     author_name: str | None = None
     created_at: str
     created_at_format: str | None = None  # strptime format; ISO 8601 when absent
-    text: list[str] = msgspec.field(default_factory=list)  # joined with blank lines
+    text: str | list[str] = msgspec.field(
+        default_factory=list
+    )  # one column, or several joined with blank lines
     lang: str | None = None
     reply_to: str | None = None
     quote_of: str | None = None
-    urls: list[str] = msgspec.field(default_factory=list)
+    urls: str | list[str] = msgspec.field(default_factory=list)  # one column or several
     followers: str | None = None
     reposts: str | None = None
     quotes: str | None = None
@@ -52,6 +54,12 @@ class ColumnMapping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # are dated when the file was imported, which for an old export says too little about age.
     collected_at: str | None = None
     collected_at_format: str | None = None
+
+    def text_columns(self) -> list[str]:
+        return [self.text] if isinstance(self.text, str) else self.text
+
+    def url_columns(self) -> list[str]:
+        return [self.urls] if isinstance(self.urls, str) else self.urls
 
     def __post_init__(self) -> None:
         known = namespaces()
@@ -219,7 +227,7 @@ def normalise_row(mapping: ColumnMapping, row: Any, observed_us: int) -> list[Ca
     if missing or native is None or author is None or created is None:
         raise PayloadError("missing-field", f"row has no {', '.join(missing)} (mapping {mapping.name!r})")
     post_id, author_id = f"{platform}:{native}", f"{platform}:{author}"
-    texts = [text for text in (_text(row, column) for column in mapping.text) if text]
+    texts = [text for text in (_text(row, column) for column in mapping.text_columns()) if text]
     reply_to, quote_of = _text(row, mapping.reply_to), _text(row, mapping.quote_of)
     post = Post(
         id=post_id,
@@ -230,7 +238,7 @@ def normalise_row(mapping: ColumnMapping, row: Any, observed_us: int) -> list[Ca
         lang=_text(row, mapping.lang),
         reply_to=f"{platform}:{reply_to}" if reply_to else None,
         quote_of=f"{platform}:{quote_of}" if quote_of else None,
-        urls=[url for url in (_text(row, column) for column in mapping.urls) if url],
+        urls=[url for url in (_text(row, column) for column in mapping.url_columns()) if url],
     )
     followers = _count(row, mapping.followers)
     collected = _text(row, mapping.collected_at)
