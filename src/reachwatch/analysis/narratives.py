@@ -5,6 +5,7 @@ fetches the vectors and texts and stores the results."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import msgspec
@@ -92,39 +93,118 @@ def assign(
 
 class Cluster(msgspec.Struct, kw_only=True):
     label: int
-    size: int
+    size: int  # posts
     keywords: list[str]  # class-based TF-IDF: the words most particular to this cluster
-    representatives: list[int]  # rows nearest the cluster's centre
+    representatives: list[int]  # rows nearest the cluster's centre, one per distinct text
+    distinct: int = 0  # distinct texts among its posts (near-identical ones counted once)
+    harmful: int = 0  # posts the harm model flagged (filled in by the service)
+
+
+MERGE_SIMILARITY = 0.95  # texts this alike (cosine of their embeddings) are one text repeated
+JOIN_SIMILARITY = 0.8  # a repeated text this close to a theme's centre joins it
+MERGE_LIMIT = 50_000  # above this many distinct texts, only identical ones are merged
+_NOISE = re.compile(r"https?://\S+|@[\w.-]+|^rt\b|[^\w\s]", re.I)
+
+
+def _centre(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    centre = rows.mean(axis=0)
+    return np.asarray(centre / max(float(np.linalg.norm(centre)), 1e-12), dtype=np.float64)
+
+
+def _text_key(text: str) -> str:
+    """A text as compared for repeats: case, links, mentions, punctuation and spacing ignored."""
+    return " ".join(_NOISE.sub(" ", text.casefold()).split())
+
+
+def repeats(
+    vectors: Vectors, texts: Sequence[str], similarity: float = MERGE_SIMILARITY
+) -> npt.NDArray[np.int64]:
+    """Each row's group of identical or near-identical texts (retweets, copy-paste campaigns,
+    a link added): the same text once ignoring case, links, mentions and punctuation, then
+    groups whose embeddings are at least `similarity` alike joined (connected components)."""
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import NearestNeighbors
+
+    keys: dict[str, int] = {}
+    exact = np.asarray([keys.setdefault(_text_key(text), len(keys)) for text in texts], dtype=np.int64)
+    if len(keys) < 2 or len(keys) > MERGE_LIMIT:
+        return exact
+    first = np.full(len(keys), -1, dtype=np.int64)
+    for row in range(len(exact) - 1, -1, -1):
+        first[exact[row]] = row
+    heads = vectors[first].astype(np.float32)
+    heads /= np.maximum(np.linalg.norm(heads, axis=1, keepdims=True), 1e-12)
+    near = NearestNeighbors(radius=1.0 - similarity, metric="cosine").fit(heads)
+    graph = near.radius_neighbors_graph(heads, mode="connectivity")
+    _, joined = connected_components(graph, directed=False)
+    return np.asarray(joined, dtype=np.int64)[exact]
 
 
 def discover(
     vectors: Vectors, texts: Sequence[str], *, min_cluster_size: int = 10, dimensions: int = 10, seed: int = 7
 ) -> tuple[npt.NDArray[np.int64], list[Cluster]]:
-    """Density clusters (HDBSCAN) over PCA-reduced embeddings, labelled BERTopic-style with
-    class-based TF-IDF keywords and their most central posts. Returns each row's label (-1: noise)."""
+    """Themes: identical and near-identical texts merged first (`repeats`), density clusters
+    (HDBSCAN) over the PCA-reduced embeddings of the distinct texts, then kept when they hold at
+    least `min_cluster_size` posts; a text repeated that often that joins no cluster is a theme
+    of its own. Labelled BERTopic-style with class-based TF-IDF keywords and their most central
+    distinct texts; largest first. Returns each row's label (-1: noise)."""
     from sklearn.decomposition import PCA
 
     n = len(vectors)
-    if n < max(min_cluster_size * 2, 5):
-        return np.full(n, -1, dtype=np.int64), []
-    reduced = PCA(n_components=min(dimensions, vectors.shape[1], n - 1), random_state=seed).fit_transform(
-        vectors
-    )
-    labels = _density_labels(reduced, min_cluster_size, np.random.default_rng(seed))
-    found = []
-    wanted = sorted(set(labels.tolist()) - {-1})
+    labels = np.full(n, -1, dtype=np.int64)
+    if n < max(min_cluster_size, 2):
+        return labels, []
+    group = repeats(vectors, texts)
+    groups = int(group.max()) + 1
+    posts = np.bincount(group, minlength=groups)
+    heads = np.zeros((groups, vectors.shape[1]), dtype=np.float64)
+    np.add.at(heads, group, vectors)
+    heads /= np.maximum(np.linalg.norm(heads, axis=1, keepdims=True), 1e-12)
+    head_labels = np.full(groups, -1, dtype=np.int64)
+    heavy = posts >= min_cluster_size  # a text repeated into a theme by itself
+    light = np.flatnonzero(~heavy)
+    small = max(3, min_cluster_size // 2)  # distinct texts in a cluster; its posts are checked after
+    if len(light) >= max(small * 2, 5):
+        pca = PCA(n_components=min(dimensions, heads.shape[1], len(light) - 1), random_state=seed)
+        reduced = pca.fit_transform(heads[light])
+        head_labels[light] = _density_labels(reduced, small, np.random.default_rng(seed))
+    next_label = int(head_labels.max()) + 1
+    # A heavy text joins the cluster it is close to, or the heavy texts close to it: a repeated
+    # slogan is one point to a density method, so it never makes or joins a cluster by density.
+    centres = {int(label): _centre(heads[head_labels == label]) for label in set(head_labels.tolist()) - {-1}}
+    for g in np.flatnonzero(heavy):
+        near = max(centres.items(), key=lambda item: float(heads[g] @ item[1]), default=None)
+        if near is not None and float(heads[g] @ near[1]) >= JOIN_SIMILARITY:
+            head_labels[g] = near[0]
+        else:
+            head_labels[g], centres[next_label] = next_label, heads[g]
+            next_label += 1
+    sizes = np.bincount(head_labels[head_labels >= 0], weights=posts[head_labels >= 0], minlength=next_label)
+    kept = {label for label in range(next_label) if sizes[label] >= min_cluster_size}
+    head_labels = np.where(np.isin(head_labels, list(kept)), head_labels, -1)
+    labels = head_labels[group]
+    wanted = sorted(kept)
     keywords = class_keywords([texts[i] for i in range(n)], labels, wanted)
+    first_row = np.full(groups, -1, dtype=np.int64)
+    for row in range(n - 1, -1, -1):
+        first_row[group[row]] = row
+    found = []
     for label in wanted:
-        rows = np.flatnonzero(labels == label)
-        centre = vectors[rows].mean(axis=0)
+        members = np.flatnonzero(head_labels == label)
+        centre = heads[members].mean(axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        order = rows[np.argsort(-(vectors[rows] @ centre))][:3]
+        order = members[np.argsort(-(heads[members] @ centre))][:3]
         found.append(
             Cluster(
-                label=int(label), size=len(rows), keywords=keywords[label], representatives=order.tolist()
+                label=int(label),
+                size=int(posts[members].sum()),
+                keywords=keywords[label],
+                representatives=first_row[order].tolist(),
+                distinct=len(members),
             )
         )
-    return labels.astype(np.int64), found
+    found.sort(key=lambda cluster: (-cluster.size, cluster.label))
+    return labels, found
 
 
 SAMPLE = 20_000  # HDBSCAN's cost grows faster than linearly: beyond this, cluster a sample

@@ -9,6 +9,7 @@ import re
 import time
 import unicodedata
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 import numpy as np
@@ -23,6 +24,7 @@ from reachwatch.service.narrative_views import Timeline as Timeline
 from reachwatch.service.narrative_views import find as find
 from reachwatch.service.narrative_views import spread as spread
 from reachwatch.service.narrative_views import timeline as timeline
+from reachwatch.store import enrichments as enrichment_rows
 from reachwatch.store import narratives as reads
 from reachwatch.store.database import Store
 from reachwatch.store.narratives import NarrativeRow as NarrativeRow
@@ -189,14 +191,24 @@ class Discovered(msgspec.Struct, kw_only=True):
     since_us: int
     until_us: int
     posts: int  # unclaimed posts considered
-    clusters: list[Cluster]
+    clusters: list[Cluster]  # ranked: by size, or by posts flagged harmful (`order`)
     examples: dict[int, list[str]]  # cluster label → its representative posts' texts
+    order: str = "size"
+
+
+DiscoverOrder = Literal["size", "harm"]
 
 
 def discover_between(
-    store: Store, model_dir: str, since_us: int, until_us: int, min_cluster_size: int = 10
+    store: Store,
+    model_dir: str,
+    since_us: int,
+    until_us: int,
+    min_cluster_size: int = 10,
+    order: DiscoverOrder = "size",
 ) -> Discovered:
-    """Clusters among the window's embedded posts that no tracked narrative claims."""
+    """Themes among the window's embedded posts that no tracked narrative claims, near-identical
+    texts merged; largest first, or (`harm`) the most posts flagged harmful first, then size."""
     if until_us <= since_us:
         raise UsageError("--until must be after --since.")
     encoder = _encoder(model_dir)
@@ -206,14 +218,20 @@ def discover_between(
     ids, vectors = reads.vectors_of(store, [post.post_id for post in free], encoder.version)
     text_of = {post.post_id: post.text for post in free}
     texts = [text_of[post_id] for post_id in ids]
-    _, clusters = (
+    labels, clusters = (
         discover(vectors, texts, min_cluster_size=min_cluster_size) if ids else (np.zeros(0, np.int64), [])
     )
+    flagged = {post_id for post_id, found in enrichment_rows.harm(store, list(ids)).items() if found.flagged}
+    for cluster in clusters:
+        cluster.harmful = sum(1 for i in np.flatnonzero(labels == cluster.label) if ids[i] in flagged)
+    if order == "harm":
+        clusters.sort(key=lambda cluster: (-cluster.harmful, -cluster.size, cluster.label))
     return Discovered(
         since_us=since_us,
         until_us=until_us,
         posts=len(ids),
         clusters=clusters,
+        order=order,
         examples={cluster.label: [texts[i] for i in cluster.representatives] for cluster in clusters},
     )
 

@@ -26,6 +26,7 @@ from reachwatch.web.auth import Investigator, Reader, pseudonyms
 from reachwatch.web.context import (
     AccountId,
     AsOf,
+    DiscoverOrderQuery,
     Page,
     PostId,
     SearchOrderQuery,
@@ -304,11 +305,12 @@ def api_discover(
     since: Annotated[str, Query(min_length=1, max_length=40)],
     until: Annotated[str, Query(max_length=40)] = "",
     min_cluster_size: Annotated[int, Query(ge=2, le=10_000)] = 10,
+    order: DiscoverOrderQuery = "size",
 ) -> Response:
-    """Themes among the window's posts that no tracked narrative claims."""
-    return shown(
-        request, discover_window(request, since, until, min_cluster_size), ("discover", f"{since}..{until}")
-    )
+    """Themes among the window's posts that no tracked narrative claims (near-identical texts
+    merged first), ranked by size or by posts flagged harmful."""
+    found = discover_window(request, since, until, min_cluster_size, order)
+    return shown(request, found, ("discover", f"{since}..{until}"))
 
 
 @router.get("/search", responses=documented(SearchPage), response_class=Response)

@@ -133,11 +133,19 @@ def parse_time(text: str | None, name: str) -> int | None:
 Page = Annotated[int, Query(ge=1, le=100_000)]
 
 
-def discover_window(request: Request, since: str, until: str, min_cluster_size: int) -> narratives.Discovered:
+DiscoverOrderQuery = Annotated[
+    Literal["size", "harm"],
+    Query(description="size: the largest themes first; harm: the most posts flagged harmful first"),
+]
+
+
+def discover_window(
+    request: Request, since: str, until: str, min_cluster_size: int, order: narratives.DiscoverOrder = "size"
+) -> narratives.Discovered:
     settings = request.app.state.settings
     start, end = parse_time(since, "since") or 0, parse_time(until, "until") or 2**62
     return narratives.discover_between(
-        store_of(request), settings.embedding_model, start, end, min_cluster_size
+        store_of(request), settings.embedding_model, start, end, min_cluster_size, order
     )
 
 

@@ -31,6 +31,7 @@ from reachwatch.web.auth import Investigator, Reader, viewer_of
 from reachwatch.web.context import (
     AccountId,
     AsOf,
+    DiscoverOrderQuery,
     PostId,
     PostQuery,
     SearchOrderQuery,
@@ -226,10 +227,20 @@ def discover_page(
     since: Annotated[str, Query(min_length=1, max_length=40)],
     until: Annotated[str, Query(max_length=40)] = "",
     min_cluster_size: Annotated[int, Query(ge=2, le=10_000)] = 10,
+    order: DiscoverOrderQuery = "size",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    found = discover_window(request, since, until, min_cluster_size)
-    context = {"d": found, "since": since, "until": until, "size": min_cluster_size}
+    found = discover_window(request, since, until, min_cluster_size, order)
+    shown_here = found.clusters[(page - 1) * THEMES_SHOWN : page * THEMES_SHOWN]
+    context = {
+        "d": found, "themes": shown_here, "since": since, "until": until, "size": min_cluster_size,
+        "order": order, "page": page, "pages": max(1, -(-len(found.clusters) // THEMES_SHOWN)),
+        "first": (page - 1) * THEMES_SHOWN,
+    }  # fmt: skip
     return render(request, "discover.html", context, ("discover", f"{since}..{until}"))
+
+
+THEMES_SHOWN = 20  # discovered themes a page
 
 
 @router.get("/narrative", response_class=HTMLResponse)
