@@ -32,6 +32,7 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): ANYONE,
+    ("POST", "/prefs/timezone"): ANYONE,
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     # Reading the monitored data.

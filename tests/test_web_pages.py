@@ -438,3 +438,36 @@ def test_the_query_language_on_the_page_and_the_api(
     )
     refused = client.get("/api/v1/search", params={"q": f"from:{ordinary}"})
     assert refused.status_code == 403  # naming an ordinary account takes an open case
+
+
+def test_times_in_the_viewers_time_zone(demo_web: tuple[Store, str, str]) -> None:
+    """A user picks a time zone in the header: pages show times in it with the zone's name (the
+    demo's trigger post, 17:59 UTC on 13 October, is 18:59 BST in London); exports stay in UTC; a
+    zone not offered is refused, and a misconfigured default is refused at start."""
+    import pydantic
+
+    from reachwatch.config import Settings
+
+    _, trigger, _ = demo_web
+    reader = TestClient(create_app(demo_web[0]))
+    log_in(reader, "analyst")
+    assert "2026-10-13 17:59 UTC" in reader.get(f"/post?id={q(trigger)}").text
+    token = csrf_of(reader)
+    chosen = reader.post(
+        "/prefs/timezone", data={"tz": "Europe/London", "next": f"/post?id={q(trigger)}", "csrf": token},
+        headers={"X-CSRF-Token": token}, follow_redirects=False,
+    )  # fmt: skip
+    assert chosen.status_code == 303
+    assert chosen.headers["location"].startswith("/post?id=")
+    page = reader.get(f"/post?id={q(trigger)}").text
+    assert "2026-10-13 18:59 BST" in page
+    assert "<option selected>Europe/London</option>" in page
+    exported = reader.get(f"/post/engagers?id={q(trigger)}&format=csv").text
+    assert "Z," in exported or exported.rstrip().endswith("Z")  # files keep UTC
+    refused = reader.post(
+        "/prefs/timezone", data={"tz": "Mars/Olympus", "csrf": token}, headers={"X-CSRF-Token": token}
+    )
+    assert refused.status_code == 400
+    assert "not a time zone offered here" in refused.text
+    with pytest.raises(pydantic.ValidationError, match="not an IANA time zone"):
+        Settings(display_timezone="Europe/Londn")

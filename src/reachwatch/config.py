@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -118,6 +119,11 @@ class CoreSettings(BaseSettings):
         default="models/all-MiniLM-L6-v2-int8",
         description="Directory of the sentence-embedding model (made by `make models`).",
     )
+    display_timezone: str = Field(
+        default="UTC",
+        description="The time zone pages show times in (an IANA name such as Europe/London); each user "
+        "can choose their own in the page header. Exports and the API stay in UTC.",
+    )
     web_secure_cookies: bool = Field(
         default=False,
         description="Mark the session cookie Secure even over plain HTTP (it is always Secure over HTTPS).",
@@ -135,6 +141,16 @@ class CoreSettings(BaseSettings):
         default="analyst", description="The role the command line acts with."
     )
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone name (e.g. UTC, Europe/London)") from exc
+        return value
+
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     oversight: OversightSettings = Field(default_factory=OversightSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)

@@ -163,7 +163,7 @@ def discover(
     head_labels = np.full(groups, -1, dtype=np.int64)
     heavy = posts >= min_cluster_size  # a text repeated into a theme by itself
     light = np.flatnonzero(~heavy)
-    small = max(3, min_cluster_size // 2)  # distinct texts in a cluster; its posts are checked after
+    small = min_cluster_size  # distinct texts in a cluster (as before merging); repeats join after
     if len(light) >= max(small * 2, 5):
         pca = PCA(n_components=min(dimensions, heads.shape[1], len(light) - 1), random_state=seed)
         reduced = pca.fit_transform(heads[light])

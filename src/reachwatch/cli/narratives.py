@@ -13,6 +13,7 @@ from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console, safe, when
 from reachwatch.cli.session import viewing
 from reachwatch.config import load_settings
+from reachwatch.errors import UsageError
 from reachwatch.service import narratives
 from reachwatch.service.store_access import open_store
 
@@ -182,15 +183,22 @@ def discover_command(
     min_cluster_size: Annotated[
         int, typer.Option(help="The fewest posts a discovered theme has.", min=2)
     ] = 10,
+    order: Annotated[
+        str, typer.Option(help="size: the largest themes first; harm: the most posts flagged harmful first.")
+    ] = "size",
     db: Db = None,
     as_json: AsJson = False,
 ) -> None:
     """Themes among the window's posts that no tracked narrative claims, with keywords and examples."""
+    if order not in ("size", "harm"):
+        raise UsageError(f"--order {order!r}: use size or harm.")
     settings = load_settings(db=db)
     store = open_store(settings)
     try:
         window = parse_time(since, 0), parse_time(until, 2**62)
-        found = narratives.discover_between(store, settings.embedding_model, *window, min_cluster_size)
+        found = narratives.discover_between(
+            store, settings.embedding_model, *window, min_cluster_size, "harm" if order == "harm" else "size"
+        )
     finally:
         store.close()
     if as_json:
@@ -199,7 +207,9 @@ def discover_command(
     console.print(f"{len(found.clusters)} themes among {found.posts:,} unclaimed posts.", markup=False)
     for cluster in found.clusters:
         console.print(
-            f"\n#{cluster.label} ({cluster.size} posts): {', '.join(cluster.keywords)}", markup=False
+            f"\n#{cluster.label} ({cluster.size} posts, {cluster.distinct} distinct texts, "
+            f"{cluster.harmful} flagged harmful): {', '.join(cluster.keywords)}",
+            markup=False,
         )
         for text in found.examples[cluster.label]:
             console.print("  · ", safe(text, 140), markup=False)

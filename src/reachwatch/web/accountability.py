@@ -10,7 +10,7 @@ import msgspec
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reachwatch.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
+from reachwatch.errors import AuthenticationError, PermissionDeniedError, RateLimitedError, UsageError
 from reachwatch.service import audit, cases, oversight, privacy, retention, users
 from reachwatch.service.users import Permission, Role
 from reachwatch.web.auth import (
@@ -26,6 +26,7 @@ from reachwatch.web.auth import (
     pseudonyms,
 )
 from reachwatch.web.context import (
+    TZ_COOKIE,
     TableFormat,
     audited,
     documented,
@@ -37,6 +38,7 @@ from reachwatch.web.context import (
     shown,
     store_of,
 )
+from reachwatch.web.filters import TIMEZONES
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["accountability"])
@@ -117,6 +119,21 @@ def logout(request: Request, who: Anyone) -> Response:
     audit.record(store_of(request), who.name, "logout", "session")
     response = back("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/prefs/timezone", response_class=RedirectResponse)
+def choose_time_zone(
+    request: Request,
+    _: Anyone,
+    tz: Annotated[str, Form(max_length=64)],
+    next: Annotated[str, Form(max_length=2_000)] = "/",
+) -> Response:
+    """Show times in this zone from now on (this browser); exports and the API stay in UTC."""
+    if tz not in TIMEZONES:
+        raise UsageError(f"{tz!r} is not a time zone offered here: choose one of {', '.join(TIMEZONES)}.")
+    response = back(safe_next(next))
+    response.set_cookie(TZ_COOKIE, tz, max_age=400 * 86_400, httponly=True, samesite="lax", path="/")
     return response
 
 

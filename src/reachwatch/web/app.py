@@ -64,6 +64,7 @@ def templates() -> Jinja2Templates:
         return Markup('<input type="hidden" name="csrf" value="{}">').format(me.csrf if me else "")
 
     found.env.globals["csrf_field"] = csrf_field
+    found.env.globals["timezones"] = filters.TIMEZONES
     return found
 
 

@@ -20,6 +20,7 @@ from reachwatch.service.explore import SearchFilters, SearchHit, SearchOrder
 from reachwatch.service.store_access import Store
 from reachwatch.service.users import Permission
 from reachwatch.web.auth import principal_or_none, pseudonyms, viewer_of
+from reachwatch.web.filters import TIMEZONES
 
 SCHEMAS: dict[str, Any] = {}  # the JSON Schemas of documented responses, for the OpenAPI document
 Sort = EngagerSort  # the engager table's orders, as a query parameter
@@ -211,6 +212,19 @@ SearchOrderQuery = Annotated[
 ]
 
 
+TZ_COOKIE = "rw_tz"
+
+
+def time_zone(request: Request) -> str:
+    """The zone this viewer reads times in: their choice (a cookie set from the header), else the
+    deployment's `display_timezone`."""
+    chosen = request.cookies.get(TZ_COOKIE, "")
+    if chosen in TIMEZONES:
+        return chosen
+    configured: str = request.app.state.settings.display_timezone
+    return configured
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], look: tuple[str, str] | None, **detail: Any
 ) -> HTMLResponse:
@@ -222,5 +236,6 @@ def render(
         viewer.look(*look, **detail)
     shown = {key: viewer.mask(value) for key, value in context.items()}
     shown["me"] = principal_or_none(request)
+    shown["tz"] = time_zone(request)
     page: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, shown)
     return page

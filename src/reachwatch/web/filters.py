@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from reachwatch.model import iso_from_micros
 from reachwatch.service import platforms
 from reachwatch.web.charts import (
     hours_text,
@@ -28,12 +30,38 @@ SEGMENTS = re.compile(r"[\w']+|[^\w']+")
 OPEN_END = 2**61  # "until" left open is 2**62 µs, far past any calendar
 
 
-def when(micros: int | None) -> str:
+TIMEZONES = (
+    "UTC", "Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "Europe/Madrid",
+    "Europe/Rome", "Europe/Warsaw", "Europe/Athens", "Europe/Kyiv", "America/New_York", "America/Chicago",
+    "America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "America/Mexico_City", "Africa/Lagos",
+    "Africa/Johannesburg", "Asia/Kolkata", "Asia/Singapore", "Asia/Tokyo", "Australia/Sydney",
+    "Pacific/Auckland",
+)  # fmt: skip
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """A time zone by IANA name; an unknown or missing one is UTC."""
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(micros: int | None, tz: str | None = None) -> str:
+    """A time as people read it, in their zone with its abbreviation: 2026-10-13 18:59 BST."""
     if not micros:
         return "–"
     if micros >= OPEN_END:
         return "now"
-    return iso_from_micros(micros)[:16].replace("T", " ")
+    moment = datetime.fromtimestamp(micros / 1e6, tz=UTC).astimezone(zone(tz))
+    return moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or "UTC")
+
+
+@pass_context
+def when(context: Context, micros: int | None) -> str:
+    """`local_time` in the viewer's zone (`tz` in the page's context: their choice, else the
+    deployment's `display_timezone`, else UTC)."""
+    return local_time(micros, context.get("tz"))
 
 
 def number(value: float | int | None, digits: int = 0) -> str:
@@ -107,7 +135,7 @@ def spillover_chart(report: Any) -> Markup:
     bins = report.bins
     marker = next((i for i, row in enumerate(bins) if row.start_us == report.post_at_us), None)
     series = {"mentions": [row.mentions for row in bins], "harmful": [row.harmful for row in bins]}
-    return svg_bars([when(row.start_us) for row in bins], series, marker)
+    return svg_bars([local_time(row.start_us) for row in bins], series, marker)
 
 
 def evidence_words(harm: Any) -> list[str]:
