@@ -119,18 +119,23 @@ def test_floor_dossier_engager_account(page: object, base_url: str, demo_web: tu
     p.wait_for_url("**page=2**")
     p.wait_for_selector("#engager-table")
     # Ordinary engagers are pseudonyms; naming one takes an open case and a reason.
-    public = p.locator('a.engager[href^="/account"]').all_inner_texts()
+    public = p.locator('a.engager:not([href*="id=anon-"])').all_inner_texts()
     assert public, "no public figure among the big amplifiers"
-    first_engager = p.locator('a.engager[href^="/reveal"]').first
+    first_engager = p.locator('a.engager[href*="id=anon-"]').first
     if not first_engager.count():  # all public figures here: go to the page of the largest ordinary one
         table = engager_table(demo_web[0], trigger, sort=EngagerSort.FOLLOWERS, limit=100_000)
         index = next(i for i, row in enumerate(table.rows) if (row.followers or 0) < 100_000)
         p.goto(base_url + f"/post?id={quote(trigger, safe='')}&sort=followers&page={index // 25 + 1}")
         p.wait_for_selector("#engager-table")
-        first_engager = p.locator('a.engager[href^="/reveal"]').first
+        first_engager = p.locator('a.engager[href*="id=anon-"]').first
     name = first_engager.inner_text()
     assert name.startswith("anon-")
-    first_engager.click()
+    first_engager.click()  # its pseudonymous profile: what it did, not who it is
+    p.wait_for_selector("#engager-name")
+    assert p.locator("#engager-name").inner_text() == name
+    assert p.locator("#acted-on tbody tr").count() >= 1
+    shot(p, "18-engager-profile")
+    p.locator("#reveal-link").click()
     p.wait_for_selector("#reveal-form")
     reveal_url = p.url
     p.goto(base_url + "/cases")

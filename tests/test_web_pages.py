@@ -471,3 +471,28 @@ def test_times_in_the_viewers_time_zone(demo_web: tuple[Store, str, str]) -> Non
     assert "not a time zone offered here" in refused.text
     with pytest.raises(pydantic.ValidationError, match="not an IANA time zone"):
         Settings(display_timezone="Europe/Londn")
+
+
+def test_an_engager_pseudonym_opens_its_profile_without_a_reveal(demo_web: tuple[Store, str, str]) -> None:
+    """Following an engager's pseudonym without a case opens what it did (engagements, the posts,
+    how its own posts were flagged, its automation score), by pseudonym only, audited."""
+    import re
+
+    from reachwatch.service import audit
+    from reachwatch.service.engagers import engager_table
+
+    store, trigger, _ = demo_web
+    reader = TestClient(create_app(store))
+    log_in(reader, "viewer")
+    fragment = reader.get(f"/post/engagers?id={q(trigger)}").text
+    alias = re.search(r'class="engager" href="/account\?id=(anon-[^"&]+)"', fragment)
+    assert alias is not None, fragment[:500]
+    page = reader.get(f"/account?id={alias.group(1)}")
+    assert page.status_code == 200
+    assert f'<h1 id="engager-name">{alias.group(1)}</h1>' in page.text
+    assert 'id="acted-on"' in page.text
+    assert re.search(r'id="automation">(\d\.\d\d|–)<', page.text)
+    raw = [row.account_id for row in engager_table(store, trigger, limit=200).rows]
+    assert not [account for account in raw if account in page.text and account.startswith("bluesky:did:plc:")
+                and not account.endswith("keucrlbqbnccn2dhu6sm7b3j")]  # fmt: skip
+    assert "view-engager" in [e.action for e in audit.entries(store, 5)]

@@ -101,14 +101,8 @@ class Cluster(msgspec.Struct, kw_only=True):
 
 
 MERGE_SIMILARITY = 0.95  # texts this alike (cosine of their embeddings) are one text repeated
-JOIN_SIMILARITY = 0.8  # a repeated text this close to a theme's centre joins it
 MERGE_LIMIT = 50_000  # above this many distinct texts, only identical ones are merged
 _NOISE = re.compile(r"https?://\S+|@[\w.-]+|^rt\b|[^\w\s]", re.I)
-
-
-def _centre(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    centre = rows.mean(axis=0)
-    return np.asarray(centre / max(float(np.linalg.norm(centre)), 1e-12), dtype=np.float64)
 
 
 def _text_key(text: str) -> str:
@@ -162,23 +156,15 @@ def discover(
     heads /= np.maximum(np.linalg.norm(heads, axis=1, keepdims=True), 1e-12)
     head_labels = np.full(groups, -1, dtype=np.int64)
     heavy = posts >= min_cluster_size  # a text repeated into a theme by itself
-    light = np.flatnonzero(~heavy)
-    small = min_cluster_size  # distinct texts in a cluster (as before merging); repeats join after
-    if len(light) >= max(small * 2, 5):
-        pca = PCA(n_components=min(dimensions, heads.shape[1], len(light) - 1), random_state=seed)
-        reduced = pca.fit_transform(heads[light])
-        head_labels[light] = _density_labels(reduced, small, np.random.default_rng(seed))
+    # The fewest distinct texts in a cluster: the posts' minimum scaled by how much they repeat
+    # (10 posts in a window where each text is posted six times is two texts).
+    small = max(2, min(min_cluster_size, round(min_cluster_size * groups / n)))
+    if groups >= max(small * 2, 5):
+        pca = PCA(n_components=min(dimensions, heads.shape[1], groups - 1), random_state=seed)
+        head_labels = _density_labels(pca.fit_transform(heads), small, np.random.default_rng(seed))
     next_label = int(head_labels.max()) + 1
-    # A heavy text joins the cluster it is close to, or the heavy texts close to it: a repeated
-    # slogan is one point to a density method, so it never makes or joins a cluster by density.
-    centres = {int(label): _centre(heads[head_labels == label]) for label in set(head_labels.tolist()) - {-1}}
-    for g in np.flatnonzero(heavy):
-        near = max(centres.items(), key=lambda item: float(heads[g] @ item[1]), default=None)
-        if near is not None and float(heads[g] @ near[1]) >= JOIN_SIMILARITY:
-            head_labels[g] = near[0]
-        else:
-            head_labels[g], centres[next_label] = next_label, heads[g]
-            next_label += 1
+    for g in np.flatnonzero(heavy & (head_labels == -1)):  # a repeated text no theme took
+        head_labels[g], next_label = next_label, next_label + 1
     sizes = np.bincount(head_labels[head_labels >= 0], weights=posts[head_labels >= 0], minlength=next_label)
     kept = {label for label in range(next_label) if sizes[label] >= min_cluster_size}
     head_labels = np.where(np.isin(head_labels, list(kept)), head_labels, -1)

@@ -18,6 +18,7 @@ from reachwatch.service.spillover import (
     find_person,
     spillover,
 )
+from reachwatch.store import engagers as engager_rows
 from reachwatch.store import enrichments, queries
 from reachwatch.store import floor as floor_reads
 from reachwatch.store import reach as reach_reads
@@ -287,3 +288,35 @@ def cluster_items(found: PostCoordination) -> list[ClusterItem]:
         for cluster in found.clusters
         for item in cluster.evidence
     ]
+
+
+class EngagerProfile(msgspec.Struct, kw_only=True):
+    """What can be said about an ordinary account without revealing it: shown by its pseudonym."""
+
+    account_id: str  # masked on every surface (the viewer's pseudonym)
+    followers: int | None
+    engagements: dict[str, int]  # by kind
+    acted_on: list[engager_rows.ActedOn]  # the newest 50, with the posts
+    posts: int  # its own posts stored
+    flagged: dict[str, int]  # its own posts flagged harmful, by class (texts not shown)
+    automation: float | None  # 0..1, from its timing and profile (reachwatch automation)
+    drivers: list[str]  # what drives the automation score, largest first
+
+
+def engager_profile(store: Store, account_id: str) -> EngagerProfile:
+    """An engager's pseudonymous profile: what it engaged with, how its own posts were flagged,
+    its automation score; nothing that names it (no handle, no text of its own)."""
+    from reachwatch.service import automation
+
+    profile = queries.account(store, account_id)
+    if profile is None:
+        raise NotFoundError(f"No account {account_id!r} in the store.")
+    counts, acted = engager_rows.acted_on(store, account_id)
+    posts, flagged = engager_rows.own_posts(store, account_id)
+    scored = automation.score_accounts(store, [account_id], min_actions=1, top=1) if counts else []
+    result = scored[0].result if scored else None
+    return EngagerProfile(
+        account_id=account_id, followers=profile.followers, engagements=counts, acted_on=acted, posts=posts,
+        flagged=flagged, automation=result.score if result else None,
+        drivers=[f"{d.feature}: {d.value}" for d in result.drivers[:3]] if result else [],
+    )  # fmt: skip

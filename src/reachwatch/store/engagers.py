@@ -75,3 +75,51 @@ def prior_engagements(store: Store, author_id: str, before_us: int, actors: list
             )
             found.update((str(actor), int(n)) for actor, n in conn.execute(stmt))
     return found
+
+
+class ActedOn(msgspec.Struct, array_like=True):
+    """One engagement by an account: what it did to which post, when, and that post's author and text."""
+
+    kind: str
+    created_at_us: int
+    post_id: str
+    author_id: str | None
+    text: str | None
+
+
+def acted_on(store: Store, actor_id: str, limit: int = 50) -> tuple[dict[str, int], list[ActedOn]]:
+    """An account's engagements: counts by kind, and the newest `limit` with their posts."""
+    e, p = schema.engagements, schema.posts
+    with store.connect() as conn:
+        counts = {
+            str(kind): int(n)
+            for kind, n in conn.execute(
+                select(e.c.kind, func.count()).where(e.c.actor_id == actor_id).group_by(e.c.kind)
+            )
+        }
+        rows = conn.execute(
+            select(e.c.kind, e.c.created_at_us, e.c.post_id, p.c.author_id, p.c.text)
+            .select_from(e.outerjoin(p, p.c.id == e.c.post_id))
+            .where(e.c.actor_id == actor_id, e.c.post_id.is_not(None))
+            .order_by(e.c.created_at_us.desc())
+            .limit(limit)
+        ).all()
+    return counts, [ActedOn(str(r[0]), int(r[1]), str(r[2]), r[3], r[4]) for r in rows]
+
+
+def own_posts(store: Store, author_id: str) -> tuple[int, dict[str, int]]:
+    """How many posts an account wrote, and how many the harm model flagged, by class."""
+    p, x = schema.posts, schema.enrichments
+    with store.connect() as conn:
+        total = int(conn.execute(select(func.count()).where(p.c.author_id == author_id)).scalar_one())
+        results = conn.execute(
+            select(x.c.result)
+            .select_from(p.join(x, and_(x.c.post_id == p.c.id, x.c.enricher == "harm")))
+            .where(p.c.author_id == author_id)
+        ).scalars()
+        flagged: dict[str, int] = {}
+        for result in results:
+            found = result if isinstance(result, dict) else msgspec.json.decode(result or "{}")
+            for name in found.get("flagged", []) or []:
+                flagged[str(name)] = flagged.get(str(name), 0) + 1
+    return total, flagged

@@ -146,9 +146,8 @@ def evidence_words(harm: Any) -> list[str]:
 
 
 def account_href(account_id: str) -> str:
-    """An account's page; for a pseudonymised engager, the page that reveals it under a case."""
-    if str(account_id).startswith("anon-"):
-        return f"/reveal?pseudonym={quote(str(account_id), safe='')}"
+    """An account's page; for a pseudonymised engager, its pseudonymous profile (which links to
+    the reveal form)."""
     return f"/account?id={quote(str(account_id), safe='')}"
 
 

@@ -11,7 +11,7 @@ import msgspec
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reachwatch.errors import UsageError
+from reachwatch.errors import PermissionDeniedError, UsageError
 from reachwatch.service import (
     briefings,
     downloads,
@@ -27,7 +27,7 @@ from reachwatch.service import (
 )
 from reachwatch.service.engagers import engager_table
 from reachwatch.web import printable
-from reachwatch.web.auth import Investigator, Reader, viewer_of
+from reachwatch.web.auth import Investigator, Reader, pseudonyms, viewer_of
 from reachwatch.web.context import (
     AccountId,
     AsOf,
@@ -163,7 +163,14 @@ def account_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     store = store_of(request)
-    account_gate(request, id)
+    by_alias = request.query_params.get("id", "").strip().startswith("anon-")
+    try:
+        if by_alias and not pseudonyms(request).is_public(id):
+            raise PermissionDeniedError("followed by its pseudonym: naming it is a reveal, with a reason")
+        account_gate(request, id)
+    except PermissionDeniedError:  # an ordinary account: its pseudonymous profile, never named here
+        found = views.engager_profile(store, id)
+        return render(request, "engager.html", {"e": found}, ("view-engager", id))
     context = {"a": views.account_view(store, id, engager_page=page), "t": narratives.timeline(store, id)}
     return render(request, "account.html", context, ("view-account", id))
 
