@@ -1,5 +1,6 @@
 """Imports run one way: cli → web → service → config → connectors | enrich | scenario | store →
-model, errors (config reads the platform registry to know each platform's settings section)."""
+model, errors (config reads the platform registry to know each platform's settings section);
+query (the search language: a parser beside model) is read by store, alerts, service and web."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "reachwatch"
 ALLOWED = {
     "model": set(),
     "errors": set(),
+    "query": {"model", "errors"},
     "config": {"errors", "connectors", "model"},
     "connectors": {"model", "errors"},
     "enrich": {"model", "errors"},
     "analysis": {"model", "errors"},
-    "alerts": {"model", "errors"},
+    "alerts": {"model", "errors", "query"},
     "scenario": {"model"},
-    "store": {"model", "errors"},
+    "store": {"model", "errors", "query"},
     "service": {
         "alerts",
         "analysis",
@@ -29,9 +31,10 @@ ALLOWED = {
         "model",
         "errors",
         "config",
+        "query",
     },
     "cli": {"service", "model", "errors", "config", "scenario", "web"},
-    "web": {"service", "model", "errors", "config"},
+    "web": {"service", "model", "errors", "config", "query"},
     "__main__": {"cli"},
     "__init__": set(),
 }
