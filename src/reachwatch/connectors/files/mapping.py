@@ -7,6 +7,7 @@ them, PLATFORMS.md §5); anything else is a mapping file the user writes.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +21,8 @@ from reachwatch.model import (
     Account,
     AccountSnapshot,
     CanonicalRecord,
+    Engagement,
+    EngagementKind,
     MetricSnapshot,
     Post,
     derived_engagements,
@@ -44,6 +47,12 @@ class ColumnMapping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reply_to: str | None = None
     quote_of: str | None = None
     urls: str | list[str] = msgspec.field(default_factory=list)  # one column or several
+    # What coordination signals need: each a column or several, holding one value, a JSON list or
+    # values separated by commas, semicolons, pipes or spaces; with none named, taken from the text.
+    hashtags: str | list[str] = msgspec.field(default_factory=list)
+    mentions: str | list[str] = msgspec.field(default_factory=list)  # ids or handles, as author_id
+    repost_of: str | None = None  # the reposted post's id: the row is a repost, not a post
+    extract_from_text: bool = True  # hashtags, mentions and links found in the text when no column has them
     followers: str | None = None
     reposts: str | None = None
     quotes: str | None = None
@@ -60,6 +69,10 @@ class ColumnMapping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     def url_columns(self) -> list[str]:
         return [self.urls] if isinstance(self.urls, str) else self.urls
+
+    def columns_of(self, field: str) -> list[str]:
+        value = getattr(self, field)
+        return [value] if isinstance(value, str) else list(value)
 
     def __post_init__(self) -> None:
         known = namespaces()
@@ -211,6 +224,27 @@ def parse_time(value: str, fmt: str | None) -> int:
     return micros_from_datetime(moment)
 
 
+_HASHTAG = re.compile(r"(?<![\w&])#(\w*[^\W\d_]\w*)")  # a letter in it: "&#39;" and "#1" are no tags
+_MENTION = re.compile(r"(?<![\w@])@([\w.-]{1,100}\w)")
+_URL = re.compile(r"https?://[^\s<>\"']{1,2000}")
+_SPLIT = re.compile(r"[,;|\s]+")
+
+
+def _listed(row: dict[str, Any], columns: list[str]) -> list[str]:
+    """Values of list columns: a JSON list (as read), JSON list text, or delimited text."""
+    found: list[str] = []
+    for column in columns:
+        value = _value(row, column)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            with contextlib.suppress(msgspec.DecodeError):
+                value = msgspec.json.decode(value)
+        items = value if isinstance(value, list) else _SPLIT.split(str(value))
+        found += [str(item).strip().lstrip("#@") for item in items if str(item).strip().lstrip("#@")]
+    return list(dict.fromkeys(found))
+
+
 def normalise_row(mapping: ColumnMapping, row: Any, observed_us: int) -> list[CanonicalRecord]:
     """Records of one table row: the author, the post, and its counts at import time."""
     if not isinstance(row, dict):
@@ -229,16 +263,40 @@ def normalise_row(mapping: ColumnMapping, row: Any, observed_us: int) -> list[Ca
     post_id, author_id = f"{platform}:{native}", f"{platform}:{author}"
     texts = [text for text in (_text(row, column) for column in mapping.text_columns()) if text]
     reply_to, quote_of = _text(row, mapping.reply_to), _text(row, mapping.quote_of)
+    text = "\n\n".join(texts)
+    urls = _listed(row, mapping.url_columns()) if mapping.url_columns() else []
+    hashtags, mentions = (
+        _listed(row, mapping.columns_of("hashtags")),
+        _listed(row, mapping.columns_of("mentions")),
+    )
+    if mapping.extract_from_text:
+        urls = urls or list(dict.fromkeys(_URL.findall(text)))
+        hashtags = hashtags or list(dict.fromkeys(_HASHTAG.findall(text)))
+        mentions = mentions or list(dict.fromkeys(_MENTION.findall(text)))
+    created_us = parse_time(created, mapping.created_at_format)
+    reposted = _text(row, mapping.repost_of)
+    if reposted:  # a repost: an engagement with the original, as the platform connectors read one
+        account = Account(
+            id=author_id, platform=platform, handle=_text(row, mapping.author_handle),
+            display_name=_text(row, mapping.author_name), followers=_count(row, mapping.followers),
+        )  # fmt: skip
+        repost = Engagement(
+            id=post_id, kind=EngagementKind.REPOST, actor_id=author_id,
+            post_id=f"{platform}:{reposted}", created_at_us=created_us,
+        )  # fmt: skip
+        return [account, repost]
     post = Post(
         id=post_id,
         platform=platform,
         author_id=author_id,
-        created_at_us=parse_time(created, mapping.created_at_format),
-        text="\n\n".join(texts),
+        created_at_us=created_us,
+        text=text,
         lang=_text(row, mapping.lang),
         reply_to=f"{platform}:{reply_to}" if reply_to else None,
         quote_of=f"{platform}:{quote_of}" if quote_of else None,
-        urls=[url for url in (_text(row, column) for column in mapping.url_columns()) if url],
+        urls=urls,
+        hashtags=hashtags,
+        mentions=[f"{platform}:{name}" for name in mentions],
     )
     followers = _count(row, mapping.followers)
     collected = _text(row, mapping.collected_at)
