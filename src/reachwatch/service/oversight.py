@@ -12,7 +12,6 @@ import msgspec
 
 from reachwatch.errors import UsageError
 from reachwatch.service import audit
-from reachwatch.service.downloads import OPEN_END
 from reachwatch.store import audit as audit_rows
 from reachwatch.store import cases as case_rows
 from reachwatch.store import queries
@@ -132,25 +131,9 @@ def report(
     )
 
 
-class Figures(msgspec.Struct, kw_only=True):
-    """The report's figures as one row (the figures table of the downloads)."""
-
-    since_us: int | None
-    until_us: int | None  # None: an open end
-    account: str | None
-    cases: int
-    posts_investigated: int
-    accounts_investigated: int
-    officers: int
-    hours: float
-    hourly_rate: float
-    currency: str
-    cost: float
-    reveals: int
-    views: int
-    exports: int
-    made_at_us: int
-    audit_checkpoint: str
+# The figures table is the report itself, one row, without its two nested tables; the download
+# encoder writes its `_us` times as ISO 8601 and an open end (2**62) as empty.
+FIGURES = tuple(name for name in OversightReport.__struct_fields__ if name not in ("reasons", "by_officer"))
 
 
 class Basis(msgspec.Struct, kw_only=True):
@@ -168,22 +151,13 @@ TABLES = ("figures", "legal_bases", "officers")
 def tables(found: OversightReport) -> dict[str, tuple[list[msgspec.Struct], tuple[str, ...]]]:
     """The report as its three tables, one per file (`downloads.encode`): each table's rows and
     columns. Times are microseconds until encoded (ISO 8601 UTC; an open end is empty)."""
-    figures = Figures(
-        **{
-            name: getattr(found, name)
-            for name in Figures.__struct_fields__
-            if name not in ("since_us", "until_us")
-        },
-        since_us=found.since_us if 0 <= found.since_us < OPEN_END else None,
-        until_us=found.until_us if 0 <= found.until_us < OPEN_END else None,
-    )
     bases = [
         Basis(legal_basis=r.legal_basis, cases=r.cases, case_ids=" ".join(r.case_ids),
               justifications=" | ".join(r.justifications))
         for r in found.reasons
     ]  # fmt: skip
     return {
-        "figures": ([figures], Figures.__struct_fields__),
+        "figures": ([found], FIGURES),
         "legal_bases": (list(bases), Basis.__struct_fields__),
         "officers": (list(found.by_officer), OfficerHours.__struct_fields__),
     }
