@@ -9,7 +9,7 @@ import time
 import yaml
 
 from reachwatch.errors import NotFoundError, PermissionDeniedError, UsageError
-from reachwatch.service import audit, explore
+from reachwatch.service import audit, explore, privacy
 from reachwatch.service.explore import AccountResolver
 from reachwatch.service.users import Permission, Principal
 from reachwatch.store import searches as rows
@@ -22,10 +22,16 @@ NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # as a rule id: the rule made f
 
 
 def save(
-    store: Store, who: Principal, name: str, query: str, account: AccountResolver | None = None
+    store: Store,
+    who: Principal,
+    name: str,
+    query: str,
+    account: AccountResolver | None = None,
+    names: privacy.Pseudonyms | None = None,
 ) -> SavedSearch:
     """Keep `query` under `name` (the same name again changes it); the query must parse and its
-    fields resolve, as a search would; audited as a change."""
+    fields resolve, as a search would; audited as a change. With the viewer's `names`, an
+    ordinary account must be named by its pseudonym: the saved text is read by others."""
     who.require(Permission.INVESTIGATE)
     name = name.strip().lower()
     if not NAME.fullmatch(name):
@@ -33,6 +39,8 @@ def save(
             f"{name!r} cannot name a saved search: use lower-case letters, digits, '-', '_' or '.', "
             "up to 64, e.g. threats-to-whitfield."
         )
+    if names is not None:
+        account = _by_pseudonym(account, names)
     if explore.parse(store, query, account) is None:
         raise UsageError("The search is empty: save a query with at least one word or field.")
     saved = rows.save(store, name, query.strip(), who.name, time.time_ns() // 1000)
@@ -40,6 +48,19 @@ def save(
         store, who.name, "change", f"search:{name}", case_id=who.case_id, detail={"query": saved.query}
     )
     return saved
+
+
+def _by_pseudonym(account: AccountResolver | None, names: privacy.Pseudonyms) -> AccountResolver:
+    def resolve(given: str) -> str:
+        found = account(given) if account is not None else given.strip()
+        if not privacy.ALIAS.fullmatch(given.strip()) and not names.is_public(found):
+            raise UsageError(
+                f"from:{given} is an ordinary account: save the query with its pseudonym, "
+                f"from:{names.mask(found)}."
+            )
+        return found
+
+    return resolve
 
 
 def listed(store: Store) -> list[SavedSearch]:
