@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from reachwatch import query as query_language
 from reachwatch.alerts import features as feature_registry
 from reachwatch.alerts.rules import (
     SEVERITIES,
@@ -118,11 +119,13 @@ class AlertEngine:
         self.reload_s = reload_s
         self.delivery_wanted = threading.Event()  # set when a delivery is queued (the deliverer waits on it)
         self._costly_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._trees: dict[str, query_language.Node | None] = {}  # rules' queries, parsed once a load
 
     def _refresh(self) -> None:
         if self._fixed is None and time.monotonic() - self._loaded_at > self.reload_s:
             self.rules = active_rules(self.store)
             self._loaded_at = time.monotonic()
+            self._trees = {}  # handles named by `from:` resolve again with the reloaded rules
 
     def on_batch(self, batch: WriteBatch, received_us: int | None = None) -> Evaluation:
         """The pipeline's hook: check every post the batch touched."""
@@ -170,16 +173,18 @@ class AlertEngine:
 
     def _queried(self, rules: list[Rule], post_ids: list[str]) -> dict[str, set[str]]:
         """For each rule with a query, the posts among `post_ids` that it matches (one statement
-        a rule); a query that no longer resolves (an account gone) matches nothing."""
+        a rule; each query parsed and resolved once per rule load, not per batch); a query that
+        does not resolve (an account not stored) matches nothing until the rules reload."""
         matched: dict[str, set[str]] = {}
         for rule in rules:
             if rule.query is None or not post_ids:
                 continue
-            try:
-                tree = explore.parse(self.store, rule.query)
-            except UsageError:
-                matched[rule.id] = set()
-                continue
+            if rule.query not in self._trees:
+                try:
+                    self._trees[rule.query] = explore.parse(self.store, rule.query)
+                except UsageError:
+                    self._trees[rule.query] = None
+            tree = self._trees[rule.query]
             matched[rule.id] = queries.matching(self.store, tree, post_ids) if tree is not None else set()
         return matched
 
