@@ -3,6 +3,8 @@ one account that engages with both, which must come out as two communities and a
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from pathlib import Path
 
 import igraph
@@ -117,9 +119,62 @@ def test_co_engagement_links_accounts_by_shared_posts(camps: Store) -> None:
     assert network.signal_weights["shared_posts"] == network.weight
     assert report.hub_posts == 0
     assert did("alpha") not in index  # authors did not engage
-    hubs, _ = build(camps, NetworkOptions(kind=NetworkKind.CO_ENGAGEMENT, max_post_engagers=5))
+    # Every post has more than 5 engagers: each engager is tied only to the next to arrive (ties in
+    # time broken by account), so each camp is a chain left0 – left1 – … – left5 – bridge.
+    options = NetworkOptions(kind=NetworkKind.CO_ENGAGEMENT, max_post_engagers=5, time_neighbours=1)
+    hubs, chained = build(camps, options)
     assert hubs.hub_posts == 6
-    assert hubs.edges == 0
+    ties = {
+        frozenset((chained.accounts[s], chained.accounts[t])): w
+        for s, t, w in zip(chained.source, chained.target, chained.weight, strict=True)
+    }
+    assert hubs.edges == len(ties) == 2 * 6
+    assert ties[frozenset((did("left0"), did("left1")))] == 3
+    assert ties[frozenset((did("left5"), did("bridge")))] == 2  # the bridge came last, on two posts
+    assert frozenset((did("left0"), did("left2"))) not in ties
+    with pytest.raises(UsageError, match="time-neighbours"):
+        build(camps, NetworkOptions(kind=NetworkKind.CO_ENGAGEMENT, time_neighbours=0))
+
+
+def test_an_accounts_network_is_its_amplifiers_not_a_star(store: Store) -> None:
+    """One watched account, 3 posts with 800 engagers each in two crowds that arrive apart: the
+    network leaves the account out, stays linear on posts past max_post_engagers, and finds the
+    two crowds."""
+    records: list[object] = [Account(id=did("star"), platform="bluesky", handle="star.test", followers=10**8)]
+    for n in range(3):
+        records.append(
+            Post(id=post_id("star", n), platform="bluesky", author_id=did("star"), created_at_us=T0)
+        )
+        records.append(  # the account replies in its own thread: not one of its amplifiers
+            Engagement(
+                id=f"bluesky:at://did:plc:star/app.bsky.feed.post/r{n}", kind=EngagementKind.REPLY,
+                actor_id=did("star"), post_id=post_id("star", n), created_at_us=T0 + MIN,
+            )
+        )  # fmt: skip
+        for crowd, start in (("early", 1), ("late", 600)):
+            arrival = random.Random(f"{crowd}{n}").sample(range(400), 400)  # a new order on each post
+            for k in range(400):
+                records.append(
+                    Engagement(
+                        id=f"bluesky:at://did:plc:{crowd}{k}/app.bsky.feed.like/{n}",
+                        kind=EngagementKind.LIKE, actor_id=did(f"{crowd}{k}"), post_id=post_id("star", n),
+                        created_at_us=T0 + (start + arrival[k]) * 1_000_000,
+                    )
+                )  # fmt: skip
+    store.write_records(records)  # type: ignore[arg-type]
+    options = NetworkOptions(kind=NetworkKind.CO_ENGAGEMENT, author_id=did("star"))
+    report, network = build(store, options)
+    assert did("star") not in network.accounts
+    assert report.hub_posts == 3
+    assert report.accounts == 800
+    assert report.edges <= 3 * 800 * options.time_neighbours  # linear: all pairs would be 319,600
+    label = dict(zip(network.accounts, network.cluster, strict=True))
+    crowds = {crowd: Counter(label[did(f"{crowd}{k}")] for k in range(400)) for crowd in ("early", "late")}
+    # A community is one crowd's: only where the two meet in the order of arrival can ties cross.
+    mixed = sum(
+        min(crowds["early"][c], crowds["late"][c]) for c in crowds["early"].keys() & crowds["late"].keys()
+    )
+    assert mixed <= 8
 
 
 def test_scopes_and_bad_options(camps: Store) -> None:

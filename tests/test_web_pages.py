@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -326,6 +327,39 @@ def test_a_network_drawing_is_bounded_and_placed_the_same_every_time(
     assert all(0 <= node["x"] <= 1000 and 0 <= node["y"] <= 1000 for node in first["nodes"])
     assert len({(node["x"], node["y"]) for node in first["nodes"]}) > len(first["nodes"]) // 2
     assert [(n["x"], n["y"]) for n in first["nodes"]] == [(n["x"], n["y"]) for n in again["nodes"]]
+
+
+def test_an_accounts_network_is_among_its_amplifiers_by_community(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    """The watched account's network leaves the account out (no star around one hub): its
+    amplifiers, tied by the posts they engaged with together, drawn one disc per community, the
+    same every time, with the leading accounts labelled."""
+    _, _, watched = demo_web
+    url = f"/api/v1/account/network?id={q(watched)}&max_edges=400"
+    first, again = client.get(url).json(), client.get(url).json()
+    report = first["report"]
+    assert report["options"]["kind"] == "co-engagement"
+    assert report["options"]["author_id"] == watched
+    assert watched not in {node["id"] for node in first["nodes"]}
+    assert report["accounts"] > 50
+    assert len(report["communities"]) >= 2
+    degree = Counter(end for edge in first["edges"] for end in (edge["source"], edge["target"]))
+    assert max(degree.values()) < len(first["nodes"]) / 2  # no node tied to most of the others
+    assert [(n["x"], n["y"]) for n in first["nodes"]] == [(n["x"], n["y"]) for n in again["nodes"]]
+    leads = [node for node in first["nodes"] if node["lead"]]
+    assert 0 < len(leads) <= 3 * len(report["communities"]) + len(report["bridges"])
+    # One disc per community: a community's members sit nearer their own centre than another's.
+    centre: dict[int, tuple[float, float]] = {}
+    for label in {node["community"] for node in first["nodes"]}:
+        xs = [(n["x"], n["y"]) for n in first["nodes"] if n["community"] == label]
+        centre[label] = (sum(x for x, _ in xs) / len(xs), sum(y for _, y in xs) / len(xs))
+    nearest = [
+        min(centre, key=lambda c: (centre[c][0] - n["x"]) ** 2 + (centre[c][1] - n["y"]) ** 2)
+        == n["community"]
+        for n in first["nodes"]
+    ]
+    assert sum(nearest) >= 0.9 * len(nearest)
 
 
 def test_posts_and_accounts_link_out_to_their_originals(

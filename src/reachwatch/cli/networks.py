@@ -82,7 +82,12 @@ def _print(report: NetworkReport) -> None:
     console.print(
         f"{report.options.kind} network: {report.accounts:,} accounts, {report.edges:,} edges from "
         f"{report.engagements:,} engagements; {report.seconds:.2f} s"
-        + (f"; {report.hub_posts:,} hub post(s) left out" if report.hub_posts else ""),
+        + (
+            f"; on {report.hub_posts:,} post(s) with more than {report.options.max_post_engagers:,} "
+            f"engagers, each tied to the {report.options.time_neighbours} who engaged next"
+            if report.hub_posts
+            else ""
+        ),
         markup=False,
     )
     table = Table(title="Communities (Leiden), largest first")

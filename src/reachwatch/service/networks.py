@@ -40,7 +40,10 @@ class NetworkOptions(msgspec.Struct, kw_only=True):
     post_id: str | None = None
     author_id: str | None = None
     min_weight: int = 1  # shared posts (co-engagement) or interactions for an edge
-    max_post_engagers: int = 500  # co-engagement: busier posts link everyone and are left out
+    # Co-engagement: a post with more engagers would tie thousands to each other; on it, each engager
+    # is tied only to the `time_neighbours` who engaged with it next (the pairs stay linear).
+    max_post_engagers: int = 500
+    time_neighbours: int = 5
     max_ties: int = 20  # co-engagement: each account's strongest ties kept (0: all)
 
 
@@ -72,7 +75,7 @@ class Bridge(msgspec.Struct, kw_only=True):
 class NetworkReport(msgspec.Struct, kw_only=True):
     options: NetworkOptions
     engagements: int
-    hub_posts: int  # co-engagement: posts left out for having more than max_post_engagers
+    hub_posts: int  # co-engagement: posts with more than max_post_engagers (ties to time neighbours)
     accounts: int
     edges: int
     communities: list[Community]
@@ -92,8 +95,9 @@ class Drawing(msgspec.Struct, kw_only=True):
     hidden_edges: int
 
 
-def drawing(network: Network, max_edges: int) -> Drawing:
-    """The `max_edges` heaviest ties (ties broken by order, so the same network draws the same)."""
+def drawing(network: Network, max_edges: int, *, by_community: bool = False) -> Drawing:
+    """The `max_edges` heaviest ties (ties broken by order, so the same network draws the same),
+    laid out as a radial tree (interactions, cascades) or as one disc per community."""
     weight = np.asarray(network.weight, dtype=np.int64)
     order = np.argsort(-weight, kind="stable")[:max_edges]
     source = np.asarray(network.source, dtype=np.int64)[order]
@@ -102,7 +106,13 @@ def drawing(network: Network, max_edges: int) -> Drawing:
     s, t = np.searchsorted(nodes, source), np.searchsorted(nodes, target)  # nodes is sorted
     return Drawing(
         nodes=nodes.tolist(),
-        positions=positions(len(nodes), s, t, weight[order].astype(np.float64)),
+        positions=positions(
+            len(nodes),
+            s,
+            t,
+            weight[order].astype(np.float64),
+            clusters=np.asarray(network.cluster, dtype=np.int64)[nodes] if by_community else None,
+        ),
         edges=order.tolist(),
         hidden_accounts=len(network.accounts) - len(nodes),
         hidden_edges=len(weight) - len(order),
@@ -114,6 +124,8 @@ def build(store: Store, options: NetworkOptions) -> tuple[NetworkReport, Network
         raise UsageError("--until must be after --since.")
     if options.min_weight < 1:
         raise UsageError("--min-weight must be at least 1.")
+    if options.time_neighbours < 1 or options.max_post_engagers < 2:
+        raise UsageError("--time-neighbours must be at least 1 and --max-post-engagers at least 2.")
     started = time.perf_counter()
     rows = reads.interactions(store, options.since_us, options.until_us, options.post_id, options.author_id)
     accounts: dict[str, int] = {}
@@ -122,7 +134,7 @@ def build(store: Store, options: NetworkOptions) -> tuple[NetworkReport, Network
         source, target, weight, per_kind = _interaction_edges(rows, actors, accounts, options.min_weight)
         hubs = 0
     else:
-        source, target, weight, per_kind, hubs = _co_engagement_edges(rows, actors, options)
+        source, target, weight, per_kind, hubs = _co_engagement_edges(rows, actors, list(accounts), options)
     names = list(accounts)
     nodes = sorted_unique(np.concatenate([source, target]))[0]
     node_index = np.full(max(len(names), 1), -1, dtype=np.int64)
@@ -186,26 +198,45 @@ def _interaction_edges(
 
 
 def _co_engagement_edges(
-    rows: reads.Interactions, actors: Ints, options: NetworkOptions
+    rows: reads.Interactions, actors: Ints, names: list[str], options: NetworkOptions
 ) -> tuple[Ints, Ints, Ints, dict[str, Ints], int]:
     """u — v weighted by the number of posts both engaged with (any kind, likes included): the
-    co-action computation with one unbounded window per post. A post engaged by thousands links
-    each of them to all the others and says nothing about who belongs together; such hub posts
-    are left out (and counted), which also keeps the network linear in size."""
+    co-action computation with one window per post. On a post engaged by thousands, everyone
+    shares it with everyone, which says nothing about who belongs together and grows with the
+    square of its engagers; there (a hub post) each engager is tied only to the next
+    `time_neighbours` who engaged with it, so that accounts that keep arriving together across
+    posts build up weight and the network stays linear in size. In an account's scope the
+    account itself is left out: its network is the one among its amplifiers, not a star."""
     posts = codes(rows.posts, {})
     empty = np.zeros(0, np.int64)
     if not len(posts):
         return empty, empty, empty, {"shared_posts": empty}, 0
+    times = np.asarray(rows.times_us, dtype=np.int64)
+    keep = np.ones(len(posts), dtype=bool)
+    if options.author_id is not None:
+        keep = np.asarray([actor != options.author_id for actor in rows.actors], dtype=bool)
+    # Same-time arrivals are ordered by account id, whatever order the store returned them in.
+    by_name = np.empty(len(names), dtype=np.int64)
+    by_name[np.argsort(np.asarray(names))] = np.arange(len(names))
     span = int(posts.max()) + 1
-    engaged = sorted_unique(actors * span + posts)[0]  # (actor, post) once
+    keys = actors[keep] * span + posts[keep]
+    order = np.lexsort((times[keep], keys))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = keys[order][1:] != keys[order][:-1]
+    engaged, first_time = keys[order][first], times[keep][order][first]  # (actor, post) once, earliest
     actor, post = np.divmod(engaged, span)
     engagers = np.bincount(post, minlength=span)
-    keep = engagers[post] <= options.max_post_engagers
+    hub = engagers[post] > options.max_post_engagers
     hubs = int(np.count_nonzero(engagers > options.max_post_engagers))
-    actor, post = actor[keep], post[keep]
     if not len(actor):
         return empty, empty, empty, {"shared_posts": empty}, hubs
-    edges = co_action_edges(actor, post, np.zeros(len(actor), np.int64), 0, options.min_weight)
+    # On a hub post an engager's "time" is its place in the order of arrival, and the window is
+    # time_neighbours places; elsewhere every engager is at 0, so all of them are within it.
+    by_time = np.lexsort((by_name[actor], first_time, post))
+    place = np.empty(len(post), dtype=np.int64)
+    place[by_time] = np.arange(len(post)) - np.searchsorted(post[by_time], post[by_time])
+    slot = np.where(hub, place, 0)
+    edges = co_action_edges(actor, post, slot, options.time_neighbours, options.min_weight)
     source, target, weight = edges.source, edges.target, edges.weight
     forward = source < target  # symmetric: each pair once
     if options.max_ties:

@@ -13,12 +13,14 @@ from reachwatch.store.database import Store
 
 
 class Interactions(msgspec.Struct, kw_only=True):
-    """Parallel lists: engagement i is `actors[i]` doing `kinds[i]` on `posts[i]` by `authors[i]`."""
+    """Parallel lists: engagement i is `actors[i]` doing `kinds[i]` on `posts[i]` by `authors[i]`
+    at `times_us[i]`."""
 
     actors: list[str]
     authors: list[str]
     posts: list[str]
     kinds: list[str]
+    times_us: list[int]
 
 
 def _scope(since_us: int, until_us: int, post_id: str | None, author_id: str | None) -> list[Any]:
@@ -40,7 +42,7 @@ def interactions(
     """Live engagements on the posts in scope, with each post's author."""
     e, d, p = schema.engagements, schema.deletions, schema.posts
     stmt: Any = (
-        select(e.c.actor_id, p.c.author_id, e.c.post_id, e.c.kind)
+        select(e.c.actor_id, p.c.author_id, e.c.post_id, e.c.kind, e.c.created_at_us)
         .select_from(e.join(p, p.c.id == e.c.post_id).outerjoin(d, d.c.id == e.c.id))
         .where(d.c.id.is_(None), *_scope(since_us, until_us, post_id, author_id))
     )
@@ -48,7 +50,7 @@ def interactions(
         rows = conn.execute(stmt).cursor.fetchall()
     return Interactions(
         actors=[r[0] for r in rows], authors=[r[1] for r in rows], posts=[r[2] for r in rows],
-        kinds=[r[3] for r in rows],
+        kinds=[r[3] for r in rows], times_us=[r[4] for r in rows],
     )  # fmt: skip
 
 

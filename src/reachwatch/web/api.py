@@ -52,6 +52,7 @@ class Node(msgspec.Struct, kw_only=True):
     label: str
     community: int
     bridge: bool
+    lead: bool  # one of its community's three strongest accounts, or a bridge: labelled on the drawing
     x: float  # radial tree layout in [0, 1000]: the same network is drawn the same way every time
     y: float
 
@@ -125,8 +126,9 @@ def api_post_engagers(
 
 def network_view(report: NetworkReport, network: Any, max_edges: int, names: Pseudonyms) -> NetworkView:
     """The heaviest edges and their nodes, placed; ordinary engagers by pseudonym, labelled by it."""
-    drawn = drawing(network, max_edges)
+    drawn = drawing(network, max_edges, by_community=report.options.kind == NetworkKind.CO_ENGAGEMENT)
     handles = {top.account: top.handle for community in report.communities for top in community.top_accounts}
+    leads = {top.account for community in report.communities for top in community.top_accounts[:3]}
     names.decide(network.accounts[i] for i in drawn.nodes)
     shown = {i: names.name(network.accounts[i]) for i in drawn.nodes}
     nodes = []
@@ -134,7 +136,8 @@ def network_view(report: NetworkReport, network: Any, max_edges: int, names: Pse
         account = network.accounts[i]
         label = (handles.get(account) or account[-12:]) if shown[i] == account else shown[i]
         community, bridge = int(network.cluster[i]), bool(network.flagged[i])
-        nodes.append(Node(id=shown[i], label=label, community=community, bridge=bridge, x=x, y=y))
+        lead = bridge or account in leads
+        nodes.append(Node(id=shown[i], label=label, community=community, bridge=bridge, lead=lead, x=x, y=y))
     edges = [
         Edge(source=shown[network.source[i]], target=shown[network.target[i]], weight=int(network.weight[i]))
         for i in drawn.edges
@@ -239,9 +242,12 @@ def api_account_network(
     id: AccountId,
     max_edges: Annotated[int, Query(ge=1, le=20_000)] = 1_500,
 ) -> Response:
-    """Who engages with the account's posts and with each other, with Leiden communities."""
+    """The accounts that engage with the account's posts, tied by the posts they engaged with
+    together (on a post with more than 500 engagers, each to the 5 who engaged next), with Leiden
+    communities; the account itself is left out, so this is its amplifiers' network, not a star."""
     account_gate(request, id)
-    report, network = build(store_of(request), NetworkOptions(kind=NetworkKind.INTERACTION, author_id=id))
+    options = NetworkOptions(kind=NetworkKind.CO_ENGAGEMENT, author_id=id)
+    report, network = build(store_of(request), options)
     audited(request, "view-account", id, part="network", via="api")
     return encoded(network_view(report, network, max_edges, pseudonyms(request)))
 

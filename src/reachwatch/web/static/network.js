@@ -8,14 +8,14 @@
       .then((response) => response.json())
       .then((data) => {
         if (!data.nodes || data.nodes.length === 0) {
-          box.textContent = "No reposts, quotes or replies to draw.";
+          box.textContent = box.dataset.empty || "No reposts, quotes or replies to draw.";
           box.dataset.state = "empty";
           return;
         }
         const elements = [];
         for (const node of data.nodes) {
           elements.push({
-            data: { id: node.id, label: node.label, colour: PALETTE[node.community % PALETTE.length], bridge: node.bridge ? 1 : 0 },
+            data: { id: node.id, label: node.label, colour: PALETTE[node.community % PALETTE.length], bridge: node.bridge ? 1 : 0, lead: node.lead ? 1 : 0 },
             position: { x: node.x, y: node.y },
           });
         }
@@ -26,7 +26,8 @@
           style: [
             { selector: "node", style: { "background-color": "data(colour)", width: 8, height: 8, label: "", "font-size": 6 } },
             { selector: "node[bridge = 1]", style: { "border-width": 2, "border-color": "#000", width: 12, height: 12 } },
-            { selector: "node:selected", style: { label: "data(label)" } },
+            // The leading accounts of each community and the bridges carry their names; any other on a tap.
+            { selector: "node[lead = 1], node:selected", style: { label: "data(label)", "font-size": 11, "text-background-color": "#fff", "text-background-opacity": 0.85, "text-background-padding": 1, "text-valign": "top", "text-margin-y": -3, "min-zoomed-font-size": 6 } },
             { selector: "edge", style: { width: 0.5, "line-color": "#bbb", "curve-style": "haystack", opacity: 0.6 } },
           ],
           // Positions come from the server (a radial tree layout): drawn at once, the same every time.
