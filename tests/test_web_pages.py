@@ -530,3 +530,40 @@ def test_an_engager_pseudonym_opens_its_profile_without_a_reveal(demo_web: tuple
     assert not [account for account in raw if account in page.text and account.startswith("bluesky:did:plc:")
                 and not account.endswith("keucrlbqbnccn2dhu6sm7b3j")]  # fmt: skip
     assert "view-engager" in [e.action for e in audit.entries(store, 5)]
+
+
+def test_an_engagers_profile_lists_the_coordinated_clusters_it_is_in(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    """A member of the planted ring, followed by its pseudonym from the dossier's members table,
+    shows its cluster with the other members by pseudonym, and its window; one outside every
+    cluster says so."""
+    import csv
+    import io
+    import re
+
+    from reachwatch.service.scenario import evaluate
+
+    store, trigger, _ = demo_web
+    members = list(
+        csv.DictReader(
+            io.StringIO(client.get(f"/post/coordination?id={q(trigger)}&table=members&format=csv").text)
+        )
+    )
+    biggest = max(members, key=lambda m: int(m["cluster_size"]))
+    page = client.get(f"/account?id={biggest['account_id']}").text
+    table = page[
+        page.index('id="engager-clusters"') : page.index("</table>", page.index('id="engager-clusters"'))
+    ]
+    listed = set(re.findall(r">(anon-[a-z0-9]+)<", table))
+    same_cluster = {m["account_id"] for m in members if m["cluster"] == biggest["cluster"]}
+    assert len(listed) >= min(12, len(same_cluster) - 1)
+    assert biggest["account_id"] not in listed
+    assert listed <= same_cluster | {m["account_id"] for m in members}  # the dossier's own members
+    ring = evaluate(store)[0].coordinated_account_ids
+    assert not [account for account in ring if account in page]  # pseudonyms only
+    assert "over the two days up to its newest engagement" in page
+    fragment = client.get(f"/post/engagers?id={q(trigger)}&sort=first").text
+    outside = [a for a in re.findall(r'href="/account\?id=(anon-[^"&]+)"', fragment) if a not in same_cluster]
+    lone = client.get(f"/account?id={outside[-1]}").text
+    assert ('id="engager-clusters"' in lone) != ('id="no-clusters"' in lone)

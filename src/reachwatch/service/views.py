@@ -301,6 +301,11 @@ class EngagerProfile(msgspec.Struct, kw_only=True):
     flagged: dict[str, int]  # its own posts flagged harmful, by class (texts not shown)
     automation: float | None  # 0..1, from its timing and profile (reachwatch automation)
     drivers: list[str]  # what drives the automation score, largest first
+    # The coordinated clusters it is in over the two days up to its newest engagement (the same
+    # detection, window and defaults as a dossier's), and that span.
+    clusters: list[coordination.Cluster]
+    clusters_since_us: int | None
+    clusters_until_us: int | None
 
 
 def engager_profile(store: Store, account_id: str) -> EngagerProfile:
@@ -315,8 +320,17 @@ def engager_profile(store: Store, account_id: str) -> EngagerProfile:
     posts, flagged = engager_rows.own_posts(store, account_id)
     scored = automation.score_accounts(store, [account_id], min_actions=1, top=1) if counts else []
     result = scored[0].result if scored else None
+    clusters: list[coordination.Cluster] = []
+    since_us = until_us = None
+    if acted:
+        until_us = max(a.created_at_us for a in acted) + 1
+        since_us = until_us - 2 * DAY_US
+        options = coordination.CoordinationOptions(since_us=since_us, until_us=until_us)
+        found, _ = coordination.detect(store, options)
+        clusters = [cluster for cluster in found.clusters if account_id in cluster.accounts]
     return EngagerProfile(
         account_id=account_id, followers=profile.followers, engagements=counts, acted_on=acted, posts=posts,
         flagged=flagged, automation=result.score if result else None,
         drivers=[f"{d.feature}: {d.value}" for d in result.drivers[:3]] if result else [],
+        clusters=clusters, clusters_since_us=since_us, clusters_until_us=until_us,
     )  # fmt: skip
