@@ -34,6 +34,8 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/logout"): ANYONE,
     ("POST", "/prefs/timezone"): ANYONE,
     ("GET", "/api/docs"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,  # says up or not, and nothing else
+    ("GET", "/metrics"): PUBLIC,  # request counts and latency: no data
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     # Reading the monitored data.
     **{

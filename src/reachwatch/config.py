@@ -98,6 +98,48 @@ class AlertSettings(BaseModel, extra="forbid"):
     )
 
 
+class BusSettings(BaseModel, extra="forbid"):
+    """NATS JetStream, for running collectors, enrich workers and writers as separate processes
+    (`reachwatch worker …`). Credentials come from the environment (REACHWATCH_BUS__PASSWORD, …)."""
+
+    url: str = Field(default="nats://127.0.0.1:4222", description="The NATS server(s), comma-separated.")
+    prefix: str = Field(
+        default="reachwatch", description="Names the streams and subjects (one per deployment)."
+    )
+    client_name: str = Field(default="reachwatch", description="How workers name themselves to NATS.")
+    user: str | None = Field(default=None, description="NATS user name.")
+    password: SecretStr | None = Field(default=None, description="NATS password (from the environment).")
+    token: SecretStr | None = Field(default=None, description="NATS token (from the environment).")
+    creds_file: str | None = Field(default=None, description="A NATS .creds file (NKey/JWT).")
+    raw_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="Raw payloads the stream holds; when full, collectors wait."
+    )
+    raw_max_msgs: int = Field(default=-1, description="Raw payloads the stream holds (-1: bytes alone).")
+    canon_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="Enriched batches waiting for a writer."
+    )
+    dead_max_bytes: int = Field(
+        default=256 * 1024**2, ge=1024, description="Dead letters awaiting the quarantine."
+    )
+    duplicate_window_s: float = Field(
+        default=120.0, gt=0, description="A message republished with the same id within this is dropped."
+    )
+    ack_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Unacknowledged this long (a killed worker), a message goes to another.",
+    )
+    max_ack_pending: int = Field(
+        default=20_000, ge=1, description="Messages out with workers at once, per consumer."
+    )
+    max_deliveries: int = Field(
+        default=5, ge=1, description="Delivered this often without success, a message becomes a dead letter."
+    )
+    batch_size: int = Field(
+        default=1_000, ge=1, le=50_000, description="Messages an enrich worker takes at once."
+    )
+
+
 class CoreSettings(BaseSettings):
     """Every setting reachwatch reads, with its default, but the platforms' sections."""
 
@@ -155,6 +197,7 @@ class CoreSettings(BaseSettings):
     oversight: OversightSettings = Field(default_factory=OversightSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     collect: CollectSettings = Field(default_factory=CollectSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
     # ... and one section per installed platform (its settings model), added below.
 
     def platform_sections(self) -> dict[str, BaseModel]:

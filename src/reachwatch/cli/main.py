@@ -99,6 +99,12 @@ MAIN: dict[str, Lazy] = {
         "reachwatch.cli.serve:serve",
         "Serve the web app: watch floor, post dossiers, accounts, protected people, search, /api/v1.",
     ),
+    "worker": Lazy(
+        "reachwatch.cli.workers:app", "Run one part of the pipeline as a worker on NATS JetStream."
+    ),
+    "cluster": Lazy(
+        "reachwatch.cli.workers:cluster_app", "The workers' streams, consumers and backlog on NATS JetStream."
+    ),
     "quarantine": Lazy(
         "reachwatch.cli.quarantine:app", "See and replay payloads that could not be ingested."
     ),

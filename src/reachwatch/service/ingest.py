@@ -64,7 +64,7 @@ class IngestOptions(msgspec.Struct, kw_only=True):
     max_kept_bytes: int = 16 * 1_048_576
 
 
-def _untrusted(records: list[Any]) -> str | None:
+def untrusted(records: list[Any]) -> str | None:
     """Why a file's canonical records may not be ingested without --trusted-records (None: they may)."""
     for record in records:
         if isinstance(record, Person):
@@ -205,7 +205,7 @@ def build_batch(lines: list[Line], source: str, options: IngestOptions) -> tuple
         if isinstance(item, QuarantineItem):
             batch.quarantine.append(item)
             continue
-        why = None if options.trusted_records else _untrusted(item.records)
+        why = None if options.trusted_records else untrusted(item.records)
         if why is not None:
             batch.quarantine.append(
                 QuarantineItem(

@@ -18,7 +18,7 @@ from reachwatch.enrich.stage import default_stage
 from reachwatch.errors import ConnectorError, UsageError
 from reachwatch.model import CanonicalRecord, Kept, Post, QuarantineItem, WriteBatch
 from reachwatch.service.harm_priors import stored_priors
-from reachwatch.service.ingest import normalise_payload, write_resilient
+from reachwatch.service.ingest import normalise_payload, untrusted, write_resilient
 from reachwatch.service.people import list_people
 from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
 from reachwatch.store.database import Store
@@ -186,48 +186,10 @@ class Pipeline:
         if not items:
             return
         report = self.report(source)
-        report.received += len(items)
-        policy = self.policies.get(source)
         received = now_us()
-        batch = WriteBatch()
-        seen: set[str] = set()
-        cursor = None
-        for item in items:
-            if item.cursor is not None:
-                cursor = item.cursor
-            if item.error is not None:
-                batch.quarantine.append(
-                    QuarantineItem(
-                        source=source, received_at_us=received, reason=item.error, payload=item.payload
-                    )
-                )
-                continue
-            event = normalise_payload(
-                item.payload, source, item.cursor or "", received, self.options.max_payload_bytes
-            )
-            if isinstance(event, QuarantineItem):
-                batch.quarantine.append(event)
-                continue
-            if item.cursor is None and event.raw.cursor is not None:
-                cursor = event.raw.cursor  # the stream position the payload itself carries
-            if event.raw.event_key in seen:
-                report.duplicates += 1
-                continue
-            why, _, person = (item.reason or "").partition(":")
-            people = [person] if person else []
-            if policy is not None:
-                why = policy.reason(event.records) or ""
-                if not why:
-                    report.dropped += 1
-                    continue
-                people = policy.last_people
-            seen.add(event.raw.event_key)
-            if why:
-                event.records.extend(_kept_marks(event.records, why, people, received))
-            batch.events.append(event)
-        if cursor is not None:
-            batch.cursor = (source, cursor)
-            report.cursor = cursor
+        batch = prepare_batch(
+            items, source, report, received, self.options.max_payload_bytes, self.policies.get(source)
+        )
         if self.enrichment is not None:
             self.enrichment.apply(batch, received)
         written = write_resilient(self.store, batch, source)
@@ -253,3 +215,67 @@ def _kept_marks(
         if isinstance(record, Post)
         for detail in details
     ]
+
+
+def prepare_batch(
+    items: list[Fetched],
+    source: str,
+    report: SourceReport,
+    received: int,
+    max_payload_bytes: int,
+    policy: KeepPolicy | None = None,
+    *,
+    refuse_configuration: bool = False,
+) -> WriteBatch:
+    """One source's payloads as a write batch, before enrichment: unreadable ones quarantined,
+    duplicates within the batch counted and left out, the keep policy applied, the cursor last
+    seen carried; counted into `report`. The single process and the enrich workers share it.
+    With `refuse_configuration`, canonical records that would rewrite the deployment's own
+    configuration (protected people, watched accounts, analysis results) are quarantined, as
+    from a file without --trusted-records: whatever can publish to the bus cannot change them."""
+    report.received += len(items)
+    batch = WriteBatch()
+    seen: set[str] = set()
+    cursor = None
+    for item in items:
+        if item.cursor is not None:
+            cursor = item.cursor
+        if item.error is not None:
+            batch.quarantine.append(
+                QuarantineItem(
+                    source=source, received_at_us=received, reason=item.error, payload=item.payload
+                )
+            )
+            continue
+        event = normalise_payload(item.payload, source, item.cursor or "", received, max_payload_bytes)
+        if isinstance(event, QuarantineItem):
+            batch.quarantine.append(event)
+            continue
+        why_not = untrusted(event.records) if refuse_configuration else None
+        if why_not is not None:
+            reason = f"untrusted-record: {why_not} is not taken from the bus"
+            batch.quarantine.append(
+                QuarantineItem(source=source, received_at_us=received, reason=reason, payload=item.payload)
+            )
+            continue
+        if item.cursor is None and event.raw.cursor is not None:
+            cursor = event.raw.cursor  # the stream position the payload itself carries
+        if event.raw.event_key in seen:
+            report.duplicates += 1
+            continue
+        why, _, person = (item.reason or "").partition(":")
+        people = [person] if person else []
+        if policy is not None:
+            why = policy.reason(event.records) or ""
+            if not why:
+                report.dropped += 1
+                continue
+            people = policy.last_people
+        seen.add(event.raw.event_key)
+        if why:
+            event.records.extend(_kept_marks(event.records, why, people, received))
+        batch.events.append(event)
+    if cursor is not None:
+        batch.cursor = (source, cursor)
+        report.cursor = cursor
+    return batch

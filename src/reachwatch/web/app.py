@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reachwatch import __version__
@@ -68,6 +69,21 @@ def templates() -> Jinja2Templates:
     return found
 
 
+class WebMetrics:
+    """The web server's own Prometheus registry (one per app, so tests and apps never share)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "reachwatch_http_requests", "Requests served", ["method", "status"], registry=self.registry
+        )
+        self.seconds = Histogram("reachwatch_http_request_seconds", "Time to answer", registry=self.registry)
+
+    def observe(self, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(method=method, status=f"{status // 100}xx").inc()
+        self.seconds.observe(seconds)
+
+
 def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     from reachwatch.web import accountability, alerts, api, context, pages
 
@@ -104,11 +120,28 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    metrics = WebMetrics()
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        """Up, and the store answers: for load balancers and orchestrators (no data, no login)."""
+        try:
+            with store.connect():
+                pass
+        except Exception as exc:  # any failure to reach the store is "not healthy", said why
+            return JSONResponse({"status": "degraded", "store": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ok", "store": "reachable", "version": __version__})
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        """Prometheus metrics of the web server: requests by method and status, latency."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
         response: Response = await call_next(request)
+        metrics.observe(request.method, response.status_code, time.perf_counter() - started)
         response.headers.update(SECURITY_HEADERS)
         # The server's own time, for benchmarks and browsers' developer tools.
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
