@@ -354,3 +354,24 @@ def test_workers_wait_for_nats_and_lose_nothing_when_it_returns(
     assert any("went away" in message for message in said), said
     assert len(_contents(store)["raw"]) == expected
     store.close()
+
+
+def test_serve_has_health_and_metrics(tmp_path: Path) -> None:
+    """The web server answers /healthz (the store reachable) and /metrics (requests by status)
+    without a login, and says 503 when its store is gone."""
+    from fastapi.testclient import TestClient
+
+    from reachwatch.web.app import create_app
+
+    store = Store.open(str(tmp_path / "web.db"))
+    client = TestClient(create_app(store))
+    assert client.get("/healthz").json()["status"] == "ok"
+    assert client.get("/login").status_code == 200
+    metrics = client.get("/metrics").text
+    assert 'reachwatch_http_requests_total{method="GET",status="2xx"}' in metrics
+    store.engine.dispose()
+    (tmp_path / "web.db").unlink()
+    (tmp_path / "web.db").mkdir()  # the file replaced by a folder: SQLite cannot open it
+    gone = client.get("/healthz")
+    assert gone.status_code == 503
+    assert gone.json()["status"] == "degraded"

@@ -139,6 +139,11 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """Raise a StoreError unless the database answers a trivial query (health checks)."""
+        with self.connect() as conn:
+            conn.execute(select(1))
+
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reads, with database errors turned into StoreErrors."""
