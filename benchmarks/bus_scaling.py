@@ -44,12 +44,14 @@ def jetstream_lines(events: int) -> Path:
     return out
 
 
-def start(kind: str, db: str, prefix: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start(kind: str, db: str, prefix: str, port: int, log: Path, threads: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "REACHWATCH_BUS__PREFIX": prefix, "REACHWATCH_BUS__BATCH_SIZE": "200"}
     args = [sys.executable, "-m", "reachwatch", "worker", kind, "--db", db, "--nats", NATS_URL,
             "--metrics-port", str(port)]  # fmt: skip
     if kind == "write":
         args.append("--no-alerts")
+    else:  # each worker's model on one core: workers, not threads, are what is scaled
+        args += ["--model-threads", str(threads)]
     return subprocess.Popen(args, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
@@ -186,7 +188,7 @@ def main() -> None:
     steady_rate = (one or 0) * args.steady
     burst = asyncio.run(run_one(capture, counts[-1], steady_rate, tmp))
     print(f"{args.events:,} Jetstream events, enrichment on (language, people, harm transformer), "
-          f"1 writer → PostgreSQL, {os.cpu_count()} cores")  # fmt: skip
+          f"1 writer → PostgreSQL, harm model on 1 thread per worker, {os.cpu_count()} cores")  # fmt: skip
     print(f"{'enrich workers':>14} {'events/s':>10} {'× one':>7} {'drain s':>8}")
     for n, found in rows:
         ratio = found["throughput"] / (one or 1)

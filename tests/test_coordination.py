@@ -20,7 +20,7 @@ from reachwatch.connectors.files.toolkit_csv import ActionTable, links, messages
 from reachwatch.errors import UsageError
 from reachwatch.model import Engagement, EngagementKind, Post
 from reachwatch.scenario.actions import write_actions
-from reachwatch.service.coordination import CoordinationOptions, detect
+from reachwatch.service.coordination import CoordinationOptions, cluster_evidence, detect, edge_evidence
 from reachwatch.service.exports import export_network
 from reachwatch.store.database import Store
 
@@ -198,6 +198,71 @@ def test_the_ring_is_flagged_with_its_evidence_and_chance_pairs_are_not(store: S
     assert all(item.members == 6 and item.spread_s <= 20 for item in cluster.evidence)
     assert report.edges["co-repost"] >= 30 + 2  # the ring's 30 directed edges and the chance pair's
     assert sum(network.flagged) == 6
+
+
+def test_every_edge_opens_to_the_messages_behind_it(store: Store) -> None:
+    """An edge's evidence is exactly the co-actions its weight counts: for two ring members, the
+    four posts both reposted, each one's repost and the seconds apart (within the window); for the
+    chance pair at a 5 s window, nothing; the weights in the network equal the evidence counts."""
+    _ring_store(store)
+    options = CoordinationOptions(since_us=0, until_us=2**62, signals=["co-repost"])
+    _, network = detect(store, options)
+    a, b = "bluesky:did:plc:ring0", "bluesky:did:plc:ring3"
+    items = edge_evidence(store, options, a, b)
+    assert [item.item for item in items] == [
+        f"bluesky:at://did:plc:star/app.bsky.feed.post/p{k}" for k in range(4)
+    ]
+    assert all(item.a_message.startswith("bluesky:at://did:plc:ring0/") for item in items)
+    assert all(item.b_message.startswith("bluesky:at://did:plc:ring3/") for item in items)
+    assert all(0 <= item.seconds_apart <= 20 for item in items)
+    assert all(abs(item.a_at_us - item.b_at_us) / 1e6 == item.seconds_apart for item in items)
+    index = {account: i for i, account in enumerate(network.accounts)}
+    weight = {(s, t): w for s, t, w in zip(network.source, network.target, network.weight, strict=True)}
+    assert weight[(index[a], index[b])] == len(items)
+    narrow = CoordinationOptions(since_us=0, until_us=2**62, signals=["co-repost"], window_s=5)
+    assert edge_evidence(store, narrow, "bluesky:did:plc:chance_a", "bluesky:did:plc:chance_b") == []
+    wide = edge_evidence(store, options, "bluesky:did:plc:chance_a", "bluesky:did:plc:chance_b")
+    assert len(wide) == 2  # the two posts they shared within the minute, by chance
+    every = cluster_evidence(store, options, network)
+    assert len(every) == 6 * 5 // 2  # each pair of ring members once
+    assert all(len(edge.items) == 4 for edge in every)
+    with pytest.raises(UsageError, match="two different accounts"):
+        edge_evidence(store, options, a, a)
+
+
+def test_the_export_writes_the_evidence_beside_the_edges(sqlite_store: Store, tmp_path: Path) -> None:
+    """`coordination --export` writes NAME.evidence.csv with one row per co-action behind each
+    edge inside a flagged cluster, accounts by pseudonym; `--edge A --edge B --json` shows one."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from reachwatch.cli.main import app
+
+    _ring_store(sqlite_store)
+    db = sqlite_store.location
+    out = tmp_path / "ring.csv"
+    result = CliRunner().invoke(
+        app, ["coordination", "--db", db, "--signal", "co-repost", "--export", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "ring.evidence.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 15 * 4
+    assert all(row["source_account"].startswith("anon-") for row in rows)
+    assert not any("ring" in row["source_message"] for row in rows)  # the DID in the URI is masked
+    assert all(row["source_at"].endswith("Z") for row in rows)
+    pair = (rows[0]["source_account"], rows[0]["target_account"])
+    shown = CliRunner().invoke(
+        app,
+        ["coordination", "--db", db, "--signal", "co-repost", "--edge", pair[0], "--edge", pair[1], "--json"],
+    )
+    assert shown.exit_code == 0, shown.output
+    found = json.loads(shown.output)
+    assert found["accounts"] == list(pair)
+    assert len(found["items"]) == 4
+    one = CliRunner().invoke(app, ["coordination", "--db", db, "--edge", pair[0]])
+    assert isinstance(one.exception, UsageError)
 
 
 @pytest.mark.parametrize("suffix", [".gexf", ".graphml", ".csv", ".parquet"])

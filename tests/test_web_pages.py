@@ -401,7 +401,9 @@ def test_cluster_members_evidence_and_narrative_posts_download(
     """The dossier's clusters list their members (pseudonyms) and download every member and every
     evidence item; a narrative's posts download too; each download is audited as an export."""
     import csv
+    import html
     import io
+    import re
 
     import pyarrow.parquet as pq
 
@@ -425,6 +427,16 @@ def test_cluster_members_evidence_and_narrative_posts_download(
     assert evidence.column_names == ["cluster", "signal", "item", "members", "spread_s"]
     assert evidence.num_rows >= len(sizes)
     assert client.get(f"/post/coordination?id={q(trigger)}&table=edges&format=csv").status_code == 422
+    # cluster → strongest ties → the evidence behind one edge, by pseudonym
+    edge = re.search(r'class="edge-link" href="([^"]+)"', fragment)
+    assert edge is not None
+    page = client.get(html.unescape(edge.group(1)))
+    assert page.status_code == 200
+    assert 'id="edge-evidence"' in page.text
+    assert "did:plc:" not in page.text.split('id="edge-evidence"')[1].split("</table>")[0].replace(
+        "did:plc:keucrlbqbnccn2dhu6sm7b3j", ""
+    )  # the ring's own reposts name no DID; only the watched author's posts may
+    assert client.get(html.unescape(edge.group(1)) + "&format=csv").text.startswith("signal,item,")
     story = narratives.list_narratives(store)[0]
     page = client.get(f"/narrative?id={q(story.id)}").text
     assert 'id="narrative-posts"' in page

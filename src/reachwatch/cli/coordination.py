@@ -16,7 +16,14 @@ from reachwatch.cli.render import console, safe
 from reachwatch.cli.session import viewing
 from reachwatch.errors import UsageError
 from reachwatch.model import micros_from_datetime
-from reachwatch.service.coordination import SIGNALS, CoordinationOptions, detect
+from reachwatch.service.coordination import (
+    SIGNALS,
+    CoordinationOptions,
+    EdgeEvidence,
+    cluster_evidence,
+    detect,
+    edge_evidence,
+)
 from reachwatch.service.exports import export_network
 
 UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600}
@@ -55,6 +62,10 @@ def coordination(
     export: Annotated[
         Path | None, typer.Option(help="Write the network: .gexf, .graphml, .csv or .parquet.")
     ] = None,
+    edge: Annotated[
+        list[str] | None,
+        typer.Option(help="Twice: two accounts (ids or pseudonyms); shows the evidence behind their edge."),
+    ] = None,
     as_json: AsJson = False,
     names_under_case: Names = None,
 ) -> None:
@@ -69,9 +80,15 @@ def coordination(
         similarity=similarity,
         signals=signal or list(SIGNALS),
     )
+    if edge is not None:
+        _edge(db, names_under_case, options, edge, as_json)
+        return
     with viewing(db, names_under_case) as (store, viewer):
-        report, network = viewer.show(detect(store, options), "coordination", "all", via="cli")
-    written = export_network(network, export) if export is not None else []
+        found = detect(store, options)
+        evidence = cluster_evidence(store, options, found[1]) if export is not None else []
+        report, network = viewer.show(found, "coordination", "all", via="cli")
+        evidence = viewer.show(evidence, "export", "coordination evidence", via="cli") if evidence else []
+    written = export_network(network, export, evidence) if export is not None else []
     if as_json:
         print(msgspec.json.encode(report).decode())
         return
@@ -93,3 +110,27 @@ def coordination(
         )
     for path in written:
         console.print(f"wrote {path}", markup=False)
+
+
+def _edge(
+    db: str | None, names: str | None, options: CoordinationOptions, ends: list[str], as_json: bool
+) -> None:
+    """The evidence behind one edge: every co-action of the two accounts, by signal."""
+    if len(ends) != 2:
+        raise UsageError("Give --edge twice: the two accounts of the edge (ids or the pseudonyms shown).")
+    with viewing(db, names) as (store, viewer):
+        a, b = viewer.account(ends[0]), viewer.account(ends[1])
+        found = EdgeEvidence(accounts=[a, b], items=edge_evidence(store, options, a, b))
+        found = viewer.show(found, "coordination", f"edge {a} {b}", via="cli")
+    if as_json:
+        print(msgspec.json.encode(found).decode())
+        return
+    table = Table(title=f"{found.accounts[0]} — {found.accounts[1]}: {len(found.items)} co-action(s)")
+    for column in ("signal", "item", "first's message", "second's message", "apart (s)"):
+        table.add_column(column)
+    for item in found.items:
+        table.add_row(
+            item.signal, safe(item.item, 50), safe(item.a_message, 50), safe(item.b_message, 50),
+            f"{item.seconds_apart:.1f}",
+        )  # fmt: skip
+    console.print(table)

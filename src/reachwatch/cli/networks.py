@@ -15,7 +15,7 @@ from reachwatch.cli.coordination import parse_time, parse_window
 from reachwatch.cli.options import AsJson, Db, Names
 from reachwatch.cli.render import console, safe
 from reachwatch.cli.session import viewing
-from reachwatch.service.coordination import CoordinationOptions, detect
+from reachwatch.service.coordination import CoordinationOptions, cluster_evidence, detect
 from reachwatch.service.exports import FORMATS, export_network
 from reachwatch.service.networks import NetworkKind, NetworkOptions, NetworkReport, build
 
@@ -123,7 +123,13 @@ def export_network_command(
     account: Account = None,
     since: Since = None,
     until: Until = None,
-    min_weight: MinWeight = 1,
+    min_weight: Annotated[
+        int | None,
+        typer.Option(
+            help="Interactions, shared posts or co-actions for an edge (default: as `network` "
+            "and `coordination` use: 1, and 2 for coordination)."
+        ),
+    ] = None,
     window: Annotated[str, typer.Option(help="Coordination only: the co-action window.")] = "60s",
     names_under_case: Names = None,
 ) -> None:
@@ -133,19 +139,22 @@ def export_network_command(
         post = viewer.resolve(post) if post else None
         account = viewer.account(account) if account else None
         if kind == ExportKind.COORDINATION:
-            _, graph = detect(
-                store,
-                CoordinationOptions(
-                    since_us=parse_time(since, 0), until_us=parse_time(until, 2**62),
-                    window_s=parse_window(window), min_weight=max(min_weight, 1),
-                ),
-            )  # fmt: skip
-        else:
-            _, graph = build(
-                store, _options(NetworkKind(kind.value), post, account, since, until, min_weight)
+            options = CoordinationOptions(
+                since_us=parse_time(since, 0),
+                until_us=parse_time(until, 2**62),
+                window_s=parse_window(window),
             )
+            if min_weight is not None:  # else `reachwatch coordination`'s default: it flags whom that flags
+                options.min_weight = max(min_weight, 1)
+            _, graph = detect(store, options)
+            evidence = viewer.show(cluster_evidence(store, options, graph), "export", "coordination evidence",
+                                   via="cli")  # fmt: skip
+        else:
+            weight = 1 if min_weight is None else min_weight
+            _, graph = build(store, _options(NetworkKind(kind.value), post, account, since, until, weight))
+            evidence = []
         graph = viewer.show(graph, "export", f"{kind.value} network", file=str(out), via="cli")
-    for path in export_network(graph, out):
+    for path in export_network(graph, out, evidence):
         console.print(
             f"wrote {path} ({len(graph.accounts):,} accounts, {len(graph.weight):,} edges)", markup=False
         )

@@ -38,7 +38,10 @@ class OnnxText:
         self.tokenizer.enable_truncation(max_length)
         self.tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        # REACHWATCH_MODEL_THREADS caps it per process (`worker enrich --model-threads`): several
+        # workers on one machine then share its cores instead of each taking all of them.
+        capped = int(os.environ.get("REACHWATCH_MODEL_THREADS") or 0)
+        options.intra_op_num_threads = threads or capped or min(os.cpu_count() or 1, 4)
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.inputs = {item.name for item in self.session.get_inputs()}

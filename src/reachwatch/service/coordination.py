@@ -281,3 +281,105 @@ def _evidence(
         )
         for b in np.flatnonzero(member_counts >= MIN_CLUSTER).tolist()
     ]
+
+
+class EdgeItem(msgspec.Struct, kw_only=True):
+    """One piece of evidence behind an edge: both accounts acted on the same item within the
+    window — which item, each one's message, and how far apart."""
+
+    signal: str
+    item: str
+    a_message: str
+    b_message: str
+    a_at_us: int
+    b_at_us: int
+    seconds_apart: float
+
+
+def edge_evidence(store: Store, options: CoordinationOptions, a: str, b: str) -> list[EdgeItem]:
+    """Every co-action of accounts `a` and `b` that the edge between them counts, signal by signal,
+    with the same window and spelling of items as `detect`: the messages behind the weight."""
+    if a == b:
+        raise UsageError("An edge joins two different accounts: give two account ids.")
+    return edges_evidence(store, options, [(a, b)]).get((a, b), [])
+
+
+def edges_evidence(
+    store: Store, options: CoordinationOptions, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[EdgeItem]]:
+    """`edge_evidence` for many edges at once (one read per signal): each pair (a, b) as given."""
+    wanted = {(a, b) for a, b in pairs} | {(b, a) for a, b in pairs}
+    accounts = sorted({account for pair in pairs for account in pair})
+    window_ms = int(options.window_s * 1000)
+    found: dict[tuple[str, str], list[EdgeItem]] = {pair: [] for pair in pairs}
+    asked = set(found)
+
+    def add(signal: str, item: str, x: tuple[str, int, str], y: tuple[str, int, str]) -> None:
+        (ax, at_x, mx), (ay, at_y, my) = x, y
+        if (ax, ay) not in wanted or abs(at_x // 1000 - at_y // 1000) > window_ms:
+            return  # the detector's window is exact in milliseconds: compare as it does
+        if (ax, ay) not in asked:
+            (ax, at_x, mx), (ay, at_y, my) = y, x
+        found[(ax, ay)].append(
+            EdgeItem(
+                signal=signal, item=item, a_message=mx, b_message=my, a_at_us=at_x, b_at_us=at_y,
+                seconds_apart=abs(at_x - at_y) / 1e6,
+            )
+        )  # fmt: skip
+
+    for signal in options.signals:
+        if signal == "near-duplicate":
+            actions = reads.post_texts(store, options.since_us, options.until_us, accounts)
+            matches = match_texts(actions.items, options.similarity, options.min_tokens)
+            by_item: dict[str, list[tuple[str, int, str]]] = {}
+            if len(matches.kept):
+                claims = claim_groups(matches)[matches.message_set].tolist()
+                first_text: dict[int, str] = {}
+                for position, claim in zip(matches.kept.tolist(), claims, strict=True):
+                    name = first_text.setdefault(claim, " ".join(actions.items[position].split())[:140])
+                    by_item.setdefault(name, []).append(
+                        (actions.accounts[position], actions.times_us[position], actions.messages[position])
+                    )
+        else:
+            if signal == "co-repost":
+                actions = reads.reposts(store, options.since_us, options.until_us, accounts)
+            else:
+                column = "urls" if signal == "co-link" else "hashtags"
+                actions = reads.post_entities(store, options.since_us, options.until_us, column, accounts)
+                spell = str.casefold if signal == "co-hashtag" else normalise_url
+                actions.items = [spell(item) for item in actions.items]
+            by_item = {}
+            for account, item, at, message in zip(
+                actions.accounts, actions.items, actions.times_us, actions.messages, strict=True
+            ):
+                by_item.setdefault(item, []).append((account, at, message))
+        for item, acts in by_item.items():
+            for i, x in enumerate(acts):
+                for y in acts[i + 1 :]:
+                    if x[0] != y[0]:
+                        add(signal, item, x, y)
+    return {
+        pair: sorted(items, key=lambda e: (min(e.a_at_us, e.b_at_us), e.signal, e.item))
+        for pair, items in found.items()
+    }
+
+
+class EdgeEvidence(msgspec.Struct, kw_only=True):
+    """The evidence behind one edge: its two accounts and their co-actions."""
+
+    accounts: list[str]
+    items: list[EdgeItem]
+
+
+def cluster_evidence(store: Store, options: CoordinationOptions, network: Network) -> list[EdgeEvidence]:
+    """The evidence behind every edge between members of the same flagged cluster: the table an
+    export writes beside its edge list."""
+    pairs = sorted(
+        {
+            tuple(sorted((network.accounts[s], network.accounts[t])))
+            for s, t in zip(network.source, network.target, strict=True)
+            if network.flagged[s] and network.cluster[s] == network.cluster[t]
+        }
+    )
+    found = edges_evidence(store, options, [(a, b) for a, b in pairs])
+    return [EdgeEvidence(accounts=[a, b], items=found[(a, b)]) for a, b in pairs]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 
 import igraph as ig
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reachwatch.errors import UsageError
-from reachwatch.service.coordination import Network
+from reachwatch.service.coordination import EdgeEvidence, Network
 from reachwatch.service.spreadsheet import safe_cell
 
 FORMATS = (".gexf", ".graphml", ".csv", ".parquet")
@@ -39,8 +40,53 @@ def _edge_rows(network: Network) -> list[dict[str, object]]:
     return rows
 
 
-def export_network(network: Network, path: Path) -> list[Path]:
-    """Write the network in the format its suffix names; returns the files written."""
+def _iso(at_us: int) -> str:
+    """ISO 8601 in UTC to the microsecond, as every download writes times."""
+    return datetime.fromtimestamp(at_us / 1e6, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _evidence_rows(network: Network, evidence: list[EdgeEvidence]) -> list[dict[str, object]]:
+    index = {account: i for i, account in enumerate(network.accounts)}
+    return [
+        {
+            "source": index.get(edge.accounts[0], -1),
+            "target": index.get(edge.accounts[1], -1),
+            "source_account": edge.accounts[0],
+            "target_account": edge.accounts[1],
+            "signal": item.signal,
+            "item": item.item,
+            "source_message": item.a_message,
+            "target_message": item.b_message,
+            "source_at": _iso(item.a_at_us),
+            "target_at": _iso(item.b_at_us),
+            "seconds_apart": item.seconds_apart,
+        }
+        for edge in evidence
+        for item in edge.items
+    ]
+
+
+def export_network(network: Network, path: Path, evidence: list[EdgeEvidence] | None = None) -> list[Path]:
+    """Write the network in the format its suffix names; returns the files written. With
+    `evidence`, also the messages behind each edge, one row per co-action, beside it
+    (`NAME.evidence.csv` or `.parquet`; CSV beside a GEXF or GraphML file)."""
+    written = _export_network(network, path)
+    if evidence:
+        rows = _evidence_rows(network, evidence)
+        suffix = ".parquet" if path.suffix.lower() == ".parquet" else ".csv"
+        target = path.with_name(f"{path.stem}.evidence{suffix}")
+        if suffix == ".csv":
+            with target.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["source"])
+                writer.writeheader()
+                writer.writerows({key: safe_cell(value) for key, value in row.items()} for row in rows)
+        else:
+            pq.write_table(pa.Table.from_pylist(rows), target)
+        written.append(target)
+    return written
+
+
+def _export_network(network: Network, path: Path) -> list[Path]:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise UsageError(f"Cannot export to {path.name}: use one of {', '.join(FORMATS)}.")

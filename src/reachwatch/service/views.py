@@ -220,11 +220,32 @@ def people_list(store: Store) -> list[Person]:
     return people(store)
 
 
+class ClusterTie(msgspec.Struct, kw_only=True):
+    """An edge inside a cluster: two members and how many co-actions join them (both ways)."""
+
+    cluster: int
+    accounts: list[str]  # the two ends
+    weight: int
+
+
 class PostCoordination(msgspec.Struct, kw_only=True):
     post_id: str
     window_s: float
     clusters: list[coordination.Cluster]  # clusters with a member who engaged with the post
     engaged: list[str] = msgspec.field(default_factory=list)  # the post's engagers among their members
+    ties: list[ClusterTie] = msgspec.field(default_factory=list)  # each cluster's 10 strongest
+
+
+class PostEdge(msgspec.Struct, kw_only=True):
+    """The evidence behind one edge of a post's coordination: every co-action of the two accounts
+    in the post's first two days, within the window."""
+
+    post_id: str
+    window_s: float
+    since_us: int
+    until_us: int
+    accounts: list[str]  # the two ends, as asked
+    items: list[coordination.EdgeItem]
 
 
 def post_coordination(store: Store, post_id: str, window_s: float = 60.0) -> PostCoordination:
@@ -233,10 +254,46 @@ def post_coordination(store: Store, post_id: str, window_s: float = 60.0) -> Pos
     options = coordination.CoordinationOptions(
         since_us=head.created_at_us, until_us=head.created_at_us + 2 * DAY_US, window_s=window_s
     )
-    report, _ = coordination.detect(store, options)
+    report, network = coordination.detect(store, options)
     engaged = engaged_accounts(store, post_id)
     clusters = [cluster for cluster in report.clusters if engaged.intersection(cluster.accounts)]
-    return PostCoordination(post_id=post_id, window_s=window_s, clusters=clusters, engaged=sorted(engaged))
+    return PostCoordination(
+        post_id=post_id, window_s=window_s, clusters=clusters, engaged=sorted(engaged),
+        ties=_strongest_ties(clusters, network),
+    )  # fmt: skip
+
+
+def _strongest_ties(clusters: list[coordination.Cluster], network: coordination.Network) -> list[ClusterTie]:
+    """Each cluster's 10 heaviest edges between members (u→v and v→u added), heaviest first."""
+    label_of = {account: c.label for c in clusters for account in c.accounts}
+    both: dict[tuple[str, str], int] = {}
+    for s, t, w in zip(network.source, network.target, network.weight, strict=True):
+        a, b = network.accounts[s], network.accounts[t]
+        if label_of.get(a) is not None and label_of.get(a) == label_of.get(b):
+            key = (a, b) if a < b else (b, a)
+            both[key] = both.get(key, 0) + w
+    ties = [ClusterTie(cluster=label_of[a], accounts=[a, b], weight=w) for (a, b), w in both.items()]
+    ties.sort(key=lambda tie: (tie.cluster, -tie.weight, tie.accounts))
+    shown: dict[int, int] = {}
+    strongest = []
+    for tie in ties:
+        shown[tie.cluster] = shown.get(tie.cluster, 0) + 1
+        if shown[tie.cluster] <= 10:
+            strongest.append(tie)
+    return strongest
+
+
+def post_edge(store: Store, post_id: str, a: str, b: str, window_s: float = 60.0) -> PostEdge:
+    """The evidence behind the edge a — b of the post's coordination (the dossier's window)."""
+    head = reach.dossier_head(store, post_id)
+    options = coordination.CoordinationOptions(
+        since_us=head.created_at_us, until_us=head.created_at_us + 2 * DAY_US, window_s=window_s
+    )
+    items = coordination.edge_evidence(store, options, a, b)
+    return PostEdge(
+        post_id=post_id, window_s=window_s, since_us=options.since_us, until_us=options.until_us,
+        accounts=[a, b], items=items,
+    )  # fmt: skip
 
 
 class ClusterMember(msgspec.Struct, kw_only=True):

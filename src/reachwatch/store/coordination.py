@@ -20,8 +20,8 @@ class Actions(msgspec.Struct, kw_only=True):
     messages: list[str]
 
 
-def reposts(store: Store, since_us: int, until_us: int) -> Actions:
-    """Live reposts with a known time in [since, until)."""
+def reposts(store: Store, since_us: int, until_us: int, accounts: list[str] | None = None) -> Actions:
+    """Live reposts with a known time in [since, until) (by `accounts` only, when given)."""
     e, d = schema.engagements, schema.deletions
     stmt: Any = (
         select(e.c.actor_id, e.c.post_id, e.c.created_at_us, e.c.id)
@@ -34,6 +34,8 @@ def reposts(store: Store, since_us: int, until_us: int) -> Actions:
             d.c.id.is_(None),
         )
     )
+    if accounts is not None:
+        stmt = stmt.where(e.c.actor_id.in_(accounts))
     with store.connect() as conn:
         rows = conn.execute(stmt).cursor.fetchall()
     return Actions(
@@ -42,12 +44,17 @@ def reposts(store: Store, since_us: int, until_us: int) -> Actions:
     )  # fmt: skip
 
 
-def post_entities(store: Store, since_us: int, until_us: int, column: str) -> Actions:
-    """One action per (live post, entity) for the posts' `urls` or `hashtags` in [since, until)."""
+def post_entities(
+    store: Store, since_us: int, until_us: int, column: str, authors: list[str] | None = None
+) -> Actions:
+    """One action per (live post, entity) for the posts' `urls` or `hashtags` in [since, until)
+    (written by `authors` only, when given)."""
     p = schema.posts
     stmt: Any = select(p.c.author_id, p.c[column], p.c.created_at_us, p.c.id).where(
         and_(p.c.created_at_us >= since_us, p.c.created_at_us < until_us, p.c.deleted_at_us.is_(None))
     )
+    if authors is not None:
+        stmt = stmt.where(p.c.author_id.in_(authors))
     accounts: list[str] = []
     items: list[str] = []
     times: list[int] = []
@@ -62,8 +69,9 @@ def post_entities(store: Store, since_us: int, until_us: int, column: str) -> Ac
     return Actions(accounts=accounts, items=items, times_us=times, messages=messages)
 
 
-def post_texts(store: Store, since_us: int, until_us: int) -> Actions:
-    """Live posts with text in [since, until): the `items` are the texts (near-duplicate input)."""
+def post_texts(store: Store, since_us: int, until_us: int, authors: list[str] | None = None) -> Actions:
+    """Live posts with text in [since, until): the `items` are the texts (near-duplicate input);
+    written by `authors` only, when given."""
     p = schema.posts
     stmt: Any = select(p.c.author_id, p.c.text, p.c.created_at_us, p.c.id).where(
         and_(
@@ -73,6 +81,8 @@ def post_texts(store: Store, since_us: int, until_us: int) -> Actions:
             p.c.text != "",
         )
     )
+    if authors is not None:
+        stmt = stmt.where(p.c.author_id.in_(authors))
     with store.connect() as conn:
         rows = conn.execute(stmt).all()
     return Actions(

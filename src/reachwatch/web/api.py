@@ -27,6 +27,7 @@ from reachwatch.web.context import (
     AccountId,
     AsOf,
     DiscoverOrderQuery,
+    EdgeEnds,
     Page,
     PostId,
     SearchOrderQuery,
@@ -160,6 +161,17 @@ def api_post_network(
     report, network = build(store_of(request), NetworkOptions(kind=NetworkKind.INTERACTION, post_id=id))
     audited(request, "view-post", id, part="network", via="api")
     return encoded(network_view(report, network, max_edges, pseudonyms(request)))
+
+
+@router.get("/post/coordination/edge", responses=documented(views.PostEdge), response_class=Response)
+def api_post_coordination_edge(
+    request: Request, _: Reader, id: PostId, ends: EdgeEnds,
+    window_s: Annotated[float, Query(gt=0, le=3600)] = 60.0,
+) -> Response:  # fmt: skip
+    """The evidence behind one edge of the post's coordination: every item both accounts acted on
+    within the window in the post's first two days, with each one's message and the seconds apart."""
+    found = views.post_edge(store_of(request), id, ends[0], ends[1], window_s)
+    return shown(request, found, ("view-post", id), part="coordination-edge")
 
 
 @router.get("/post/coordination", responses=documented(views.PostCoordination), response_class=Response)

@@ -100,8 +100,20 @@ def _resolved_account(request: Request, id: AccountQuery) -> str:
     return viewer_of(request).resolve(id)
 
 
+def _resolved_ends(
+    request: Request,
+    a: Annotated[str, Query(min_length=1, max_length=500, description="One end: an account id or pseudonym")],
+    b: Annotated[str, Query(min_length=1, max_length=500, description="The other end")],
+) -> tuple[str, str]:
+    viewer = viewer_of(request)
+    return viewer.resolve(a), viewer.resolve(b)
+
+
 PostId = Annotated[str, Depends(_resolved_post)]
 AccountId = Annotated[str, Depends(_resolved_account)]
+# An edge's two ends, each an account id or the pseudonym shown (following one names no one: the
+# evidence is shown through the viewer, pseudonyms and all).
+EdgeEnds = Annotated[tuple[str, str], Depends(_resolved_ends)]
 # A moment to show a dossier as of (µs since the epoch), bounded as ingest bounds times.
 AsOf = Annotated[int | None, Query(ge=0, le=253_402_300_799_999_999)]
 

@@ -32,6 +32,7 @@ from reachwatch.web.context import (
     AccountId,
     AsOf,
     DiscoverOrderQuery,
+    EdgeEnds,
     PostId,
     PostQuery,
     SearchOrderQuery,
@@ -134,6 +135,19 @@ def post_coordination_fragment(
         request, "_coordination.html", {"found": found, "members": members, "post_id": id},
         ("view-post", id), part="coordination",
     )  # fmt: skip
+
+
+@router.get("/post/coordination/edge", response_class=HTMLResponse)
+def post_coordination_edge_page(
+    request: Request, _: Reader, id: PostId, ends: EdgeEnds, format: TableFormat = "html"
+) -> Response:
+    """One edge of a cluster: the items both accounts acted on, their messages, seconds apart."""
+    found = views.post_edge(store_of(request), id, ends[0], ends[1])
+    if format != "html":
+        return download(
+            request, found.items, "edge-evidence", format, ("view-post", id), part="coordination-edge"
+        )
+    return render(request, "edge.html", {"found": found}, ("view-post", id), part="coordination-edge")
 
 
 @router.get("/post/spillover", response_class=HTMLResponse)
