@@ -221,7 +221,7 @@ def people_list(store: Store) -> list[Person]:
 
 
 class ClusterTie(msgspec.Struct, kw_only=True):
-    """An edge inside a cluster: two members and how many co-actions join them (both ways)."""
+    """An edge inside a cluster: two members and how many co-actions join them."""
 
     cluster: int
     accounts: list[str]  # the two ends
@@ -264,14 +264,15 @@ def post_coordination(store: Store, post_id: str, window_s: float = 60.0) -> Pos
 
 
 def _strongest_ties(clusters: list[coordination.Cluster], network: coordination.Network) -> list[ClusterTie]:
-    """Each cluster's 10 heaviest edges between members (u→v and v→u added), heaviest first."""
+    """Each cluster's 10 heaviest edges between members, heaviest first; the weight is the edge's
+    co-actions (u→v and v→u count the same pairs: the larger is taken), as its evidence lists."""
     label_of = {account: c.label for c in clusters for account in c.accounts}
     both: dict[tuple[str, str], int] = {}
     for s, t, w in zip(network.source, network.target, network.weight, strict=True):
         a, b = network.accounts[s], network.accounts[t]
         if label_of.get(a) is not None and label_of.get(a) == label_of.get(b):
             key = (a, b) if a < b else (b, a)
-            both[key] = both.get(key, 0) + w
+            both[key] = max(both.get(key, 0), w)
     ties = [ClusterTie(cluster=label_of[a], accounts=[a, b], weight=w) for (a, b), w in both.items()]
     ties.sort(key=lambda tie: (tie.cluster, -tie.weight, tie.accounts))
     shown: dict[int, int] = {}
