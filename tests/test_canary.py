@@ -102,6 +102,7 @@ def _params(store: Store, trigger: str, watched: str, reply_ref: str) -> dict[st
     return {
         "/post": {"id": reply_ref}, "/post/engagers": {"id": trigger},
         "/post/coordination": {"id": trigger},
+        "/post/coordination/edge": {"id": trigger, "a": CANARY, "b": watched},
         "/post/spillover": {"id": trigger, "person": person}, "/account": {"id": watched},
         "/person": {"id": person}, "/person/counterfactual": {"id": person, "post": trigger},
         "/search": {"q": "canaryword"}, "/brief": {"kind": "post", "id": trigger},
@@ -111,6 +112,7 @@ def _params(store: Store, trigger: str, watched: str, reply_ref: str) -> dict[st
         "/api/v1/post": {"id": reply_ref}, "/api/v1/post/harm": {"id": reply_ref},
         "/api/v1/post/engagers": {"id": trigger}, "/api/v1/post/network": {"id": trigger},
         "/api/v1/post/coordination": {"id": trigger},
+        "/api/v1/post/coordination/edge": {"id": trigger, "a": CANARY, "b": watched},
         "/api/v1/post/spillover": {"id": trigger, "person": person},
         "/api/v1/account": {"id": watched}, "/api/v1/account/network": {"id": watched},
         "/api/v1/person": {"id": person}, "/api/v1/narrative": {"id": story[0].id if story else "none"},
