@@ -15,7 +15,7 @@ from rich.table import Table
 
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console
-from reachwatch.config import load_settings
+from reachwatch.config import BusSettings, Settings, load_settings
 from reachwatch.errors import UsageError
 from reachwatch.service import cluster, workers
 from reachwatch.service.alerts import AlertEngine
@@ -53,7 +53,8 @@ def _run(worker: workers.Worker, job: object, port: int | None, host: str) -> No
     asyncio.run(main())
 
 
-def _bus(nats: str | None, db: str | None = None):  # type: ignore[no-untyped-def]
+def _bus(nats: str | None, db: str | None = None) -> tuple[Settings, BusSettings]:
+    """The settings, and the bus section with --nats in place of its URL when given."""
     settings = load_settings(db=db)
     return settings, settings.bus if nats is None else settings.bus.model_copy(update={"url": nats})
 

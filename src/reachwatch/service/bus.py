@@ -51,6 +51,7 @@ STAGE = "Rw-Stage"
 MSG_ID = "Nats-Msg-Id"  # JetStream drops a second message with the same id inside the window
 
 ENRICH, WRITE, FILE_DEAD = "enrich", "write", "quarantine"  # durable consumer names
+RECONNECT_WAIT_S = 1.0  # between tries to reach NATS, at start and after it went away
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -104,7 +105,7 @@ def _connect_options(settings: BusSettings) -> dict[str, Any]:
         "connect_timeout": 2,
         "allow_reconnect": True,
         "max_reconnect_attempts": -1,  # once connected, keep trying for ever; publishes wait meanwhile
-        "reconnect_time_wait": 1,
+        "reconnect_time_wait": RECONNECT_WAIT_S,
         "name": settings.client_name,
     }
     if settings.user is not None:
@@ -138,8 +139,8 @@ async def connect(
             log.info("NATS client: %s: %s", type(exc).__name__, exc)
         elif time.monotonic() - state["said_at"] >= 10:
             state["said_at"] = time.monotonic()
-            wait = settings_wait(settings)
-            say(f"NATS is not reachable at {settings.url} ({type(exc).__name__}); retrying every {wait:g} s")
+            why = type(exc).__name__
+            say(f"NATS is not reachable at {settings.url} ({why}); retrying every {RECONNECT_WAIT_S:g} s")
 
     connecting = asyncio.ensure_future(
         nats.connect(
@@ -156,10 +157,6 @@ async def connect(
     client = connecting.result()
     state["connected"] = True
     return client
-
-
-def settings_wait(settings: BusSettings) -> float:
-    return float(_connect_options(settings)["reconnect_time_wait"])
 
 
 async def ensure_streams(js: JetStreamContext, names: Names, settings: BusSettings) -> None:
