@@ -200,6 +200,45 @@ def test_the_ring_is_flagged_with_its_evidence_and_chance_pairs_are_not(store: S
     assert sum(network.flagged) == 6
 
 
+def _hashtag_crowd(store: Store, seed: int = 1) -> None:
+    """Forty accounts and the six ring members post #rally in 40 bursts, 8 of the 46 drawn at
+    random each time, within 30 s: a loose crowd around the ring, most pairs of it meeting once."""
+    rng = np.random.default_rng(seed)
+    t0 = 1_790_000_000_000_000
+    people = [f"ring{m}" for m in range(6)] + [f"crowd{c}" for c in range(40)]
+    records: list[object] = []
+    for burst in range(40):
+        at = t0 + burst * 7_200_000_000
+        for who in rng.choice(people, size=8, replace=False).tolist():
+            records.append(
+                Post(id=f"bluesky:at://did:plc:{who}/app.bsky.feed.post/h{burst}", platform="bluesky",
+                     author_id=f"bluesky:did:plc:{who}", created_at_us=at + int(rng.integers(0, 30_000_000)),
+                     hashtags=["rally"])
+            )  # fmt: skip
+    store.write_records(records)  # type: ignore[arg-type]
+
+
+def test_a_signal_added_does_not_lose_the_ring(sqlite_store: Store) -> None:
+    """The ring co-reposts four posts; a loose crowd around it co-hashtags. Adding co-hashtag must
+    keep the ring flagged, as one cluster (modularity merged it into the crowd below the cut-off:
+    on this very input it flagged nobody once co-hashtag was added). Every cluster passes the
+    cut-off, and each signal's own clusters are reported beside the merged view."""
+    _ring_store(sqlite_store)
+    _hashtag_crowd(sqlite_store)
+    ring = {f"bluesky:did:plc:ring{m}" for m in range(6)}
+    alone, _ = detect(sqlite_store, CoordinationOptions(since_us=0, until_us=2**62, signals=["co-repost"]))
+    assert [set(c.accounts) for c in alone.clusters] == [ring]
+    both, _ = detect(
+        sqlite_store, CoordinationOptions(since_us=0, until_us=2**62, signals=["co-repost", "co-hashtag"])
+    )
+    (with_ring,) = [c for c in both.clusters if ring & set(c.accounts)]
+    assert ring <= set(with_ring.accounts)
+    assert all(c.score >= 2 for c in both.clusters)
+    assert set(both.signal_clusters) == {"co-repost", "co-hashtag"}
+    assert [set(c.accounts) for c in both.signal_clusters["co-repost"]] == [ring]
+    assert alone.signal_clusters == {}  # one signal: the merged view is its own
+
+
 def test_every_edge_opens_to_the_messages_behind_it(store: Store) -> None:
     """An edge's evidence is exactly the co-actions its weight counts: for two ring members, the
     four posts both reposted, each one's repost and the seconds apart (within the window); for the

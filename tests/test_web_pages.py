@@ -418,6 +418,15 @@ def test_cluster_members_evidence_and_narrative_posts_download(
     members = list(csv.DictReader(io.StringIO(members_csv.text)))
     sizes = {int(m["cluster"]): int(m["cluster_size"]) for m in members}
     assert len(members) == sum(sizes.values()) >= 30  # every member of every cluster, the planted ring
+    # The planted ring of 40 is one cluster (modularity split it 22 + 18), as the CLI finds it, and
+    # each signal alone flags it too.
+    assert sorted(sizes.values()) == [40]
+    assert re.findall(r'data-signal="([^"]+)">[^<]* (\d+)</span>', fragment) == [
+        ("co-repost", "40"),
+        ("co-link", "0"),
+        ("co-hashtag", "40"),
+        ("near-duplicate", "40"),
+    ]
     assert all(m["account_id"].startswith("anon-") for m in members)  # ordinary engagers: pseudonyms
     assert all(m["account_id"] in fragment for m in members)  # the page lists the same accounts
     assert any(m["engaged_with_post"] == "True" for m in members)

@@ -98,6 +98,15 @@ def coordination(
         f"{len(report.clusters)} coordinated cluster(s); {report.seconds:.2f} s",
         markup=False,
     )
+    if report.signal_clusters:
+        flagged = {account for cluster in report.clusters for account in cluster.accounts}
+        alone = "; ".join(
+            f"{signal} {sum(c.size for c in clusters):,} in {len(clusters)} cluster(s)"
+            for signal, clusters in report.signal_clusters.items()
+        )
+        console.print(
+            f"accounts flagged: merged view {len(flagged):,}; each signal alone: {alone}", markup=False
+        )
     for cluster in report.clusters:
         table = Table(title=f"cluster {cluster.label}: {cluster.size} accounts, score {cluster.score:.1f}")
         for column in ("signal", "item", "members", "spread (s)"):

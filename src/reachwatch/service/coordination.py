@@ -9,7 +9,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from reachwatch.analysis.communities import leiden
+from reachwatch.analysis.communities import dense_groups
 from reachwatch.analysis.coordination import Edges, co_action_edges, sorted_unique
 from reachwatch.analysis.links import normalise_url
 from reachwatch.analysis.near_duplicates import claim_groups, match_texts, matched_edges
@@ -69,8 +69,10 @@ class CoordinationReport(msgspec.Struct, kw_only=True):
     actions: dict[str, int]
     edges: dict[str, int]
     accounts: int
-    clusters: list[Cluster]
-    seconds: float
+    clusters: list[Cluster]  # the merged view: every signal's edges summed per account pair
+    # Each signal on its own (when more than one ran): the clusters it alone would flag.
+    signal_clusters: dict[str, list[Cluster]] = msgspec.field(default_factory=dict)
+    seconds: float = 0.0
 
 
 class SignalData(msgspec.Struct, kw_only=True):
@@ -129,6 +131,64 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
             item_names=list(item_index), edges=edges,
         )  # fmt: skip
     n = len(accounts)
+    names = list(accounts)
+    view = _view(per_signal, n, names, options)
+    # Each signal on its own as well: what it alone would flag, beside the merged view.
+    alone = (
+        {signal: _view({signal: data}, n, names, options).clusters for signal, data in per_signal.items()}
+        if len(per_signal) > 1
+        else {}
+    )
+    flagged_labels = {cluster.label for cluster in view.clusters}
+    nodes, labels, keys = view.nodes, view.labels, view.keys
+    network = Network(
+        accounts=[names[i] for i in nodes.tolist()],
+        source=view.node_index[view.source].tolist(),
+        target=view.node_index[view.target].tolist(),
+        weight=view.weights.tolist(),
+        signal_weights={
+            signal: _weights_on(keys, data.edges.source * n + data.edges.target, data.edges.weight).tolist()
+            for signal, data in per_signal.items()
+        },
+        cluster=labels.tolist(),
+        flagged=[int(label) in flagged_labels for label in labels.tolist()],
+    )
+    report = CoordinationReport(
+        options=options,
+        actions={signal: data.actions for signal, data in per_signal.items()},
+        edges={signal: len(data.edges) for signal, data in per_signal.items()},
+        accounts=len(nodes),
+        clusters=view.clusters,
+        signal_clusters=alone,
+        seconds=time.perf_counter() - started,
+    )
+    return report, network
+
+
+class _View(msgspec.Struct, kw_only=True):
+    """The merged network of some signals (edge keys source × n + target, summed weights), its
+    nodes, each node's group, and the groups that pass as coordinated clusters."""
+
+    keys: Ints
+    weights: Ints
+    source: Ints
+    target: Ints
+    nodes: Ints
+    node_index: Ints
+    labels: Ints
+    clusters: list[Cluster]
+
+
+def _view(per_signal: dict[str, SignalData], n: int, names: list[str], options: CoordinationOptions) -> _View:
+    """Edges of `per_signal` summed per account pair, grouped, and the coordinated clusters.
+
+    Groups: Leiden on the Constant Potts Model with its resolution at the cluster cut-off
+    (`min_weight` co-actions per ordered pair of members, i.e. 2 × min_weight per unordered pair
+    of the undirected graph), so the method groups by the very density the cut-off then tests:
+    every group it returns passes the cut-off. A signal added only adds weight, so a group that
+    passed is still dense enough, and it is not swallowed by a looser neighbour as modularity's
+    graph-wide resolution did (adding co-hashtag once cut the accounts flagged in one troll
+    category of real tweets from 117 to 70)."""
     every = [data.edges for data in per_signal.values()] or [NO_EDGES]
     merged_keys = np.concatenate([e.source * n + e.target for e in every])
     merged_weights = np.concatenate([e.weight for e in every])
@@ -143,35 +203,16 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
     nodes = np.unique(np.concatenate([source, target])) if len(keys) else np.zeros(0, np.int64)
     node_index = np.full(max(n, 1), -1, dtype=np.int64)
     node_index[nodes] = np.arange(len(nodes))
-    labels = (
-        leiden(len(nodes), node_index[source], node_index[target], weights.astype(np.float64))
-        if len(nodes)
-        else nodes
-    )
-    names = list(accounts)
+    labels = nodes
+    if len(nodes):
+        density = 2.0 * options.min_weight
+        weight = weights.astype(np.float64)
+        labels = dense_groups(len(nodes), node_index[source], node_index[target], weight, density)
     clusters = _clusters(labels, nodes, node_index, source, target, weights, per_signal, names, n, options)
-    flagged_labels = {cluster.label for cluster in clusters}
-    network = Network(
-        accounts=[names[i] for i in nodes.tolist()],
-        source=node_index[source].tolist(),
-        target=node_index[target].tolist(),
-        weight=weights.tolist(),
-        signal_weights={
-            signal: _weights_on(keys, data.edges.source * n + data.edges.target, data.edges.weight).tolist()
-            for signal, data in per_signal.items()
-        },
-        cluster=labels.tolist(),
-        flagged=[int(label) in flagged_labels for label in labels.tolist()],
-    )
-    report = CoordinationReport(
-        options=options,
-        actions={signal: data.actions for signal, data in per_signal.items()},
-        edges={signal: len(data.edges) for signal, data in per_signal.items()},
-        accounts=len(nodes),
-        clusters=clusters,
-        seconds=time.perf_counter() - started,
-    )
-    return report, network
+    return _View(
+        keys=keys, weights=weights, source=source, target=target, nodes=nodes, node_index=node_index,
+        labels=labels, clusters=clusters,
+    )  # fmt: skip
 
 
 def _near_duplicates(store: Store, options: CoordinationOptions, accounts: dict[str, int]) -> SignalData:

@@ -234,6 +234,9 @@ class PostCoordination(msgspec.Struct, kw_only=True):
     clusters: list[coordination.Cluster]  # clusters with a member who engaged with the post
     engaged: list[str] = msgspec.field(default_factory=list)  # the post's engagers among their members
     ties: list[ClusterTie] = msgspec.field(default_factory=list)  # each cluster's 10 strongest
+    # Accounts each signal alone flags in clusters with one of the post's engagers (the merged
+    # view above sums every signal's co-actions).
+    signal_flagged: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class PostEdge(msgspec.Struct, kw_only=True):
@@ -257,9 +260,13 @@ def post_coordination(store: Store, post_id: str, window_s: float = 60.0) -> Pos
     report, network = coordination.detect(store, options)
     engaged = engaged_accounts(store, post_id)
     clusters = [cluster for cluster in report.clusters if engaged.intersection(cluster.accounts)]
+    alone = {
+        signal: sum(c.size for c in found if engaged.intersection(c.accounts))
+        for signal, found in report.signal_clusters.items()
+    }
     return PostCoordination(
         post_id=post_id, window_s=window_s, clusters=clusters, engaged=sorted(engaged),
-        ties=_strongest_ties(clusters, network),
+        ties=_strongest_ties(clusters, network), signal_flagged=alone,
     )  # fmt: skip
 
 
