@@ -160,7 +160,7 @@ def evaluate(
         table.add_column(column)
     for check in checks:
         result = "pass" if check.passed else "not yet" if check.passed is None else "FAIL"
-        table.add_row(check.name, safe(check.expected, 60), safe(check.found, 60), result)
+        table.add_row(check.name, safe(check.expected, 100), safe(check.found, 300), result)
     console.print(table)
     if any(check.passed is False for check in checks):
         errors.print("Some checks failed.")
