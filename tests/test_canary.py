@@ -103,6 +103,7 @@ def _params(store: Store, trigger: str, watched: str, reply_ref: str) -> dict[st
         "/post": {"id": reply_ref}, "/post/engagers": {"id": trigger},
         "/post/coordination": {"id": trigger},
         "/post/coordination/edge": {"id": trigger, "a": CANARY, "b": watched},
+        "/post/reply-attacks": {"id": trigger}, "/person/reply-attacks": {"id": person},
         "/post/spillover": {"id": trigger, "person": person}, "/account": {"id": watched},
         "/person": {"id": person}, "/person/counterfactual": {"id": person, "post": trigger},
         "/search": {"q": "canaryword"}, "/brief": {"kind": "post", "id": trigger},
@@ -177,7 +178,8 @@ def test_the_canary_is_in_no_cli_output_or_export(canary: tuple[Store, str, str]
     commands = [
         ["post", REPLY, "--json"], ["post", trigger, "--json"], ["search", "canaryword", "--json"],
         ["engagers", trigger, "--json"], ["network", "--post", trigger, "--json"],
-        ["coordination", "--json"], ["automation", "--json"], ["automation", CANARY, "--json"],
+        ["coordination", "--json"], ["reply-attacks", "--json"], ["automation", "--json"],
+        ["automation", CANARY, "--json"],
         ["spillover", person, "--post", trigger, "--json"], ["alerts", "list", "--status", "", "--json"],
         ["export", "network", str(out), "--post", trigger],
         *([["narratives", "show", story[0].id, "--json"]] if story else []),

@@ -588,3 +588,39 @@ def test_an_engagers_profile_lists_the_coordinated_clusters_it_is_in(
     outside = [a for a in re.findall(r'href="/account\?id=(anon-[^"&]+)"', fragment) if a not in same_cluster]
     lone = client.get(f"/account?id={outside[-1]}").text
     assert ('id="engager-clusters"' in lone) != ('id="no-clusters"' in lone)
+
+
+def test_the_reply_attack_shows_on_the_dossier_and_the_person_page(
+    client: TestClient, demo_web: tuple[Store, str, str]
+) -> None:
+    """The planted attack: each attacked post's dossier scores it with its drivers and lists the
+    attackers by pseudonym; the person page lists the same six posts; the trigger (replied to by
+    the crowd, organically) is not attacked."""
+    import re
+
+    import msgspec
+
+    from reachwatch.scenario.truth import Truth
+    from reachwatch.store import scenarios
+
+    store, trigger, _ = demo_web
+    truth = msgspec.convert(scenarios.load_truth(store, None), Truth)
+    minister = truth.person_account_id.removeprefix("bluesky:")
+    hers = next(target for target in truth.reply_attack_targets if minister in target)  # public: her own
+    post = client.get(f"/post?id={q(hers)}").text
+    assert f'hx-get="/post/reply-attacks?id={q(hers)}"' in post
+    fragment = client.get(f"/post/reply-attacks?id={q(hers)}").text
+    assert 'class="attacked"' in fragment
+    assert "replies in coordinated bursts" in fragment
+    shown = re.findall(r'<td class="id"><a href="[^"]*">([^<]+)</a>', fragment)
+    assert len(shown) >= 15
+    assert all(account.startswith("anon-") for account in shown)
+    assert not any(did.removeprefix("bluesky:") in fragment for did in truth.reply_attackers)
+    calm = client.get(f"/post/reply-attacks?id={q(trigger)}").text
+    assert 'id="reply-attack-none"' in calm
+    assert "none in a coordinated burst" in calm
+    person = client.get("/person?id=dana-whitfield").text
+    assert 'hx-get="/person/reply-attacks?id=dana-whitfield"' in person
+    listed = client.get("/person/reply-attacks?id=dana-whitfield").text
+    assert listed.count('class="attacked"') == len(truth.reply_attack_targets) == 6
+    assert client.get("/person/reply-attacks?id=nobody").status_code == 404

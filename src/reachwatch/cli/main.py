@@ -77,6 +77,11 @@ MAIN: dict[str, Lazy] = {
         "Accounts that repost, link or tag the same things within seconds, again and again (ordinary "
         "accounts by pseudonym unless named under an open case).",
     ),
+    "reply-attacks": Lazy(
+        "reachwatch.cli.reply_attacks:reply_attacks",
+        "Replies and quotes arriving in bursts, from accounts that act together across targets, on "
+        "posts by or naming protected people and on watched posts (repliers by pseudonym).",
+    ),
     "engagers": Lazy(
         "reachwatch.cli.engagers:engagers",
         "Every account that engaged: kinds, first time, delay, followers, account age, prior engagements.",

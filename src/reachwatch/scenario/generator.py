@@ -261,6 +261,8 @@ class ScenarioBuilder:
             self._emit(at, "identity", wire.identity_event(actor.did, actor.handle, at, 10_000 + index))
         self._echoes(story, population)
         pool = self._pool(population, mentions)
+        # Last, so that everything above is drawn exactly as before it was planted.
+        attackers, attacked = self._reply_attack(population)
         self.events.sort(key=lambda emitted: emitted.at_us)
         counts = self._counts_at(trigger[0], self.end_us)
         lines: dict[str, int] = {}
@@ -292,7 +294,47 @@ class ScenarioBuilder:
             narrative_posts=dict(self.narrative_posts),
             pool=[person.id for person in pool],
             shock=config.shock,
+            reply_attackers=sorted(actor.id for actor in attackers),
+            reply_attack_targets=sorted(f"bluesky:{uri}" for uri in attacked),
         )
+
+    def _reply_attack(self, population: list[Actor]) -> tuple[list[Actor], list[str]]:
+        """The minister posts four times after the trigger and two ordinary accounts post about
+        her; each of the six draws ordinary replies over hours, and a coordinated reply attack:
+        25 young accounts, each joining each burst with probability 0.8, reply the same insult
+        lightly varied within 90 s, a few minutes after the post. Returns the attackers and the
+        attacked posts."""
+        rng = self.rng
+        attackers = [
+            self._actor(
+                f"truthseeker{index:02d}{rng.randint(100, 999)}.bsky.social", f"Truth Seeker {index}",
+                rng.randint(0, 40), self.trigger_us - rng.randint(5, 15) * DAY,
+            )
+            for index in range(25)
+        ]  # fmt: skip
+        self._profiles(attackers, self.trigger_us - DAY)
+        targets: list[tuple[tuple[str, str], int]] = []
+        for index, text in enumerate(texts.MINISTER_POSTS):
+            at = self.trigger_us + (3 + index * 14) * HOUR + rng.randint(0, HOUR)
+            targets.append((self.post(self.person_actor, at, text, []), at))
+        for index in range(2):
+            text, links = texts.fill(rng.choice(texts.NEUTRAL_MENTIONS), rng, self.person)
+            at = self.trigger_us + (10 + index * 24) * HOUR
+            targets.append((self.post(rng.choice(population), at, text, links), at))
+        for target, at in targets:
+            cap = self.end_us - at
+            for actor in {actor.did: actor for actor in rng.choices(population, k=30)}.values():
+                _, template = self._reply_text(None)
+                text, links = texts.fill(template, rng, self.person)
+                when = at + _omori_delay(rng, 10 * MINUTE, 0.9, cap)
+                self.post(actor, when, text, links, reply={"root": _ref(target), "parent": _ref(target)})
+            burst = at + rng.randint(2, 9) * MINUTE
+            for actor in attackers:
+                if rng.random() < 0.8:
+                    text, _ = texts.fill(rng.choice(texts.REPLY_ATTACK), rng, self.person)
+                    when = burst + rng.randint(0, 90_000_000)
+                    self.post(actor, when, text, [], reply={"root": _ref(target), "parent": _ref(target)})
+        return attackers, [target[0] for target, _ in targets]
 
     def _echoes(self, story: random.Random, population: list[Actor]) -> None:
         """A few accounts take up each narrative after the watched account: a day to four later,

@@ -112,6 +112,21 @@ COORDINATED_CLAIM = [
     "{surname} has lied to the country and must resign now before more damage is done {tag}",
 ]
 
+# The minister's own posts after the trigger, and the replies a coordinated attack sends to them:
+# the same insult, lightly varied, from every attacker within a minute or two.
+MINISTER_POSTS = [
+    "Today I met families at the new safeguarding hub. Their stories are why this work matters.",
+    "Thank you to everyone who joined the consultation on online safety. Our response follows next week.",
+    "Proud to open the survivors' support centre this morning with local charities.",
+    "My statement on the threats made against public servants this week: we will not be intimidated.",
+]
+REPLY_ATTACK = [
+    "@{handle} resign now you lying disgrace, everyone knows what you did",
+    "@{handle} resign now, you lying disgrace. everyone knows what you did",
+    "@{handle} RESIGN NOW you lying disgrace everyone knows what you did",
+    "@{handle} resign now you lying disgrace, everyone knows what you did {tag}",
+]
+
 CHATTER = [
     "Lovely morning for a walk",
     "Anyone watching the match?",

@@ -42,3 +42,7 @@ class Truth(msgspec.Struct, kw_only=True):
     # lifts abuse toward all of them, and toward the person, by `shock` from the trigger on.
     pool: list[str] = msgspec.field(default_factory=list)
     shock: float = 1.0
+    # The planted reply attack: accounts that reply in concert, within a minute or two, to the
+    # person's own posts and to posts naming them; and those target posts.
+    reply_attackers: list[str] = msgspec.field(default_factory=list)
+    reply_attack_targets: list[str] = msgspec.field(default_factory=list)

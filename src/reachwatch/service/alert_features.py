@@ -1,7 +1,8 @@
 """The alert features reachwatch ships, as registered groups (alerts/features.py; the entry point
 `core` in pyproject.toml): the post and what the enrichers found of it (cheap, one query each per
 batch), its engagement counts (per candidate, from the per-minute rollup), and the costly ones —
-the dossier's baseline and forecast, the coordination share, and the spillover beyond the pool."""
+the dossier's baseline and forecast, the coordination share, a reply attack's score, and the
+spillover beyond the pool."""
 
 from __future__ import annotations
 
@@ -100,6 +101,25 @@ def coordination_features(store: Store, post_ids: Sequence[str], found: Found) -
         except Exception:
             log.debug("coordination share of %s not computed", post_id, exc_info=True)
         out[post_id] = {"coordination_share": share}
+    return out
+
+
+def reply_attack_features(store: Store, post_ids: Sequence[str], found: Found) -> dict[str, dict[str, Any]]:
+    """The share of the post's replies that came in coordinated bursts, and from how many accounts
+    (0 for a post that is no target or drew no such burst; None where it could not be computed)."""
+    from reachwatch.service import views
+
+    out: dict[str, dict[str, Any]] = {}
+    for post_id in post_ids:
+        score: float | None = None
+        attackers: int | None = None
+        try:
+            targets = views.post_reply_attack(store, post_id).targets
+            score = targets[0].score if targets else 0.0
+            attackers = len(targets[0].attackers) if targets else 0
+        except Exception:
+            log.debug("reply attack of %s not computed", post_id, exc_info=True)
+        out[post_id] = {"reply_attack_score": score, "reply_attackers": attackers}
     return out
 
 
@@ -208,6 +228,17 @@ GROUPS = [
         coordination_features,
         ("counts",),
         labels={"coordination_share": ("share of engagements from coordinated clusters", "%")},
+    ),
+    # A coordinated reply attack on the post (reachwatch reply-attacks; the dossier's section).
+    FeatureGroup(
+        "reply_attack",
+        "costly",
+        {"reply_attack_score": "number", "reply_attackers": "number"},
+        reply_attack_features,
+        labels={
+            "reply_attack_score": ("share of its replies in coordinated bursts", "0–1"),
+            "reply_attackers": ("accounts replying to it in coordinated bursts", "accounts"),
+        },
     ),
     # Harm toward a person the post names, beyond the comparison pool (spillover --vs pool): the
     # difference-in-differences ratio and its lower bound, the largest over the people named.

@@ -17,7 +17,7 @@ from reachwatch.scenario import controls
 from reachwatch.scenario.filler import iter_filler
 from reachwatch.scenario.generator import ScenarioConfig, build_scenario, build_timed_scenario
 from reachwatch.scenario.truth import Truth
-from reachwatch.service import coordination, narratives
+from reachwatch.service import coordination, narratives, reply_attacks
 from reachwatch.service.ingest import IngestOptions, IngestReport, ProgressCallback, ingest_stream
 from reachwatch.service.spillover import SpilloverOptions, spillover, versus_pool
 from reachwatch.store import enrichments, queries, scenarios
@@ -145,6 +145,8 @@ def evaluate(
     checks.append(_ring_check(store, truth))
     checks.append(_ring_check(store, truth, ["near-duplicate"]))
     checks.extend(control_checks())
+    if truth.reply_attackers:
+        checks.extend(_reply_attack_checks(store, truth))
     checks.extend(_harm_checks(store, truth))
     checks.extend(_narrative_checks(store, truth, embedding_model))
     return truth, checks
@@ -273,15 +275,48 @@ def _ring_check(store: Store, truth: Truth, signals: list[str] | None = None) ->
     report, _ = coordination.detect(store, options)
     flagged = {account for cluster in report.clusters for account in cluster.accounts}
     ring = set(truth.coordinated_account_ids)
+    # The reply attackers act in concert too (their replies are near-duplicates): flagging them is
+    # right, so precision counts every planted coordinated account; recall is the ring's.
+    planted = ring | set(truth.reply_attackers)
     found = len(flagged & ring)
-    precision = found / len(flagged) if flagged else 0.0
+    precision = len(flagged & planted) / len(flagged) if flagged else 0.0
     recall = found / len(ring) if ring else 1.0
+    attackers = len(flagged & set(truth.reply_attackers))
+    shown = f", of them {attackers} reply attackers" if attackers else ""
     return Check(
         name=f"coordinated ring recovered ({', '.join(options.signals)} within 60 s)",
         expected=f"{len(ring)} accounts, precision 1.00, recall 1.00",
-        found=f"{len(flagged)} flagged, precision {precision:.2f}, recall {recall:.2f}",
+        found=f"{len(flagged)} flagged{shown}, precision {precision:.2f}, recall {recall:.2f}",
         passed=precision >= 0.95 and recall >= 0.95,
     )
+
+
+def _reply_attack_checks(store: Store, truth: Truth) -> list[Check]:
+    """The planted reply attack: its accounts among the coordinated repliers, and the posts it hit
+    among every target post (watched, by or naming a protected person) of the scenario."""
+    options = reply_attacks.ReplyAttackOptions(since_us=truth.start_us, until_us=truth.end_us + 1)
+    report = reply_attacks.detect(store, options)
+    flagged = {replier.account_id for replier in report.repliers}
+    hit = {target.post_id for target in report.targets if target.attacked}
+    checks = []
+    for name, found, planted in (
+        ("reply attackers found (co-reply and near-duplicate replies within 60 s)", flagged,
+         set(truth.reply_attackers)),
+        (f"posts under reply attack found among {report.targets_considered:,} target posts", hit,
+         set(truth.reply_attack_targets)),
+    ):  # fmt: skip
+        right = len(found & planted)
+        precision = right / len(found) if found else 0.0
+        recall = right / len(planted)
+        checks.append(
+            Check(
+                name=name,
+                expected=f"{len(planted)}, precision ≥ 0.95, recall ≥ 0.90",
+                found=f"{len(found)} flagged, precision {precision:.2f}, recall {recall:.2f}",
+                passed=precision >= 0.95 and recall >= 0.9,
+            )
+        )
+    return checks
 
 
 def control_checks(seed: int = 17) -> list[Check]:
@@ -325,9 +360,7 @@ def control_checks(seed: int = 17) -> list[Check]:
         checks.append(
             Check(
                 name=f"planted ring of {len(ring)}, each member in each burst with probability {density}",
-                expected="precision ≥ 0.95, recall ≥ 0.90"
-                if demanded
-                else "precision ≥ 0.95; recall shown",
+                expected="precision ≥ 0.95, recall ≥ 0.90" if demanded else "precision ≥ 0.95; recall shown",
                 found="; ".join(shown),
                 passed=precision >= 0.95 and (merged_recall >= 0.9 or not demanded),
             )

@@ -8,7 +8,7 @@ import msgspec
 from reachwatch.enrich.harm import shipped_model
 from reachwatch.errors import NotFoundError
 from reachwatch.model import HarmResult, Person
-from reachwatch.service import coordination, reach
+from reachwatch.service import coordination, reach, reply_attacks
 from reachwatch.service.engagers import EngagerSort, EngagerTable, engager_table
 from reachwatch.service.spillover import (
     HARM_VIEWS,
@@ -398,4 +398,56 @@ def engager_profile(store: Store, account_id: str) -> EngagerProfile:
         flagged=flagged, automation=result.score if result else None,
         drivers=[f"{d.feature}: {d.value}" for d in result.drivers[:3]] if result else [],
         clusters=clusters, clusters_since_us=since_us, clusters_until_us=until_us,
+    )  # fmt: skip
+
+
+class ReplyAttackView(msgspec.Struct, kw_only=True):
+    """Coordinated reply attacks on one post or on one person's posts (by or naming them): the
+    target posts with their scores and drivers, and the accounts that attacked them."""
+
+    subject: str  # the post or the person
+    since_us: int  # targets posted in [since, until)
+    until_us: int
+    window_s: float
+    horizon_hours: float
+    considered: int  # target posts in the span
+    targets: list[reply_attacks.TargetAttack]
+    repliers: list[reply_attacks.Replier]
+
+
+ATTACK_CONTEXT_US = 7 * DAY_US  # the targets before a post, in which its attackers' other bursts are seen
+
+
+def post_reply_attack(store: Store, post_id: str) -> ReplyAttackView:
+    """The post's replies scored for a coordinated attack: the targets of the week before it and
+    of its first two days are read, so that attackers acting across targets are seen."""
+    head = reach.dossier_head(store, post_id)
+    options = reply_attacks.ReplyAttackOptions(
+        since_us=head.created_at_us - ATTACK_CONTEXT_US, until_us=head.created_at_us + 2 * DAY_US
+    )
+    report = reply_attacks.detect(store, options)
+    mine = [t for t in report.targets if t.post_id == post_id]
+    attackers = set(mine[0].attackers) if mine else set()
+    return ReplyAttackView(
+        subject=post_id, since_us=options.since_us, until_us=options.until_us, window_s=options.window_s,
+        horizon_hours=options.horizon_hours, considered=report.targets_considered, targets=mine,
+        repliers=[r for r in report.repliers if r.account_id in attackers],
+    )  # fmt: skip
+
+
+def person_reply_attacks(store: Store, person_id: str, days: int = 14) -> ReplyAttackView:
+    """The person's posts and the posts naming them, of the `days` up to the newest activity,
+    with the coordinated reply attacks on them (attacked first)."""
+    person = find_person(store, person_id)
+    newest = floor_reads.newest_activity_us(store) or 0
+    options = reply_attacks.ReplyAttackOptions(
+        since_us=newest - days * DAY_US, until_us=newest + 1, person=person.id
+    )
+    report = reply_attacks.detect(store, options)
+    attacked = [t for t in report.targets if t.attacked]
+    attackers = {account for t in attacked for account in t.attackers}
+    return ReplyAttackView(
+        subject=person.id, since_us=options.since_us, until_us=options.until_us, window_s=options.window_s,
+        horizon_hours=options.horizon_hours, considered=report.targets_considered, targets=attacked,
+        repliers=[r for r in report.repliers if r.account_id in attackers],
     )  # fmt: skip

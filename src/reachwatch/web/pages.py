@@ -137,6 +137,13 @@ def post_coordination_fragment(
     )  # fmt: skip
 
 
+@router.get("/post/reply-attacks", response_class=HTMLResponse)
+def post_reply_attack_fragment(request: Request, _: Reader, id: PostId) -> Response:
+    """Whether the post's replies came in a coordinated attack, with the drivers and the attackers."""
+    found = views.post_reply_attack(store_of(request), id)
+    return render(request, "_reply_attacks.html", {"found": found}, ("view-post", id), part="reply-attacks")
+
+
 @router.get("/post/coordination/edge", response_class=HTMLResponse)
 def post_coordination_edge_page(
     request: Request, _: Reader, id: PostId, ends: EdgeEnds, format: TableFormat = "html"
@@ -355,6 +362,17 @@ def person_page(
 ) -> Response:
     found = views.person_view(store_of(request), id)
     return render(request, "person.html", {"p": found}, ("view-person", found.person.id))
+
+
+@router.get("/person/reply-attacks", response_class=HTMLResponse)
+def person_reply_attacks_fragment(
+    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
+) -> Response:
+    """The coordinated reply attacks on the person's posts and on posts naming them (two weeks)."""
+    found = views.person_reply_attacks(store_of(request), id)
+    return render(
+        request, "_reply_attacks.html", {"found": found}, ("view-person", found.subject), part="reply-attacks"
+    )
 
 
 @router.get("/person/counterfactual", response_class=HTMLResponse)
