@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from reachwatch.analysis.coordination import co_action_edges
+from reachwatch.analysis.coordination import co_action_edges, window_pairs
 from reachwatch.analysis.links import normalise_url
-from reachwatch.analysis.near_duplicates import co_similar_edges, tokens
+from reachwatch.analysis.near_duplicates import co_similar_edges, match_texts, matched_edges, tokens
 from reachwatch.connectors.files.toolkit_csv import ActionTable, links, messages, read_toolkit_csv, reposts
 from reachwatch.errors import UsageError
 from reachwatch.model import Engagement, EngagementKind, Post
@@ -154,6 +154,52 @@ def test_near_duplicates_equal_the_toolkit_edge_for_edge(
     assert ours == theirs
     between = {(u, v) for u, v, _ in ours if u != v}
     assert len(between) >= len(ring) * (len(ring) - 1)  # the ring is in it, and more
+
+
+@pytest.mark.parametrize("threshold", [0.9, 0.6])
+def test_windowed_chunked_matching_gives_the_same_edges_as_comparing_everything(
+    tmp_path: Path, threshold: float
+) -> None:
+    """Texts compared only within the window, by prefix filtering in small chunks of pairs, make
+    exactly the edges that comparing every distinct text (MinHash/LSH, then exact Jaccard) makes;
+    the pairs it lists are the similar pairs that have messages within the window."""
+    data = tmp_path / "actions.csv"
+    write_actions(data, 6_000, users=400, ring=12, texts=0.6)
+    table = messages(read_toolkit_csv(data))
+    everything = match_texts(table.texts, threshold, 5)
+    windowed = match_texts(
+        table.texts, threshold, 5, times_ms=table.times_ms, window_ms=60_000, max_pairs=500
+    )
+    assert np.array_equal(everything.kept, windowed.kept)
+    assert np.array_equal(everything.message_set, windowed.message_set)
+    for weight in (1, 2):
+        a = matched_edges(everything, table.accounts, table.times_ms, 60_000, weight)
+        b = matched_edges(windowed, table.accounts, table.times_ms, 60_000, weight)
+        assert len(a) > 0
+        assert (a.source.tolist(), a.target.tolist(), a.weight.tolist()) == (
+            b.source.tolist(), b.target.tolist(), b.weight.tolist()
+        )  # fmt: skip
+    all_pairs = set(zip(everything.left.tolist(), everything.right.tolist(), strict=True))
+    near_pairs = set(zip(windowed.left.tolist(), windowed.right.tolist(), strict=True))
+    assert near_pairs <= all_pairs
+    assert len(near_pairs) > 0
+
+
+def test_window_pairs_lists_each_pair_once_in_any_chunking() -> None:
+    rng = np.random.default_rng(4)
+    items = rng.integers(0, 20, 2_000)
+    times = rng.integers(0, 3_600_000, 2_000)
+    by_hand = {
+        (i, j) for i in range(2_000) for j in range(i + 1, 2_000)
+        if items[i] == items[j] and abs(int(times[i]) - int(times[j])) <= 60_000
+    }  # fmt: skip
+    for budget in (1, 97, 10**9):
+        found = [
+            tuple(sorted(pair)) for a, b in window_pairs(items, times, 60_000, budget)
+            for pair in zip(a.tolist(), b.tolist(), strict=True)
+        ]  # fmt: skip
+        assert len(found) == len(set(found)) == len(by_hand)
+        assert set(found) == by_hand
 
 
 # -- over the store -----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ and counted with NumPy — no Python loop over actions, memory bounded by `max_p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import msgspec
 import numpy as np
 import numpy.typing as npt
@@ -145,6 +147,40 @@ def _edges_one_sort(
         different = source != target
         source, target, weights = source[different], target[different], weights[different]
     return Edges(source.astype(np.int64), target.astype(np.int64), weights.astype(np.int64))
+
+
+def window_pairs(
+    items: Ints, times_ms: Ints, window_ms: int, max_pairs: int = DEFAULT_MAX_PAIRS
+) -> Iterator[tuple[Ints, Ints]]:
+    """Every pair (i, j), i < j, of actions on the same item within ±window_ms, as positions in the
+    input, in chunks of at most about `max_pairs` (at least one action's): memory is bounded by
+    the budget, not by the data."""
+    n = len(items)
+    if n < 2:
+        return
+    order = np.lexsort((times_ms, items))
+    item_sorted, time_sorted = items[order].astype(np.int64), np.asarray(times_ms, dtype=np.int64)[order]
+    first = np.concatenate([[True], item_sorted[1:] != item_sorted[:-1]])
+    rank = np.cumsum(first) - 1
+    local = time_sorted - time_sorted[first][rank]
+    span = int(local.max()) + 2 * int(window_ms) + 1
+    if int(rank[-1]) * span >= 2**62:
+        raise ValueError("too many items over too long a span for one pass; split the input by item")
+    axis = local + rank * span
+    # Each action with the ones after it in its window (so each pair once).
+    high = np.searchsorted(axis, axis + window_ms, side="right")
+    lengths = high - np.arange(n) - 1
+    cumulative = np.cumsum(lengths)
+    start = 0
+    while start < n:
+        budget = (cumulative[start - 1] if start else 0) + max_pairs
+        stop = max(int(np.searchsorted(cumulative, budget, side="right")), start + 1)
+        counts = lengths[start:stop]
+        if int(counts.sum()):
+            firsts = np.repeat(np.arange(start, stop), counts)
+            offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            yield order[firsts], order[firsts + 1 + offsets]
+        start = stop
 
 
 def sorted_unique(values: Ints, counts: bool = False) -> tuple[Ints, Ints]:

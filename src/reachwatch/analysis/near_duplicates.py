@@ -23,7 +23,13 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from reachwatch.analysis.coordination import DEFAULT_MAX_PAIRS, Edges, co_action_edges
+from reachwatch.analysis.coordination import (
+    DEFAULT_MAX_PAIRS,
+    Edges,
+    co_action_edges,
+    sorted_unique,
+    window_pairs,
+)
 
 Ints = npt.NDArray[np.int64]
 NUM_PERM = 256
@@ -83,25 +89,92 @@ class TextMatches(msgspec.Struct, kw_only=True):
     right: Ints
 
 
-def match_texts(texts: Sequence[str], threshold: float = 0.9, min_tokens: int = 0) -> TextMatches:
+def match_texts(
+    texts: Sequence[str],
+    threshold: float = 0.9,
+    min_tokens: int = 0,
+    *,
+    times_ms: Ints | None = None,
+    window_ms: int | None = None,
+    max_pairs: int = DEFAULT_MAX_PAIRS,
+) -> TextMatches:
     """Messages with fewer than `min_tokens` distinct words are never similar to anything (the
-    toolkit's minimum document size), which keeps "lol" and "thank you" out of the network."""
-    set_index: dict[frozenset[str], int] = {}
+    toolkit's minimum document size), which keeps "lol" and "thank you" out of the network.
+
+    Given each message's time and the window, only texts posted within ±window of each other are
+    compared — all that co-similarity edges can use — and exactly: prefix filtering (two sets with
+    Jaccard ≥ t share one of the first |x| − ⌈t·|x|⌉ + 1 tokens of each, in one global order,
+    rarest first) proposes the pairs through the co-action windows, in chunks of `max_pairs`, and
+    each proposal is checked with the exact Jaccard. Memory is bounded by the chunk and the texts
+    themselves; pairs of texts never posted within the window of each other are not listed."""
+    vocabulary: dict[str, int] = {}
+    set_index: dict[tuple[int, ...], int] = {}
     kept: list[int] = []
     set_of_message: list[int] = []
     for position, text in enumerate(texts):
-        words = tokens(text)
+        words = set(WORD.findall(MENTION.sub(" ", text.casefold())))
         if words and len(words) >= min_tokens:
+            key = tuple(sorted(vocabulary.setdefault(word, len(vocabulary)) for word in words))
             kept.append(position)
-            set_of_message.append(set_index.setdefault(words, len(set_index)))
-    left, right = similar_sets(list(set_index), threshold)
+            set_of_message.append(set_index.setdefault(key, len(set_index)))
+    message_set = np.asarray(set_of_message, dtype=np.int64)
+    if times_ms is None or window_ms is None:
+        words_of = {ident: word for word, ident in vocabulary.items()}
+        sets = [frozenset(words_of[i] for i in key) for key in set_index]
+        left, right = similar_sets(sets, threshold)
+    else:
+        times = np.asarray(times_ms, dtype=np.int64)[np.asarray(kept, dtype=np.int64)]
+        left, right = _similar_in_window(list(set_index), message_set, times, threshold, window_ms, max_pairs)
     return TextMatches(
-        kept=np.asarray(kept, dtype=np.int64),
-        message_set=np.asarray(set_of_message, dtype=np.int64),
-        n_sets=len(set_index),
-        left=left,
-        right=right,
+        kept=np.asarray(kept, dtype=np.int64), message_set=message_set, n_sets=len(set_index),
+        left=left, right=right,
+    )  # fmt: skip
+
+
+def _similar_in_window(
+    sets: list[tuple[int, ...]], message_set: Ints, times_ms: Ints, threshold: float, window_ms: int,
+    max_pairs: int,
+) -> tuple[Ints, Ints]:  # fmt: skip
+    """Pairs (i < j) of distinct sets with Jaccard ≥ threshold that have messages within ±window."""
+    if len(sets) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lengths = np.fromiter((len(key) for key in sets), dtype=np.int64, count=len(sets))
+    tokens = np.fromiter((token for key in sets for token in key), dtype=np.int64, count=int(lengths.sum()))
+    owner = np.repeat(np.arange(len(sets)), lengths)
+    # One global order, rarest token first; each set's prefix is its first few in that order.
+    rank = np.argsort(
+        np.argsort(np.bincount(tokens) * (int(tokens.max()) + 1) + np.arange(int(tokens.max()) + 1))
     )
+    order = np.lexsort((rank[tokens], owner))
+    tokens = tokens[order]
+    position = np.arange(len(tokens)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    prefix = lengths - np.ceil(threshold * lengths - 1e-9).astype(np.int64) + 1
+    in_prefix = position < prefix[owner]
+    prefix_tokens, prefix_owner = tokens[in_prefix], owner[in_prefix]
+    # Actions: each message once per prefix token of its set, the token as the item.
+    starts = np.concatenate([[0], np.cumsum(np.bincount(prefix_owner, minlength=len(sets)))])
+    per_message = starts[message_set + 1] - starts[message_set]
+    message_of_action = np.repeat(np.arange(len(message_set)), per_message)
+    within = np.arange(int(per_message.sum())) - np.repeat(np.cumsum(per_message) - per_message, per_message)
+    action_token = prefix_tokens[np.repeat(starts[message_set], per_message) + within]
+    n = len(sets)
+    found: list[Ints] = []
+    for a, b in window_pairs(action_token, times_ms[message_of_action], window_ms, max_pairs):
+        x, y = message_set[message_of_action[a]], message_set[message_of_action[b]]
+        x, y = np.minimum(x, y), np.maximum(x, y)
+        small, large = np.minimum(lengths[x], lengths[y]), np.maximum(lengths[x], lengths[y])
+        keep = (x != y) & (small >= threshold * large - 1e-9)
+        found.append(sorted_unique(x[keep] * n + y[keep])[0])
+    candidates = sorted_unique(np.concatenate(found))[0] if found else np.zeros(0, np.int64)
+    left: list[int] = []
+    right: list[int] = []
+    for i, j in zip(*(part.tolist() for part in np.divmod(candidates, n)), strict=True):
+        first, second = set(sets[i]), sets[j]
+        shared = len(first.intersection(second))
+        if shared >= threshold * (len(first) + len(second) - shared):
+            left.append(i)
+            right.append(j)
+    return np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
 
 
 def claim_groups(matches: TextMatches) -> Ints:
@@ -124,7 +197,9 @@ def co_similar_edges(
 ) -> Edges:
     """Edges among accounts whose messages are near-duplicates posted within ±window_ms.
     One entry per message: the account code, its text, its time in integer milliseconds."""
-    matches = match_texts(texts, threshold, min_tokens)
+    matches = match_texts(
+        texts, threshold, min_tokens, times_ms=times_ms, window_ms=window_ms, max_pairs=max_pairs
+    )
     return matched_edges(matches, accounts, times_ms, window_ms, min_weight, self_loops, max_pairs)
 
 

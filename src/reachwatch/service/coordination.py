@@ -221,7 +221,10 @@ def _near_duplicates(store: Store, options: CoordinationOptions, accounts: dict[
     actions = reads.post_texts(store, options.since_us, options.until_us)
     account_codes = codes(actions.accounts, accounts)
     times_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
-    matches = match_texts(actions.items, options.similarity, options.min_tokens)
+    window_ms = int(options.window_s * 1000)
+    matches = match_texts(
+        actions.items, options.similarity, options.min_tokens, times_ms=times_ms, window_ms=window_ms
+    )
     edges = matched_edges(
         matches, account_codes, times_ms, int(options.window_s * 1000), options.min_weight
     ) if len(matches.kept) else NO_EDGES  # fmt: skip
@@ -371,7 +374,10 @@ def edges_evidence(
     for signal in options.signals:
         if signal == "near-duplicate":
             actions = reads.post_texts(store, options.since_us, options.until_us, accounts)
-            matches = match_texts(actions.items, options.similarity, options.min_tokens)
+            at_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
+            matches = match_texts(
+                actions.items, options.similarity, options.min_tokens, times_ms=at_ms, window_ms=window_ms
+            )
             by_item: dict[str, list[tuple[str, int, str]]] = {}
             if len(matches.kept):
                 claims = claim_groups(matches)[matches.message_set].tolist()

@@ -145,7 +145,10 @@ def _score(
     times_ms = np.asarray([r.created_at_us // 1000 for r in replies], dtype=np.int64)
     window_ms = int(options.window_s * 1000)
     co_reply = co_action_edges(account, item, times_ms, window_ms, options.min_weight, messages=message)
-    matches = match_texts([r.text for r in replies], options.similarity, options.min_tokens)
+    texts = [r.text for r in replies]
+    matches = match_texts(
+        texts, options.similarity, options.min_tokens, times_ms=times_ms, window_ms=window_ms
+    )
     similar = (
         matched_edges(matches, account, times_ms, window_ms, options.min_weight)
         if len(matches.kept)
