@@ -2,7 +2,7 @@
 weight 2, similarity 0.9, texts of 5+ words) of the same N generated actions, from the same CSV,
 by coordination-network-toolkit 1.5.2 and by reachwatch — time and peak memory.
 
-Run: .venv/bin/python benchmarks/coordination_all_signals.py --events 467000 [--no-toolkit]
+Run: .venv/bin/python benchmarks/coordination_all_signals.py --events 467000 [--store] [--no-toolkit]
 The input: write_actions with 30 % text posts (a planted ring posting one claim reworded, and
 chatter from a small vocabulary, so chance near-duplicates happen) and 20 % link posts; the rest
 reposts. Each side runs in its own process; peak memory is that child's own (os.wait4).
@@ -24,27 +24,32 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from common import DATA
 from reachwatch.scenario.actions import write_actions
 
 OURS = """
 import sys, csv
+from pathlib import Path
 import numpy as np
 from reachwatch.analysis.communities import dense_groups
 from reachwatch.analysis.coordination import co_action_edges, sorted_unique
 from reachwatch.analysis.near_duplicates import co_similar_edges
 from reachwatch.connectors.files.toolkit_csv import links, messages, read_toolkit_csv, reposts
 table = read_toolkit_csv(Path(sys.argv[1]))
+budget = int(sys.argv[3])
 out = {}
 index = {}
 every = []
 for name, part in (("co_retweet", reposts(table)), ("co_link", links(table))):
-    e = co_action_edges(part.accounts, part.items, part.times_ms, 60_000, 2, messages=part.messages)
+    e = co_action_edges(part.accounts, part.items, part.times_ms, 60_000, 2, messages=part.messages,
+                        max_pairs=budget)
     names = part.account_ids
     out[name] = {(names[s], names[t], int(w)) for s, t, w in zip(e.source, e.target, e.weight)}
 texts = messages(table)
-e = co_similar_edges(texts.accounts, texts.texts, texts.times_ms, 60_000, 2, threshold=0.9, min_tokens=5)
+e = co_similar_edges(texts.accounts, texts.texts, texts.times_ms, 60_000, 2, threshold=0.9, min_tokens=5,
+                     max_pairs=budget)
 out["co_similar_tweet"] = {(texts.account_ids[s], texts.account_ids[t], int(w))
                            for s, t, w in zip(e.source, e.target, e.weight)}
 accounts = sorted({a for edges in out.values() for u, v, _ in edges for a in (u, v)})
@@ -66,6 +71,44 @@ print(groups)
 """
 
 
+STORE = """
+import sys, time
+from reachwatch.service.coordination import CoordinationOptions, detect
+from reachwatch.store.database import Store
+store = Store.open(sys.argv[1])
+report, _ = detect(store, CoordinationOptions(since_us=0, until_us=2**62))
+print(sum(c.size for c in report.clusters), len(report.clusters), *report.edges.values())
+"""
+
+
+def build_store(data: Path, db: Path) -> None:
+    """The same actions as records in a SQLite store: reposts as engagements, the rest as posts
+    with their links (what `reachwatch coordination` reads)."""
+    import csv
+
+    from reachwatch.model import Engagement, EngagementKind, Post
+    from reachwatch.store.database import Store
+
+    store = Store.open(str(db))
+    batch: list[Post | Engagement] = []
+    with data.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            account, at = f"file:{row['user_id']}", int(float(row["timestamp"]) * 1_000_000)
+            if row["repost_id"]:
+                original = f"file:{row['repost_id']}"
+                batch.append(Engagement(id=f"file:{row['message_id']}", kind=EngagementKind.REPOST,
+                                        actor_id=account, post_id=original, created_at_us=at))  # fmt: skip
+            else:
+                text, urls = row["message"], row["urls"].split()
+                batch.append(Post(id=f"file:{row['message_id']}", platform="file", author_id=account,
+                                  created_at_us=at, text=text, urls=urls))  # fmt: skip
+            if len(batch) >= 20_000:
+                store.write_records(batch)
+                batch = []
+    store.write_records(batch)
+    store.close()
+
+
 def run(command: list[str]) -> tuple[float, float, str]:
     """(seconds, peak MiB, stdout) of one child process: os.wait4 gives that child's own rusage."""
     started = time.perf_counter()
@@ -83,6 +126,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=467_000)
+    parser.add_argument("--max-pairs", type=int, default=20_000_000, help="pairs per chunk: the memory bound")
+    parser.add_argument(
+        "--store", action="store_true", help="also `coordination` over a SQLite store of them"
+    )
     parser.add_argument(
         "--no-toolkit", action="store_true", help="reachwatch only (for sizes the toolkit takes hours on)"
     )
@@ -92,7 +139,7 @@ def main() -> None:
     if not data.exists():
         write_actions(data, args.events, texts=0.3, links=0.2)
     ours_out = DATA / f"reachwatch-all-{args.events}.csv"
-    ours_s, ours_mb, groups = run([sys.executable, "-c", OURS, str(data), str(ours_out)])
+    ours_s, ours_mb, groups = run([sys.executable, "-c", OURS, str(data), str(ours_out), str(args.max_pairs)])
     ours: dict[str, set[tuple[str, str, int]]] = {}
     for line in ours_out.read_text().splitlines():
         name, u, v, w = line.split(",")
@@ -101,7 +148,15 @@ def main() -> None:
         f"{args.events:,} actions (30 % text, 20 % links), 60 s window, min weight 2 ({os.cpu_count()} cores)"
     )
     print(f"{'':12s} {'seconds':>8s} {'peak MiB':>9s}")
-    print(f"{'reachwatch':12s} {ours_s:8.2f} {ours_mb:9.0f}   ({int(groups):,} groups)")
+    chunk = f"({int(groups):,} groups; {args.max_pairs:,} pairs a chunk)"
+    print(f"{'reachwatch':12s} {ours_s:8.2f} {ours_mb:9.0f}   {chunk}")
+    if args.store:
+        db = DATA / f"store-all-{args.events}.db"
+        if not db.exists():
+            build_store(data, db)
+        store_s, store_mb, found = run([sys.executable, "-c", STORE, str(db)])
+        shown = f"(over the store, every signal: flagged, clusters, edges per signal {found.strip()})"
+        print(f"{'coordination':12s} {store_s:8.2f} {store_mb:9.0f}   {shown}")
     if args.no_toolkit:
         print("edges: " + ", ".join(f"{name} {len(edges):,}" for name, edges in ours.items()))
         return
