@@ -16,6 +16,7 @@ for co-reposts, vectorised.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Sequence
 
 import igraph as ig
@@ -109,55 +110,81 @@ def match_texts(
     themselves; pairs of texts never posted within the window of each other are not listed."""
     vocabulary: dict[str, int] = {}
     set_index: dict[tuple[int, ...], int] = {}
-    kept: list[int] = []
-    set_of_message: list[int] = []
+    # The distinct sets as one flat array of token ids and their lengths (compact: no Python
+    # object per set once the index is dropped).
+    flat, lengths, kept, set_of_message = array("q"), array("q"), array("q"), array("q")
     for position, text in enumerate(texts):
         words = set(WORD.findall(MENTION.sub(" ", text.casefold())))
         if words and len(words) >= min_tokens:
             key = tuple(sorted(vocabulary.setdefault(word, len(vocabulary)) for word in words))
+            found = set_index.setdefault(key, len(set_index))
+            if found == len(lengths):
+                flat.extend(key)
+                lengths.append(len(key))
             kept.append(position)
-            set_of_message.append(set_index.setdefault(key, len(set_index)))
-    message_set = np.asarray(set_of_message, dtype=np.int64)
+            set_of_message.append(found)
+    del set_index
+    csr = _Sets(np.frombuffer(flat, dtype=np.int64), np.frombuffer(lengths, dtype=np.int64))
+    message_set = np.frombuffer(set_of_message, dtype=np.int64)
+    kept_at = np.frombuffer(kept, dtype=np.int64)
     if times_ms is None or window_ms is None:
-        words_of = {ident: word for word, ident in vocabulary.items()}
-        sets = [frozenset(words_of[i] for i in key) for key in set_index]
+        words_of = np.asarray(list(vocabulary), dtype=object)
+        del vocabulary
+        sets = [frozenset(words_of[csr.tokens_of(i)].tolist()) for i in range(len(csr))]
         left, right = similar_sets(sets, threshold)
     else:
-        times = np.asarray(times_ms, dtype=np.int64)[np.asarray(kept, dtype=np.int64)]
-        left, right = _similar_in_window(list(set_index), message_set, times, threshold, window_ms, max_pairs)
+        del vocabulary
+        times = np.asarray(times_ms, dtype=np.int64)[kept_at]
+        left, right = _similar_in_window(csr, message_set, times, threshold, window_ms, max_pairs)
     return TextMatches(
-        kept=np.asarray(kept, dtype=np.int64), message_set=message_set, n_sets=len(set_index),
-        left=left, right=right,
-    )  # fmt: skip
+        kept=kept_at.copy(), message_set=message_set.copy(), n_sets=len(csr), left=left, right=right
+    )
+
+
+class _Sets:
+    """Distinct token sets, flat: set i is tokens[starts[i]:starts[i] + lengths[i]], sorted."""
+
+    def __init__(self, tokens: Ints, lengths: Ints) -> None:
+        self.tokens, self.lengths = tokens, lengths
+        self.starts = np.cumsum(lengths) - lengths
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def tokens_of(self, i: int) -> Ints:
+        start = int(self.starts[i])
+        return self.tokens[start : start + int(self.lengths[i])]
 
 
 def _similar_in_window(
-    sets: list[tuple[int, ...]], message_set: Ints, times_ms: Ints, threshold: float, window_ms: int,
-    max_pairs: int,
-) -> tuple[Ints, Ints]:  # fmt: skip
+    sets: _Sets, message_set: Ints, times_ms: Ints, threshold: float, window_ms: int, max_pairs: int
+) -> tuple[Ints, Ints]:
     """Pairs (i < j) of distinct sets with Jaccard ≥ threshold that have messages within ±window."""
-    if len(sets) < 2:
+    n = len(sets)
+    if n < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    lengths = np.fromiter((len(key) for key in sets), dtype=np.int64, count=len(sets))
-    tokens = np.fromiter((token for key in sets for token in key), dtype=np.int64, count=int(lengths.sum()))
-    owner = np.repeat(np.arange(len(sets)), lengths)
+    lengths = sets.lengths
+    owner = np.repeat(np.arange(n, dtype=np.int32), lengths)
     # One global order, rarest token first; each set's prefix is its first few in that order.
-    rank = np.argsort(
-        np.argsort(np.bincount(tokens) * (int(tokens.max()) + 1) + np.arange(int(tokens.max()) + 1))
+    top = int(sets.tokens.max()) + 1
+    rank = np.argsort(np.argsort(np.bincount(sets.tokens, minlength=top) * top + np.arange(top))).astype(
+        np.int32
     )
-    order = np.lexsort((rank[tokens], owner))
-    tokens = tokens[order]
-    position = np.arange(len(tokens)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    order = np.lexsort((rank[sets.tokens], owner))
+    del rank
+    position = np.arange(len(order), dtype=np.int64) - np.repeat(sets.starts, lengths)
     prefix = lengths - np.ceil(threshold * lengths - 1e-9).astype(np.int64) + 1
     in_prefix = position < prefix[owner]
-    prefix_tokens, prefix_owner = tokens[in_prefix], owner[in_prefix]
+    del position
+    prefix_tokens, prefix_owner = sets.tokens[order][in_prefix], owner[in_prefix]
+    del order, owner, in_prefix
     # Actions: each message once per prefix token of its set, the token as the item.
-    starts = np.concatenate([[0], np.cumsum(np.bincount(prefix_owner, minlength=len(sets)))])
+    starts = np.concatenate([[0], np.cumsum(np.bincount(prefix_owner, minlength=n))])
     per_message = starts[message_set + 1] - starts[message_set]
     message_of_action = np.repeat(np.arange(len(message_set)), per_message)
     within = np.arange(int(per_message.sum())) - np.repeat(np.cumsum(per_message) - per_message, per_message)
     action_token = prefix_tokens[np.repeat(starts[message_set], per_message) + within]
-    n = len(sets)
+    del within, prefix_tokens, prefix_owner
     found: list[Ints] = []
     for a, b in window_pairs(action_token, times_ms[message_of_action], window_ms, max_pairs):
         x, y = message_set[message_of_action[a]], message_set[message_of_action[b]]
@@ -169,7 +196,7 @@ def _similar_in_window(
     left: list[int] = []
     right: list[int] = []
     for i, j in zip(*(part.tolist() for part in np.divmod(candidates, n)), strict=True):
-        first, second = set(sets[i]), sets[j]
+        first, second = set(sets.tokens_of(i).tolist()), sets.tokens_of(j).tolist()
         shared = len(first.intersection(second))
         if shared >= threshold * (len(first) + len(second) - shared):
             left.append(i)
