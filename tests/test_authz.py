@@ -70,6 +70,8 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
             "/api/v1/post/network",
             "/api/v1/post/coordination",
             "/api/v1/post/coordination/edge",
+            "/api/v1/post/reply-attacks",
+            "/api/v1/person/reply-attacks",
             "/api/v1/post/spillover",
             "/api/v1/account",
             "/api/v1/account/network",

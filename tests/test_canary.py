@@ -114,6 +114,7 @@ def _params(store: Store, trigger: str, watched: str, reply_ref: str) -> dict[st
         "/api/v1/post/engagers": {"id": trigger}, "/api/v1/post/network": {"id": trigger},
         "/api/v1/post/coordination": {"id": trigger},
         "/api/v1/post/coordination/edge": {"id": trigger, "a": CANARY, "b": watched},
+        "/api/v1/post/reply-attacks": {"id": trigger}, "/api/v1/person/reply-attacks": {"id": person},
         "/api/v1/post/spillover": {"id": trigger, "person": person},
         "/api/v1/account": {"id": watched}, "/api/v1/account/network": {"id": watched},
         "/api/v1/person": {"id": person}, "/api/v1/narrative": {"id": story[0].id if story else "none"},

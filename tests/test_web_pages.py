@@ -624,3 +624,9 @@ def test_the_reply_attack_shows_on_the_dossier_and_the_person_page(
     listed = client.get("/person/reply-attacks?id=dana-whitfield").text
     assert listed.count('class="attacked"') == len(truth.reply_attack_targets) == 6
     assert client.get("/person/reply-attacks?id=nobody").status_code == 404
+    api = client.get(f"/api/v1/post/reply-attacks?id={q(hers)}").json()
+    (target,) = api["targets"]
+    assert target["attacked"]
+    assert f"{target['score']:.2f}" in fragment  # the API and the page show one score
+    assert sorted(r["account_id"] for r in api["repliers"]) == sorted(shown)
+    assert len(client.get("/api/v1/person/reply-attacks?id=dana-whitfield").json()["targets"]) == 6

@@ -188,6 +188,15 @@ def api_post_coordination(
     )
 
 
+@router.get("/post/reply-attacks", responses=documented(views.ReplyAttackView), response_class=Response)
+def api_post_reply_attacks(request: Request, _: Reader, id: PostId) -> Response:
+    """Whether the post's replies came in a coordinated attack (bursts from accounts that reply in
+    concert across targets), with the score, the drivers and the attackers."""
+    return shown(
+        request, views.post_reply_attack(store_of(request), id), ("view-post", id), part="reply-attacks"
+    )
+
+
 @router.get("/post/spillover", responses=documented(spillover.SpilloverReport), response_class=Response)
 def api_post_spillover(
     request: Request,
@@ -277,6 +286,15 @@ def api_person(
     """A protected person: mentions and harmful mentions per day, and the watched posts before rises."""
     found = views.person_view(store_of(request), id)
     return shown(request, found, ("view-person", found.person.id))
+
+
+@router.get("/person/reply-attacks", responses=documented(views.ReplyAttackView), response_class=Response)
+def api_person_reply_attacks(
+    request: Request, _: Reader, id: Annotated[str, Query(min_length=1, max_length=200)]
+) -> Response:
+    """The coordinated reply attacks on the person's posts and on posts naming them (two weeks)."""
+    found = views.person_reply_attacks(store_of(request), id)
+    return shown(request, found, ("view-person", found.subject), part="reply-attacks")
 
 
 @router.get("/person/days.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
