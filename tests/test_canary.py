@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from reachwatch.alerts import channels
 from reachwatch.cli.main import app as cli
+from reachwatch.config import Settings
 from reachwatch.model import Account, Engagement, EngagementKind, Post
 from reachwatch.service import alerts, narratives, people, privacy
 from reachwatch.service.delivery import Deliverer
@@ -34,6 +35,7 @@ HANDLE = "canary-7q.bsky.social"
 DISPLAY = "Canary Q. Display"
 SECRETS = (CANARY_DID, HANDLE, "canary-7q", DISPLAY)
 REPLY = f"bluesky:at://{CANARY_DID}/app.bsky.feed.post/3canaryreply"
+ATTACK = "@danawhitfield.bsky.social resign now you lying disgrace, everyone knows what you did"
 runner = CliRunner()
 # Routes about one case or user (none exist here); /reveal is the form that names one on purpose.
 # /methods/{name}: a methods note, no monitored data (checked in test_web_pages)
@@ -73,6 +75,17 @@ def canary(
             "engagement",
         ),
     ]  # fmt: skip
+    # The canary also joins the planted reply attack: its insult inside each burst, so it is shown
+    # (by pseudonym only) among the attackers on the reply-attack surfaces.
+    for number, (target, burst_us) in enumerate(_attack_bursts(store)):
+        lines.append(_line(
+            Post(
+                id=f"bluesky:at://{CANARY_DID}/app.bsky.feed.post/3canaryattack{number}", platform="bluesky",
+                author_id=CANARY, created_at_us=burst_us + 5_000_000, reply_to=target, reply_root=target,
+                lang="en", text=ATTACK,
+            ),
+            "post",
+        ))  # fmt: skip
     ingest_stream(store, io.BytesIO(b"".join(lines)), "canary", IngestOptions())
     alerts.save_rules(store, alerts.demo_rules_text(), "test")
     alerts.evaluate_stored(store)
@@ -80,6 +93,30 @@ def canary(
         yield store, trigger, watched
     finally:
         store.close()
+
+
+def _attack_bursts(store: Store) -> list[tuple[str, int]]:
+    """Each post the demo's reply attack hit, and when its first attacker replied."""
+    from reachwatch.scenario.truth import Truth
+    from reachwatch.store import reply_attacks, scenarios
+
+    truth = msgspec.convert(scenarios.load_truth(store, None), Truth)
+    attackers = set(truth.reply_attackers)
+    found: dict[str, int] = {}
+    for reply in reply_attacks.replies(store, truth.reply_attack_targets, 2**62):
+        if reply.author_id in attackers:
+            found[reply.target] = min(found.get(reply.target, reply.created_at_us), reply.created_at_us)
+    return sorted(found.items())
+
+
+def attacked_post(store: Store) -> str:
+    """One of the minister's own attacked posts (hers is public: its id is shown as it is)."""
+    from reachwatch.scenario.truth import Truth
+    from reachwatch.store import scenarios
+
+    truth = msgspec.convert(scenarios.load_truth(store, None), Truth)
+    minister = truth.person_account_id.removeprefix("bluesky:")
+    return next(post for post, _ in _attack_bursts(store) if minister in post)
 
 
 def store_head(store: Store, post_id: str) -> object:
@@ -99,11 +136,12 @@ def _params(store: Store, trigger: str, watched: str, reply_ref: str) -> dict[st
         a for a in alerts.inbox(store, limit=500).alerts if a.rule_id == "harmful-mention-of-protected"
     ]
     alert = covering[0].id if covering else 1
+    attacked = attacked_post(store)
     return {
         "/post": {"id": reply_ref}, "/post/engagers": {"id": trigger},
         "/post/coordination": {"id": trigger},
         "/post/coordination/edge": {"id": trigger, "a": CANARY, "b": watched},
-        "/post/reply-attacks": {"id": trigger}, "/person/reply-attacks": {"id": person},
+        "/post/reply-attacks": {"id": attacked}, "/person/reply-attacks": {"id": person},
         "/post/spillover": {"id": trigger, "person": person}, "/account": {"id": watched},
         "/person": {"id": person}, "/person/counterfactual": {"id": person, "post": trigger},
         "/search": {"q": "canaryword"}, "/brief": {"kind": "post", "id": trigger},
@@ -114,7 +152,7 @@ def _params(store: Store, trigger: str, watched: str, reply_ref: str) -> dict[st
         "/api/v1/post/engagers": {"id": trigger}, "/api/v1/post/network": {"id": trigger},
         "/api/v1/post/coordination": {"id": trigger},
         "/api/v1/post/coordination/edge": {"id": trigger, "a": CANARY, "b": watched},
-        "/api/v1/post/reply-attacks": {"id": trigger}, "/api/v1/person/reply-attacks": {"id": person},
+        "/api/v1/post/reply-attacks": {"id": attacked}, "/api/v1/person/reply-attacks": {"id": person},
         "/api/v1/post/spillover": {"id": trigger, "person": person},
         "/api/v1/account": {"id": watched}, "/api/v1/account/network": {"id": watched},
         "/api/v1/person": {"id": person}, "/api/v1/narrative": {"id": story[0].id if story else "none"},
@@ -195,6 +233,10 @@ def test_the_canary_is_in_no_cli_output_or_export(canary: tuple[Store, str, str]
     for written in tmp_path.glob("net*"):
         leaks += [f"{written.name}: {secret}" for secret in _leaks(written.read_text())]
     assert leaks == []
+    # The canary is among the attackers, shown by its pseudonym (so the surfaces did show it).
+    attacks = runner.invoke(cli, ["reply-attacks", "--json", "--db", db])
+    shown = [r["account_id"] for r in msgspec.json.decode(attacks.output)["repliers"]]
+    assert privacy.for_settings(store, Settings()).mask(CANARY) in shown
 
 
 def test_alert_messages_name_the_canary_by_pseudonym(canary: tuple[Store, str, str]) -> None:
