@@ -57,8 +57,8 @@ def test_eval_reports_the_false_positive_rate_and_the_ring_at_three_densities() 
 @pytest.mark.skipif(not TREES.is_dir(), reason="the Twitter15/16 propagation trees are not in ../shared/data")
 def test_the_shipped_timing_is_what_the_script_fits_on_the_real_trees(tmp_path: Path) -> None:
     shipped = (ROOT / "src" / "reachwatch" / "scenario" / "organic_timing.json").read_bytes()
-    subprocess.run([sys.executable, str(ROOT / "training" / "fit_organic_timing.py")], check=True,
-                   capture_output=True)  # fmt: skip
-    refitted = (ROOT / "src" / "reachwatch" / "scenario" / "organic_timing.json").read_bytes()
-    assert json.loads(refitted) == json.loads(shipped)
+    refitted = tmp_path / "organic_timing.json"
+    script = ROOT / "training" / "fit_organic_timing.py"
+    subprocess.run([sys.executable, str(script), "--out", str(refitted)], check=True, capture_output=True)
+    assert json.loads(refitted.read_bytes()) == json.loads(shipped)
     assert json.loads(shipped)["trees"] > 2000

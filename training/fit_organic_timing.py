@@ -31,6 +31,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write the table")
     args = parser.parse_args()
     folders = [args.data / name for name in ("twitter15", "twitter16")]
     missing = [str(folder) for folder in folders if not (folder / "tree").is_dir()]
@@ -58,11 +59,11 @@ def main() -> None:
         "delay_s": np.quantile(np.asarray(delays), levels).round(1).tolist(),
         "cascades_per_user": np.quantile(np.asarray(list(cascades_per_user.values())), levels).tolist(),
     }
-    OUT.write_bytes(msgspec.json.format(msgspec.json.encode(table), indent=1))
+    args.out.write_bytes(msgspec.json.format(msgspec.json.encode(table), indent=1))
     joined = np.asarray(list(cascades_per_user.values()))
     print(
         f"{trees} trees, {len(delays):,} delays (median {np.median(delays) / 60:.0f} min), "
-        f"{len(joined):,} accounts (mean {joined.mean():.2f} cascades); wrote {OUT}"
+        f"{len(joined):,} accounts (mean {joined.mean():.2f} cascades); wrote {args.out}"
     )
 
 
