@@ -74,6 +74,7 @@ bench: setup models
 	$(BIN)/python benchmarks/dossier_latency.py --engagements 1000000
 	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/coordination_vs_toolkit.py --events 1000000
+	$(BIN)/python benchmarks/coordination_all_signals.py --events 467000 --store
 	$(BIN)/python benchmarks/communities_1m.py --edges 1000000
 	$(BIN)/python benchmarks/harm_throughput.py --posts 100000
 	$(BIN)/python benchmarks/narratives_speed.py --posts 100000
