@@ -314,12 +314,16 @@ class ScenarioBuilder:
         ]  # fmt: skip
         self._profiles(attackers, self.trigger_us - DAY)
         targets: list[tuple[tuple[str, str], int]] = []
+        attacked: list[str] = []
+        # Spread over the observed hours whatever their number (72 in the demo): the posts at 5 %,
+        # 27 %, 49 % and 71 % of them, the posts naming her at 15 % and 60 %.
+        span = self.end_us - self.trigger_us
         for index, text in enumerate(texts.MINISTER_POSTS):
-            at = self.trigger_us + (3 + index * 14) * HOUR + rng.randint(0, HOUR)
+            at = self.trigger_us + int(span * (0.05 + 0.22 * index)) + rng.randint(0, span // 72)
             targets.append((self.post(self.person_actor, at, text, []), at))
-        for index in range(2):
+        for share in (0.15, 0.6):
             text, links = texts.fill(rng.choice(texts.NEUTRAL_MENTIONS), rng, self.person)
-            at = self.trigger_us + (10 + index * 24) * HOUR
+            at = self.trigger_us + int(span * share)
             targets.append((self.post(rng.choice(population), at, text, links), at))
         for target, at in targets:
             cap = self.end_us - at
@@ -329,12 +333,15 @@ class ScenarioBuilder:
                 when = at + _omori_delay(rng, 10 * MINUTE, 0.9, cap)
                 self.post(actor, when, text, links, reply={"root": _ref(target), "parent": _ref(target)})
             burst = at + rng.randint(2, 9) * MINUTE
+            if burst + 2 * MINUTE >= self.end_us:
+                continue  # too near the end of what is observed (only in very short scenarios)
+            attacked.append(target[0])
             for actor in attackers:
                 if rng.random() < 0.8:
                     text, _ = texts.fill(rng.choice(texts.REPLY_ATTACK), rng, self.person)
                     when = burst + rng.randint(0, 90_000_000)
                     self.post(actor, when, text, [], reply={"root": _ref(target), "parent": _ref(target)})
-        return attackers, [target[0] for target, _ in targets]
+        return attackers, attacked
 
     def _echoes(self, story: random.Random, population: list[Actor]) -> None:
         """A few accounts take up each narrative after the watched account: a day to four later,
