@@ -140,12 +140,13 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
         else {}
     )
     flagged_labels = {cluster.label for cluster in view.clusters}
-    nodes, labels, keys = view.nodes, view.labels, view.keys
+    g = view.grouped
+    nodes, labels, keys = g.nodes, g.labels, g.keys
     network = Network(
         accounts=[names[i] for i in nodes.tolist()],
-        source=view.node_index[view.source].tolist(),
-        target=view.node_index[view.target].tolist(),
-        weight=view.weights.tolist(),
+        source=g.node_index[g.source].tolist(),
+        target=g.node_index[g.target].tolist(),
+        weight=g.weights.tolist(),
         signal_weights={
             signal: _weights_on(keys, data.edges.source * n + data.edges.target, data.edges.weight).tolist()
             for signal, data in per_signal.items()
@@ -165,9 +166,9 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
     return report, network
 
 
-class _View(msgspec.Struct, kw_only=True):
-    """The merged network of some signals (edge keys source × n + target, summed weights), its
-    nodes, each node's group, and the groups that pass as coordinated clusters."""
+class Grouped(msgspec.Struct, kw_only=True):
+    """Edges summed per account pair (keys source × n + target, ascending), the accounts with an
+    edge (`nodes`, and each account's index among them or -1), and each node's group."""
 
     keys: Ints
     weights: Ints
@@ -176,20 +177,17 @@ class _View(msgspec.Struct, kw_only=True):
     nodes: Ints
     node_index: Ints
     labels: Ints
-    clusters: list[Cluster]
 
 
-def _view(per_signal: dict[str, SignalData], n: int, names: list[str], options: CoordinationOptions) -> _View:
-    """Edges of `per_signal` summed per account pair, grouped, and the coordinated clusters.
-
-    Groups: Leiden on the Constant Potts Model with its resolution at the cluster cut-off
-    (`min_weight` co-actions per ordered pair of members, i.e. 2 × min_weight per unordered pair
-    of the undirected graph), so the method groups by the very density the cut-off then tests:
-    every group it returns passes the cut-off. A signal added only adds weight, so a group that
-    passed is still dense enough, and it is not swallowed by a looser neighbour as modularity's
-    graph-wide resolution did (adding co-hashtag once cut the accounts flagged in one troll
-    category of real tweets from 117 to 70)."""
-    every = [data.edges for data in per_signal.values()] or [NO_EDGES]
+def group(every: list[Edges], n: int, min_weight: int) -> Grouped:
+    """The edges of several signals summed per account pair and grouped: Leiden on the Constant
+    Potts Model with its resolution at the cluster cut-off (`min_weight` co-actions per ordered
+    pair of members, i.e. 2 × min_weight per unordered pair of the undirected graph), so the
+    method groups by the very density the cut-off then tests: every group it returns passes it.
+    A signal added only adds weight, so a group that passed is still dense enough, and it is not
+    swallowed by a looser neighbour as modularity's graph-wide resolution did (adding co-hashtag
+    once cut the accounts flagged in one troll category of real tweets from 117 to 70)."""
+    every = every or [NO_EDGES]
     merged_keys = np.concatenate([e.source * n + e.target for e in every])
     merged_weights = np.concatenate([e.weight for e in every])
     order = np.argsort(merged_keys)
@@ -205,14 +203,29 @@ def _view(per_signal: dict[str, SignalData], n: int, names: list[str], options: 
     node_index[nodes] = np.arange(len(nodes))
     labels = nodes
     if len(nodes):
-        density = 2.0 * options.min_weight
+        density = 2.0 * min_weight
         weight = weights.astype(np.float64)
         labels = dense_groups(len(nodes), node_index[source], node_index[target], weight, density)
-    clusters = _clusters(labels, nodes, node_index, source, target, weights, per_signal, names, n, options)
-    return _View(
+    return Grouped(
         keys=keys, weights=weights, source=source, target=target, nodes=nodes, node_index=node_index,
-        labels=labels, clusters=clusters,
+        labels=labels,
     )  # fmt: skip
+
+
+class _View(msgspec.Struct, kw_only=True):
+    """A `Grouped` network and the groups that pass as coordinated clusters."""
+
+    grouped: Grouped
+    clusters: list[Cluster]
+
+
+def _view(per_signal: dict[str, SignalData], n: int, names: list[str], options: CoordinationOptions) -> _View:
+    """Edges of `per_signal` summed per account pair, grouped (`group`), and the coordinated clusters."""
+    g = group([data.edges for data in per_signal.values()], n, options.min_weight)
+    clusters = _clusters(
+        g.labels, g.nodes, g.node_index, g.source, g.target, g.weights, per_signal, names, n, options
+    )
+    return _View(grouped=g, clusters=clusters)
 
 
 def _near_duplicates(store: Store, options: CoordinationOptions, accounts: dict[str, int]) -> SignalData:

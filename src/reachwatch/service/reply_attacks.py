@@ -24,11 +24,10 @@ import time
 import msgspec
 import numpy as np
 
-from reachwatch.analysis.communities import dense_groups
 from reachwatch.analysis.coordination import Edges, co_action_edges, sorted_unique
 from reachwatch.analysis.near_duplicates import claim_groups, match_texts, matched_edges
 from reachwatch.errors import UsageError
-from reachwatch.service.coordination import NO_EDGES, codes
+from reachwatch.service.coordination import NO_EDGES, codes, group
 from reachwatch.service.people import list_people
 from reachwatch.store import enrichments
 from reachwatch.store import reply_attacks as reads
@@ -244,24 +243,11 @@ def _score(
 
 
 def _groups(n: int, every: list[Edges], min_weight: int) -> np.ndarray:
-    """A group label per account code from the summed edges (coordination's method and cut-off);
-    an account with no edge is its own group."""
-    keys = np.concatenate([e.source * n + e.target for e in every])
-    weights = np.concatenate([e.weight for e in every])
+    """A group label per account code (coordination's grouping and cut-off); an account with no
+    edge is a group of its own."""
+    grouped = group(every, n, min_weight)
     labels = np.arange(n, dtype=np.int64) + n  # singletons, apart from any Leiden label
-    if not len(keys):
-        return labels
-    order = np.argsort(keys)
-    distinct = sorted_unique(keys)[0]
-    summed = np.add.reduceat(weights[order], np.searchsorted(keys[order], distinct))
-    source, target = np.divmod(distinct, n)
-    nodes = np.unique(np.concatenate([source, target]))
-    node_index = np.full(n, -1, dtype=np.int64)
-    node_index[nodes] = np.arange(len(nodes))
-    found = dense_groups(
-        len(nodes), node_index[source], node_index[target], summed.astype(np.float64), 2.0 * min_weight
-    )
-    labels[nodes] = found
+    labels[grouped.nodes] = grouped.labels
     return labels
 
 
