@@ -171,6 +171,7 @@ def _score(
     for label, hit_target, _ in burst_rows:
         targets_of.setdefault(label, set()).add(hit_target)
     attacking = {label for label, hit in targets_of.items() if len(hit) >= MIN_TARGETS}
+    bursts_of = {label: sum(1 for row in burst_rows if row[0] == label) for label in attacking}
     coordinated = in_burst & np.isin(labels[account], list(attacking))
     target_names = list(dict.fromkeys(r.target for r in replies))
     members: dict[int, list[int]] = {}
@@ -183,7 +184,7 @@ def _score(
         report.clusters.append(
             AttackCluster(
                 label=label, accounts=sorted(names[c] for c in members[label]),
-                targets=len(targets_of[label]), bursts=sum(1 for row in burst_rows if row[0] == label),
+                targets=len(targets_of[label]), bursts=bursts_of[label],
                 signals={
                     signal: int(edges.weight[inside[edges.source] & inside[edges.target]].sum())
                     for signal, edges in (("co-reply", co_reply), ("near-duplicate", similar))
@@ -192,45 +193,62 @@ def _score(
         )  # fmt: skip
     report.clusters.sort(key=lambda c: (-len(c.accounts), c.label))
     delays = np.asarray([r.created_at_us - found[r.target].created_at_us for r in replies]) / 1e6
+    # Per account and per target, each count once over all replies (no pass per account or target).
+    n_targets = len(target_names)
+    per_account = np.bincount(account, minlength=n)
+    bursting = np.bincount(account[coordinated], minlength=n)
+    near_of = np.bincount(account[near], minlength=n)
+    harm_of = np.bincount(account[harmful], minlength=n)
+    hit_pairs = sorted_unique(account[coordinated] * n_targets + item[coordinated])[0]
+    targets_hit = np.bincount(hit_pairs // n_targets, minlength=n)
+    by_account = np.argsort(account, kind="stable")
+    account_starts = np.concatenate([[0], np.cumsum(per_account)])
     for label in attacking:
+        partners = len(members[label]) - 1
         for code in members[label]:
-            mine = account == code
-            in_mine = coordinated & mine
-            hit = len({int(t) for t in item[in_mine]})
-            share = float(in_mine.sum() / mine.sum())
-            near_count, harm_count = int((near & mine).sum()), int((harmful & mine).sum())
-            median = float(np.median(delays[mine]))
+            median = float(np.median(delays[by_account[account_starts[code] : account_starts[code + 1]]]))
+            total, in_bursts = int(per_account[code]), int(bursting[code])
+            hit, near_count, harm_count = int(targets_hit[code]), int(near_of[code]), int(harm_of[code])
             report.repliers.append(
                 Replier(
-                    account_id=names[code], cluster=label, score=round(share, 3), replies=int(mine.sum()),
-                    in_bursts=int(in_mine.sum()), targets=hit, partners=len(members[label]) - 1,
-                    near_duplicates=near_count, harmful=harm_count, median_delay_s=round(median, 1),
+                    account_id=names[code], cluster=label, score=round(in_bursts / total, 3), replies=total,
+                    in_bursts=in_bursts, targets=hit, partners=partners, near_duplicates=near_count,
+                    harmful=harm_count, median_delay_s=round(median, 1),
                     drivers=[
-                        f"replied in concert to {hit} target(s) with {len(members[label]) - 1} others",
-                        f"{int(in_mine.sum())} of its {int(mine.sum())} replies in bursts",
+                        f"replied in concert to {hit} target(s) with {partners} others",
+                        f"{in_bursts} of its {total} replies in bursts",
                         f"{near_count} near-duplicate replies", f"median {median:.0f} s after the post",
                         f"{harm_count} flagged harmful",
                     ],
                 )
             )  # fmt: skip
     report.repliers.sort(key=lambda r: (-r.score, -r.in_bursts, r.account_id))
+    per_target = np.bincount(item, minlength=n_targets)
+    coordinated_of = np.bincount(item[coordinated], minlength=n_targets)
+    near_hits = np.bincount(item[coordinated & near], minlength=n_targets)
+    harm_hits = np.bincount(item[coordinated & harmful], minlength=n_targets)
+    attackers_of: dict[int, list[str]] = {}
+    for key in sorted_unique(item[coordinated] * n + account[coordinated])[0].tolist():
+        attackers_of.setdefault(key // n, []).append(names[key % n])
+    rows_of: dict[int, list[tuple[int, int, tuple[int, float]]]] = {}
+    for row in burst_rows:
+        if row[0] in attacking:
+            rows_of.setdefault(row[1], []).append(row)
     for code_t, post_id in enumerate(target_names):
-        mine = item == code_t
-        hits = coordinated & mine
-        rows = [row for row in burst_rows if row[1] == code_t and row[0] in attacking]
+        rows = rows_of.get(code_t, [])
         largest = max(rows, key=lambda row: row[2][0], default=None)
         target = found[post_id]
-        count, near_count, harm_count = int(hits.sum()), int((near & hits).sum()), int((harmful & hits).sum())
-        attackers = sorted({names[int(c)] for c in account[hits]})
+        total, count = int(per_target[code_t]), int(coordinated_of[code_t])
+        near_count, harm_count = int(near_hits[code_t]), int(harm_hits[code_t])
+        attackers = sorted(attackers_of.get(code_t, []))
         drivers = []
         if count:
             drivers = [
-                f"{count} of {int(mine.sum())} replies in coordinated bursts, from {len(attackers)} accounts",
+                f"{count} of {total} replies in coordinated bursts, from {len(attackers)} accounts",
                 f"largest burst: {largest[2][0]} accounts within {largest[2][1]:.0f} s" if largest else "",
                 f"{near_count} near-duplicate", f"{harm_count} flagged harmful",
             ]  # fmt: skip
         size, spread = largest[2] if largest else (0, 0.0)
-        total = int(mine.sum())
         report.targets.append(
             TargetAttack(
                 post_id=post_id, author_id=target.author_id, created_at_us=target.created_at_us,
