@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import Text, and_, cast, or_, select, true
 
 from reachwatch.store import schema
 from reachwatch.store.database import Store
+from reachwatch.store.spillover import quoting
 
 CHUNK = 500
 
@@ -50,11 +51,6 @@ def targets(store: Store, since_us: int, until_us: int, people: dict[str, set[st
         .select_from(p.join(a, a.c.id == p.c.author_id))
         .where(live, a.c.watched == true())
     )
-    named: Any = (
-        select(p.c.id, p.c.author_id, p.c.created_at_us, e.c.result)
-        .select_from(e.join(p, p.c.id == e.c.post_id))
-        .where(live, e.c.enricher == "mentions")
-    )
     with store.connect() as conn:
         for post_id, author, at_us in conn.execute(watched):
             add(post_id, author, at_us, "watched account")
@@ -66,6 +62,17 @@ def targets(store: Store, since_us: int, until_us: int, people: dict[str, set[st
             for post_id, author, at_us in conn.execute(stmt):
                 add(post_id, author, at_us, f"by {owners[author]}")
         if people:
+            # As spillover reads them: the result's text narrows the rows to those quoting one of the ids
+            # (most posts name nobody); the decoded list decides.
+            named: Any = (
+                select(p.c.id, p.c.author_id, p.c.created_at_us, e.c.result)
+                .select_from(e.join(p, p.c.id == e.c.post_id))
+                .where(
+                    live,
+                    e.c.enricher == "mentions",
+                    or_(*(cast(e.c.result, Text).like(quoting(person), escape="\\") for person in people)),
+                )
+            )
             for post_id, author, at_us, result in conn.execute(named):
                 for person in (result or {}).get("people", []):
                     if person in people:

@@ -46,7 +46,7 @@ def targeting_posts(
     return targeting_posts_of(store, {person_id: accounts}, since_us, until_us)[person_id]
 
 
-def _quoting(person_id: str) -> str:
+def quoting(person_id: str) -> str:
     """A LIKE pattern matching a JSON text that holds the person's id as a string."""
     quoted = msgspec.json.encode(person_id).decode()
     return "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -71,7 +71,7 @@ def targeting_posts_of(
         .where(
             e.c.enricher == "mentions",
             in_window,
-            or_(*(text.like(_quoting(person), escape="\\") for person in people)),
+            or_(*(text.like(quoting(person), escape="\\") for person in people)),
         )
     )
     owners: dict[str, list[str]] = {}
