@@ -251,3 +251,23 @@ def test_eval_forecast_on_the_generated_cascades(demo_db: Path, tmp_path: Path) 
         cli("eval", "forecast", "--db", str(copy), "--data", str(tmp_path / "absent"), "--json").stdout
     )
     assert "this store's" in again[0]["note"]
+
+
+def test_worker_collect_wants_a_file_or_live_and_something_to_stream(tmp_path: Path) -> None:
+    """Neither a FILE nor --live, or both, is refused with what to give; --live over a store that
+    watches nobody and protects nobody is refused with how to add them, before NATS is touched."""
+    from reachwatch.errors import UsageError
+    from reachwatch.store.database import Store
+
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text("{}\n")
+    db = str(tmp_path / "empty.db")
+    Store.open(db).close()
+    for args in ([], [str(capture), "--live"]):
+        result = runner.invoke(app, ["worker", "collect", *args, "--db", db])
+        assert isinstance(result.exception, UsageError), result.output
+        assert "--live" in str(result.exception)
+    result = runner.invoke(app, ["worker", "collect", "--live", "--db", db, "--nats", "nats://127.0.0.1:1"])
+    assert isinstance(result.exception, UsageError), result.output
+    assert "watch add" in str(result.exception)
+    assert "people add" in str(result.exception)

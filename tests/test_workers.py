@@ -20,16 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import nats
 import pytest
 from sqlalchemy import text
 
 from reachwatch.config import BusSettings
-from reachwatch.model import WriteBatch
+from reachwatch.connectors.base import Fetched, Stopper
+from reachwatch.enrich.mentions import MentionMatcher
+from reachwatch.model import Account, CanonicalRecord, Person, WriteBatch
 from reachwatch.scenario.generator import ScenarioConfig
 from reachwatch.service import bus, cluster, quarantine, workers
 from reachwatch.service.ingest import IngestOptions, ingest_file
+from reachwatch.service.pipeline import Pipeline, PipelineOptions, SourceReport
 from reachwatch.service.scenario import write_generated
+from reachwatch.service.tracking import KeepPolicy
 from reachwatch.service.worker_metrics import serve_metrics
 from reachwatch.store.database import Store
 from tests.conftest import postgres_or_skip
@@ -353,6 +358,95 @@ def test_workers_wait_for_nats_and_lose_nothing_when_it_returns(
     assert any("not reachable" in message and "retrying" in message for message in said), said
     assert any("went away" in message for message in said), said
     assert len(_contents(store)["raw"]) == expected
+    store.close()
+
+
+class CaptureSource:
+    """A live source over a capture, as Jetstream would give it: lines after `cursor` (time_us)
+    emitted in lists, then it returns (a live stream would wait for more)."""
+
+    name = "bluesky.jetstream"
+
+    def __init__(self, path: Path) -> None:
+        self.lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+
+    def run(self, emit: Any, stopper: Any, cursor: str | None) -> None:
+        after = int(cursor) if cursor else -1
+        items = [
+            Fetched(source=self.name, payload=line, cursor=str(msgspec.json.decode(line)["time_us"]))
+            for line in self.lines
+            if msgspec.json.decode(line)["time_us"] > after
+        ]
+        for start in range(0, len(items), 50):
+            if stopper.stopped:
+                return
+            emit(items[start : start + 50])
+
+
+def _policy(capture: Path) -> KeepPolicy:
+    """The demo's keep policy: its watched account and its protected people, from its header."""
+    decoder = msgspec.json.Decoder(CanonicalRecord)
+    records = [
+        decoder.decode(line)
+        for line in (capture.parent / "scenario.jsonl").read_bytes().splitlines()
+        if line.startswith(b'{"type"')
+    ]
+    watched = {r.id for r in records if isinstance(r, Account) and r.watched}
+    registry = [r for r in records if isinstance(r, Person)]
+    assert watched
+    assert registry
+    return KeepPolicy(watched, MentionMatcher(registry))
+
+
+def _kept(store: Store) -> list[tuple[str, str, str]]:
+    with store.connect() as conn:
+        rows = conn.execute(text("SELECT record_id, reason, detail FROM kept")).all()
+    return sorted((r[0], r[1], r[2] or "") for r in rows)
+
+
+def test_a_live_collector_on_the_bus_keeps_what_the_single_process_keeps(
+    nats_url: str, prefix: str, capture: Path, tmp_path: Path
+) -> None:
+    """A live source through `Collector.live` (its keep policy applied in the collector) → an
+    enrich worker → a writer holds exactly what `collect`'s single-process pipeline keeps from the
+    same stream: the same events, posts, engagements and marks of why each was kept. Run again
+    from the cursor the writer committed, the collector publishes nothing twice."""
+    source = CaptureSource(capture)
+    reference = Store.open(str(tmp_path / "reference.db"))
+    pipeline = Pipeline(reference, PipelineOptions(enrich=False), policies={source.name: _policy(capture)})
+    pipeline.run([source], Stopper())
+    expected, expected_kept = _contents(reference), _kept(reference)
+    reference.close()
+    kept = pipeline.reports[source.name].written
+    assert 0 < kept < len(source.lines)  # the policy kept some and dropped the rest
+    store = Store.open(str(tmp_path / "bus.db"))
+    settings = _settings(nats_url, prefix)
+
+    async def run() -> tuple[SourceReport, SourceReport]:
+        policies = {source.name: _policy(capture)}
+        first = (await workers.Collector(settings).live([source], policies, {}))[source.name]
+        enricher, writer = workers.EnrichWorker(settings, None), workers.WriteWorker(settings, store)
+        tasks = [asyncio.create_task(w.run()) for w in (enricher, writer)]
+
+        async def done() -> bool:
+            return writer.metrics.events_in._value.get() >= first.written
+
+        assert await _until(done, 60), "the writer did not see every kept event"
+        cursors = {source.name: store.get_cursor(source.name)}
+        again = await workers.Collector(settings).live([source], {source.name: _policy(capture)}, cursors)
+        for w in (enricher, writer):
+            w.stop()
+        await asyncio.gather(*tasks)
+        return first, again[source.name]
+
+    first, again = asyncio.run(run())
+    assert first.received == len(source.lines)
+    assert first.written == kept
+    assert first.dropped == len(source.lines) - kept
+    assert _contents(store) == expected
+    assert _kept(store) == expected_kept
+    assert again.received == 0  # resumed after the committed cursor
+    assert again.written == 0
     store.close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated
 
@@ -16,9 +17,12 @@ from rich.table import Table
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console
 from reachwatch.config import BusSettings, Settings, load_settings
+from reachwatch.connectors.base import Stopper
 from reachwatch.errors import UsageError
-from reachwatch.service import cluster, workers
+from reachwatch.service import cluster, platforms, workers
 from reachwatch.service.alerts import AlertEngine
+from reachwatch.service.collect import live_plan
+from reachwatch.service.pipeline import SourceReport
 from reachwatch.service.store_access import open_store
 from reachwatch.service.worker_metrics import serve_metrics
 
@@ -62,9 +66,19 @@ def _bus(nats: str | None, db: str | None = None) -> tuple[Settings, BusSettings
 @app.command("collect")
 def collect(
     file: Annotated[
-        Path, typer.Argument(help="A JSONL capture (Jetstream, canonical, …), one payload a line.")
-    ],
-    source: Annotated[str, typer.Option(help="The source name its events are recorded under.")] = "replay",
+        Path | None,
+        typer.Argument(help="A JSONL capture (Jetstream, canonical, …), one payload a line; or --live."),
+    ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live", help="Run the platforms' live streams for the watchlist and registry (as collect does)."
+        ),
+    ] = False,
+    db: Db = None,
+    source: Annotated[
+        str, typer.Option(help="The source name a file's events are recorded under.")
+    ] = "replay",
     rate: Annotated[
         float | None, typer.Option(help="Payloads a second (default: as fast as the stream takes them).")
     ] = None,
@@ -73,14 +87,46 @@ def collect(
     metrics_port: MetricsPort = None,
     metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
-    """Publish payloads to the raw stream exactly as read, with their provenance; when the stream
-    is full, wait (backpressure) rather than drop."""
+    """Publish payloads to the raw stream exactly as received, with their provenance: a file's
+    lines, or with --live what the platforms' live streams give and the keep policy keeps; when the
+    stream is full, wait (backpressure) rather than drop."""
+    if (file is None) == (not live):
+        raise UsageError("Give either a FILE to replay or --live (the platforms' live streams), not both.")
     if rate is not None and rate <= 0:
         raise UsageError("--rate must be above 0 payloads a second.")
-    _, bus_settings = _bus(nats)
+    settings, bus_settings = _bus(nats, db)
     worker = workers.Collector(bus_settings)
-    job = worker.replay(file, source, rate, limit=limit)
-    _run(worker, _report(job), metrics_port, metrics_host)
+    if file is not None:
+        _run(worker, _report(worker.replay(file, source, rate, limit=limit)), metrics_port, metrics_host)
+        return
+    if rate is not None or limit is not None:
+        raise UsageError("--rate and --limit apply to a FILE replay, not to --live.")
+    stopper = Stopper()
+    store = open_store(settings)
+    clients = platforms.clients(settings, stopper)
+    try:
+        plan = live_plan(store, clients)
+    finally:
+        store.close()
+    if not plan.sources:
+        clients.close()
+        raise UsageError(
+            "No live stream to run: watch an account (`reachwatch watch add`) or register a protected "
+            "person (`reachwatch people add`), and check the platforms' settings."
+        )
+    console.print(f"live: {', '.join(source.name for source in plan.sources)}", markup=False)
+    try:
+        job = worker.live(plan.sources, plan.policies, plan.cursors, stopper=stopper)
+        _run(worker, _live_report(job), metrics_port, metrics_host)
+    finally:
+        clients.close()
+
+
+async def _live_report(job: Awaitable[dict[str, SourceReport]]) -> None:
+    for report in (await job).values():
+        line = f"{report.source}: {report.received:,} received, {report.written:,} published, "
+        line += f"{report.dropped:,} not kept" + (f"; stopped: {report.error}" if report.error else "")
+        console.print(line, markup=False)
 
 
 async def _report(job: object) -> None:

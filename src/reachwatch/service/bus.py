@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 SOURCE = "Rw-Source"
 CURSOR = "Rw-Cursor"
 REASON = "Rw-Reason"  # why a collector kept it (raw), or why it is dead (dead letters)
+ERROR = "Rw-Error"  # a source could not even read the payload: the enrich worker quarantines it
 PUBLISHED_US = "Rw-Published-Us"  # when the collector published it: end-to-end latency starts here
 STAGE = "Rw-Stage"
 MSG_ID = "Nats-Msg-Id"  # JetStream drops a second message with the same id inside the window

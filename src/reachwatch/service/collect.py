@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import partial
 
 import msgspec
@@ -32,7 +33,16 @@ from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
 from reachwatch.store.collection import RecentPost, WatchEntry, people, recent_posts, watchlist
 from reachwatch.store.database import Store
 
-__all__ = ["Backfiller", "CollectOptions", "CollectReport", "Stopper", "collect", "poll_interval"]
+__all__ = [
+    "Backfiller",
+    "CollectOptions",
+    "CollectReport",
+    "LivePlan",
+    "Stopper",
+    "collect",
+    "live_plan",
+    "poll_interval",
+]
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +196,30 @@ def live_sources(clients: Clients, entries: list[WatchEntry], registry: list[Per
     return sources
 
 
+@dataclass
+class LivePlan:
+    """What a live collection runs: each platform's streams, the keep policy of each (watched
+    accounts, what engages with them, posts naming protected people) and the committed cursors."""
+
+    sources: list[LiveSource] = field(default_factory=list)
+    policies: dict[str, KeepPolicy] = field(default_factory=dict)
+    cursors: dict[str, str | None] = field(default_factory=dict)
+
+
+def live_plan(store: Store, clients: Clients) -> LivePlan:
+    """The live streams for the store's watchlist and registry: shared by `collect` (one process)
+    and `worker collect --live` (publishing to the bus), so both keep exactly the same events."""
+    entries, registry = watchlist(store), people(store)
+    matcher = MentionMatcher(registry)
+    watched = {entry.account_id for entry in entries}
+    sources = live_sources(clients, entries, registry)
+    return LivePlan(
+        sources=sources,
+        policies={source.name: KeepPolicy(watched, matcher) for source in sources},
+        cursors={source.name: store.get_cursor(source.name) for source in sources},
+    )
+
+
 def delivery_worker(store: Store, settings: Settings, engine: AlertEngine) -> Deliverer:
     """The deliverer of the engine's alerts, woken as soon as the engine queues one."""
     secret = settings.alerts.webhook_secret
@@ -217,11 +251,8 @@ def collect(
         if options.once:
             backfiller.round()
         else:
-            entries, registry = watchlist(store), people(store)
-            matcher = MentionMatcher(registry)
-            watched = {entry.account_id for entry in entries}
-            sources = live_sources(clients, entries, registry) if options.live else []
-            policies = {source.name: KeepPolicy(watched, matcher) for source in sources}
+            plan = live_plan(store, clients) if options.live else LivePlan()
+            sources, policies = plan.sources, plan.policies
 
             def backfill_loop() -> None:
                 while not stopper.stopped:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 
-from reachwatch.connectors.base import Backoff, Fetched, LiveSource, Stopper, now_us
+from reachwatch.connectors.base import Backoff, Emit, Fetched, LiveSource, Stopper, now_us
 from reachwatch.enrich.stage import default_stage
 from reachwatch.errors import ConnectorError, UsageError
 from reachwatch.model import CanonicalRecord, Kept, Post, QuarantineItem, WriteBatch
@@ -146,28 +146,7 @@ class Pipeline:
         self.flush_all()
 
     def _supervise(self, source: LiveSource, stopper: Stopper) -> None:
-        """Run a source; if it fails unexpectedly, restart it from the last written cursor.
-
-        A source refused for good (bad settings, a rejected token) stops with its error reported:
-        retrying would only repeat the refusal.
-        """
-        backoff = Backoff(base=1.0, cap=60.0)
-        cursor = self.store.get_cursor(source.name)
-        report = self.report(source.name)
-        while not stopper.stopped:
-            try:
-                source.run(self.emit, stopper, cursor)
-                return
-            except (UsageError, ConnectorError) as exc:
-                report.error = str(exc)
-                log.error("%s stopped: %s", source.name, exc)
-                return
-            except Exception:
-                report.restarts += 1
-                delay = backoff.next_delay()
-                log.exception("%s failed; restarting it in %.1f s from its last cursor", source.name, delay)
-                stopper.sleep(delay)
-                cursor = report.cursor or cursor
+        supervise(source, self.emit, stopper, self.store.get_cursor(source.name), self.report(source.name))
 
     def write_now(self, items: Iterable[Fetched]) -> None:
         """Write these payloads at once, in this thread (the backfill's path; no queue, no threads)."""
@@ -217,6 +196,32 @@ def _kept_marks(
     ]
 
 
+def supervise(
+    source: LiveSource, emit: Emit, stopper: Stopper, cursor: str | None, report: SourceReport
+) -> None:
+    """Run a source from `cursor`; if it fails unexpectedly, restart it from `report.cursor` (the
+    last cursor made durable: written by the single process, published by a bus collector).
+
+    A source refused for good (bad settings, a rejected token) stops with its error reported:
+    retrying would only repeat the refusal.
+    """
+    backoff = Backoff(base=1.0, cap=60.0)
+    while not stopper.stopped:
+        try:
+            source.run(emit, stopper, cursor)
+            return
+        except (UsageError, ConnectorError) as exc:
+            report.error = str(exc)
+            log.error("%s stopped: %s", source.name, exc)
+            return
+        except Exception:
+            report.restarts += 1
+            delay = backoff.next_delay()
+            log.exception("%s failed; restarting it in %.1f s from its last cursor", source.name, delay)
+            stopper.sleep(delay)
+            cursor = report.cursor or cursor
+
+
 def prepare_batch(
     items: list[Fetched],
     source: str,
@@ -263,8 +268,8 @@ def prepare_batch(
         if event.raw.event_key in seen:
             report.duplicates += 1
             continue
-        why, _, person = (item.reason or "").partition(":")
-        people = [person] if person else []
+        why, _, named = (item.reason or "").partition(":")
+        people = named.split(",") if named else []  # person ids hold no commas (model.Person)
         if policy is not None:
             why = policy.reason(event.records) or ""
             if not why:

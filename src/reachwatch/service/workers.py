@@ -18,12 +18,14 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import hashlib
 import logging
 import os
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +37,18 @@ from nats.js.api import KeyValueConfig
 from nats.js.errors import FetchTimeoutError
 
 from reachwatch.config import BusSettings
-from reachwatch.connectors.base import Fetched, now_us
+from reachwatch.connectors.base import Fetched, LiveSource, Stopper, now_us
 from reachwatch.enrich.stage import EnrichmentStage, default_stage
 from reachwatch.errors import UsageError
-from reachwatch.model import QuarantineItem, WriteBatch
+from reachwatch.model import IngestedEvent, QuarantineItem, WriteBatch
 from reachwatch.service import bus
 from reachwatch.service.alerts import AlertEngine
 from reachwatch.service.cluster import Heartbeat, heartbeat_bucket
 from reachwatch.service.harm_priors import stored_priors
-from reachwatch.service.ingest import write_resilient
+from reachwatch.service.ingest import normalise_payload, write_resilient
 from reachwatch.service.people import list_people
-from reachwatch.service.pipeline import SourceReport, prepare_batch
+from reachwatch.service.pipeline import SourceReport, prepare_batch, supervise
+from reachwatch.service.tracking import KeepPolicy
 from reachwatch.service.worker_metrics import WorkerMetrics
 from reachwatch.store.database import Store
 
@@ -215,6 +218,7 @@ class EnrichWorker(Worker):
                 payload=msg.data,
                 cursor=headers.get(bus.CURSOR),
                 reason=headers.get(bus.REASON),
+                error=headers.get(bus.ERROR),
             )
             by_source.setdefault(source, []).append((msg, fetched))
         self.metrics.events_in.inc(len(messages))
@@ -414,6 +418,113 @@ class Collector(Worker):
         finally:
             await self.close()
         return sent
+
+    async def live(
+        self,
+        sources: Sequence[LiveSource],
+        policies: Mapping[str, KeepPolicy],
+        cursors: Mapping[str, str | None],
+        *,
+        max_payload_bytes: int = 1_048_576,
+        queue_size: int = 64,
+        stopper: Stopper | None = None,
+    ) -> dict[str, SourceReport]:
+        """Run live sources (each on its own thread, supervised as in the single process) until
+        stopped, and publish what each one's keep policy keeps, bytes as received, with its cursor
+        and why it was kept. The policy runs here, in the one process that sees its source in
+        order (it remembers the posts it kept, to keep their engagements); enrich workers share
+        nothing. A source starts from `cursors` (the cursor the writers committed: what follows is
+        published again, and event keys absorb the copy); after a failure, from the last cursor
+        this collector published. While the stream is full, publishing waits, the queue fills and
+        the sources wait in turn (`queue_size` emitted items at most are held)."""
+        if not await self.start():
+            return {}
+        loop = asyncio.get_running_loop()
+        pending: asyncio.Queue[Fetched | list[Fetched] | None] = asyncio.Queue(maxsize=queue_size)
+        stopper = stopper or Stopper()  # the sources' (and their HTTP clients') stop signal
+        reports = {source.name: SourceReport(source=source.name) for source in sources}
+
+        def emit(item: Fetched | list[Fetched]) -> None:
+            """On a source's thread: wait while the queue is full; once stopping, hand nothing
+            over (it was not published, so its cursor was not passed: a restart reads it again)."""
+            while not stopper.stopped:
+                handed = asyncio.run_coroutine_threadsafe(pending.put(item), loop)
+                try:
+                    handed.result(timeout=0.5)
+                    return
+                except concurrent.futures.TimeoutError:
+                    if not handed.cancel():  # it went in just then
+                        return
+
+        async def run_source(source: LiveSource) -> None:
+            report = reports[source.name]
+            await asyncio.to_thread(supervise, source, emit, stopper, cursors.get(source.name), report)
+
+        async def stop_sources() -> None:
+            await self.stopping.wait()
+            stopper.stop()
+            await pending.put(None)
+
+        running = [asyncio.create_task(run_source(source)) for source in sources]
+
+        async def ended() -> None:  # every source returned by itself (a capture read to its end)
+            await asyncio.gather(*running, return_exceptions=True)
+            await pending.put(None)
+
+        watchers = [asyncio.create_task(stop_sources()), asyncio.create_task(ended())]
+        try:
+            while (item := await pending.get()) is not None and not self.stopping.is_set():
+                items = item if isinstance(item, list) else [item]
+                for start in range(0, len(items), 256):  # bounded in flight
+                    await asyncio.gather(
+                        *(
+                            self._kept(fetched, policies, reports, max_payload_bytes)
+                            for fetched in items[start : start + 256]
+                        )
+                    )
+        finally:
+            stopper.stop()
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            await self.close()
+        return reports
+
+    async def _kept(
+        self,
+        fetched: Fetched,
+        policies: Mapping[str, KeepPolicy],
+        reports: dict[str, SourceReport],
+        max_payload_bytes: int,
+    ) -> None:
+        """Publish one live payload if its source's policy keeps it (or it is unreadable: the
+        enrich worker quarantines it with its bytes)."""
+        report = reports.setdefault(fetched.source, SourceReport(source=fetched.source))
+        report.received += 1
+        headers = {bus.SOURCE: fetched.source, bus.PUBLISHED_US: str(now_us())}
+        digest = hashlib.blake2b(fetched.payload, digest_size=16).hexdigest()
+        headers[bus.MSG_ID] = f"{fetched.source}:{digest}"  # the same payload twice: stored once
+        if fetched.cursor is not None:
+            headers[bus.CURSOR] = fetched.cursor
+        policy = policies.get(fetched.source)
+        if fetched.error is not None:
+            headers[bus.ERROR] = fetched.error[:2000]
+        elif policy is not None:
+            event = normalise_payload(fetched.payload, fetched.source, "", now_us(), max_payload_bytes)
+            if isinstance(event, IngestedEvent):
+                why = policy.reason(event.records)
+                if why is None:
+                    report.dropped += 1
+                    return
+                people = ",".join(policy.last_people)
+                headers[bus.REASON] = f"{why}:{people}" if people else why
+                if fetched.cursor is None and event.raw.cursor is not None:
+                    headers[bus.CURSOR] = event.raw.cursor
+        elif fetched.reason is not None:
+            headers[bus.REASON] = fetched.reason
+        await self._publish(self.names.raw(fetched.source), fetched.payload, headers)
+        report.written += 1
+        report.cursor = headers.get(bus.CURSOR, report.cursor)
 
     async def _publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
         assert self.js is not None
