@@ -2,7 +2,8 @@
 weight 2, similarity 0.9, texts of 5+ words) of the same N generated actions, from the same CSV,
 by coordination-network-toolkit 1.5.2 and by reachwatch — time and peak memory.
 
-Run: .venv/bin/python benchmarks/coordination_all_signals.py --events 467000 [--store] [--no-toolkit]
+Run: .venv/bin/python benchmarks/coordination_all_signals.py --events 467000 [--store]
+       [--chunk-actions N ...] [--no-toolkit]
 The input: write_actions with 30 % text posts (a planted ring posting one claim reworded, and
 chatter from a small vocabulary, so chance near-duplicates happen) and 20 % link posts; the rest
 reposts. Each side runs in its own process; peak memory is that child's own (os.wait4).
@@ -76,7 +77,7 @@ import sys, time
 from reachwatch.service.coordination import CoordinationOptions, detect
 from reachwatch.store.database import Store
 store = Store.open(sys.argv[1])
-report, _ = detect(store, CoordinationOptions(since_us=0, until_us=2**62))
+report, _ = detect(store, CoordinationOptions(since_us=0, until_us=2**62, chunk_actions=int(sys.argv[2])))
 print(sum(c.size for c in report.clusters), len(report.clusters), *report.edges.values())
 """
 
@@ -131,6 +132,10 @@ def main() -> None:
         "--store", action="store_true", help="also `coordination` over a SQLite store of them"
     )
     parser.add_argument(
+        "--chunk-actions", type=int, action="append",
+        help="with --store: `coordination --chunk-actions N` (repeatable; default 1,000,000)",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-toolkit", action="store_true", help="reachwatch only (for sizes the toolkit takes hours on)"
     )
     args = parser.parse_args()
@@ -154,9 +159,11 @@ def main() -> None:
         db = DATA / f"store-all-{args.events}.db"
         if not db.exists():
             build_store(data, db)
-        store_s, store_mb, found = run([sys.executable, "-c", STORE, str(db)])
-        shown = f"(over the store, every signal: flagged, clusters, edges per signal {found.strip()})"
-        print(f"{'coordination':12s} {store_s:8.2f} {store_mb:9.0f}   {shown}")
+        for chunk_actions in args.chunk_actions or [1_000_000]:
+            store_s, store_mb, found = run([sys.executable, "-c", STORE, str(db), str(chunk_actions)])
+            shown = f"(over the store, every signal, chunks of {chunk_actions:,} actions: flagged, "
+            shown += f"clusters, edges per signal {found.strip()})"
+            print(f"{'coordination':12s} {store_s:8.2f} {store_mb:9.0f}   {shown}")
     if args.no_toolkit:
         print("edges: " + ", ".join(f"{name} {len(edges):,}" for name, edges in ours.items()))
         return

@@ -45,13 +45,17 @@ def co_action_edges(
     messages: Ints | None = None,
     self_loops: bool = False,
     max_pairs: int = DEFAULT_MAX_PAIRS,
+    acting: npt.NDArray[np.bool_] | None = None,
 ) -> Edges:
     """Edges among accounts whose actions hit the same item within ±window_ms milliseconds.
 
     accounts, items: non-negative integer codes (factorised ids), one per action; times in
     integer milliseconds, so window boundaries are exact (the toolkit's `between`). `messages`
     (codes) groups actions of one message — a post with two links is two actions, one message,
-    and weights count messages — by default every action is its own message.
+    and weights count messages — by default every action is its own message. With `acting`, only
+    those actions count as the acting side (the others are only partners): a time chunk's own
+    actions act, and the window's margins on either side are there to be met, so weights summed
+    over chunks equal one pass over everything.
     """
     n = len(accounts)
     if n == 0:
@@ -84,6 +88,8 @@ def co_action_edges(
     low = np.searchsorted(axis, axis - window_ms, side="left")
     high = np.searchsorted(axis, axis + window_ms, side="right")
     lengths = high - low
+    if acting is not None:
+        lengths = np.where(np.asarray(acting, dtype=bool)[order], lengths, 0)
     if not self_loops:
         # An action alone in its window pairs only with itself, which feeds only a self-loop.
         lengths = np.where(lengths > 1, lengths, 0)

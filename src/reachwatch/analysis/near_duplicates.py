@@ -238,7 +238,10 @@ def matched_edges(
     min_weight: int = 2,
     self_loops: bool = False,
     max_pairs: int = DEFAULT_MAX_PAIRS,
+    acting: npt.NDArray[np.bool_] | None = None,
 ) -> Edges:
+    """Co-similarity edges of matched texts (`co_action_edges` semantics); `acting`, one per
+    input text, as there."""
     if not len(matches.kept):
         return Edges(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     message, message_set, left = matches.kept, matches.message_set, matches.left
@@ -264,4 +267,5 @@ def matched_edges(
         messages=message[action_message],
         self_loops=self_loops,
         max_pairs=max_pairs,
+        acting=None if acting is None else np.asarray(acting, dtype=bool)[message[action_message]],
     )

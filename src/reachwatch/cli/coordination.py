@@ -62,6 +62,13 @@ def coordination(
     export: Annotated[
         Path | None, typer.Option(help="Write the network: .gexf, .graphml, .csv or .parquet.")
     ] = None,
+    chunk_actions: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="About how many actions of a signal are held at once (read in time chunks).",
+        ),
+    ] = CoordinationOptions(since_us=0, until_us=1).chunk_actions,
     edge: Annotated[
         list[str] | None,
         typer.Option(help="Twice: two accounts (ids or pseudonyms); shows the evidence behind their edge."),
@@ -79,6 +86,7 @@ def coordination(
         min_repeats=min_repeats,
         similarity=similarity,
         signals=signal or list(SIGNALS),
+        chunk_actions=chunk_actions,
     )
     if edge is not None:
         _edge(db, names_under_case, options, edge, as_json)

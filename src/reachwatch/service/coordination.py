@@ -33,6 +33,9 @@ class CoordinationOptions(msgspec.Struct, kw_only=True):
     similarity: float = 0.9  # Jaccard of word sets for two texts to be near-duplicates
     min_tokens: int = 5  # shorter texts are never near-duplicates ("thank you", "lol")
     signals: list[str] = msgspec.field(default_factory=lambda: list(SIGNALS))
+    # About how many actions of one signal are held at once: the time range is read in chunks of
+    # about this many (each with the window's margins), so memory follows this, not the range.
+    chunk_actions: int = 1_000_000
 
 
 class ItemEvidence(msgspec.Struct, kw_only=True):
@@ -76,14 +79,13 @@ class CoordinationReport(msgspec.Struct, kw_only=True):
 
 
 class SignalData(msgspec.Struct, kw_only=True):
-    """One signal's actions as codes, the names of its items, and the edges they make."""
+    """One signal's actions as codes and the names of its items (the evidence's input)."""
 
     actions: int
     accounts: Ints
     items: Ints
     times_ms: Ints
     item_names: list[str]
-    edges: Edges
 
 
 def codes(values: list[str], index: dict[str, int]) -> Ints:
@@ -99,48 +101,36 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
         raise UsageError(f"Unknown signal(s) {', '.join(unknown)}: choose from {', '.join(SIGNALS)}.")
     if options.until_us <= options.since_us:
         raise UsageError("--until must be after --since.")
+    if options.chunk_actions < 1:
+        raise UsageError("--chunk-actions must be at least 1.")
     started = time.perf_counter()
     accounts: dict[str, int] = {}
-    per_signal: dict[str, SignalData] = {}
+    counted: dict[str, int] = {}
+    edges: dict[str, Edges] = {}
+    held: dict[str, reads.Actions] = {}  # a signal read in one chunk: its actions, kept for the evidence
     for signal in options.signals:
-        if signal == "near-duplicate":
-            per_signal[signal] = _near_duplicates(store, options, accounts)
-            continue
-        if signal == "co-repost":
-            actions = reads.reposts(store, options.since_us, options.until_us)
-        else:
-            column = "urls" if signal == "co-link" else "hashtags"
-            actions = reads.post_entities(store, options.since_us, options.until_us, column)
-            if signal == "co-hashtag":
-                actions.items = [item.casefold() for item in actions.items]
-            else:
-                actions.items = [normalise_url(item) for item in actions.items]
-        item_index: dict[str, int] = {}
-        account_codes = codes(actions.accounts, accounts)
-        item_codes = codes(actions.items, item_index)
-        message_codes = codes(actions.messages, {})
-        times_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
-        edges = NO_EDGES
-        if len(account_codes):
-            window_ms = int(options.window_s * 1000)
-            edges = co_action_edges(
-                account_codes, item_codes, times_ms, window_ms, options.min_weight, messages=message_codes
-            )
-        per_signal[signal] = SignalData(
-            actions=len(account_codes), accounts=account_codes, items=item_codes, times_ms=times_ms,
-            item_names=list(item_index), edges=edges,
-        )  # fmt: skip
+        counted[signal], edges[signal] = _signal_edges(store, signal, options, accounts, held)
     n = len(accounts)
     names = list(accounts)
-    view = _view(per_signal, n, names, options)
+    merged = group(list(edges.values()), n, options.min_weight)
     # Each signal on its own as well: what it alone would flag, beside the merged view.
     alone = (
-        {signal: _view({signal: data}, n, names, options).clusters for signal, data in per_signal.items()}
-        if len(per_signal) > 1
+        {signal: group([found], n, options.min_weight) for signal, found in edges.items()}
+        if len(edges) > 1
         else {}
     )
-    flagged_labels = {cluster.label for cluster in view.clusters}
-    g = view.grouped
+    # The evidence is read again for the accounts of dense groups only: never every action.
+    members = np.unique(
+        np.concatenate([_dense_members(g, options.min_weight) for g in (merged, *alone.values())])
+    )
+    data = _member_actions(store, options, [names[i] for i in members.tolist()], accounts, held)
+    clusters = _clusters(merged, edges, data, names, n, options)
+    alone_clusters = {
+        signal: _clusters(g, {signal: edges[signal]}, {signal: data[signal]}, names, n, options)
+        for signal, g in alone.items()
+    }
+    flagged_labels = {cluster.label for cluster in clusters}
+    g = merged
     nodes, labels, keys = g.nodes, g.labels, g.keys
     network = Network(
         accounts=[names[i] for i in nodes.tolist()],
@@ -148,22 +138,202 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
         target=g.node_index[g.target].tolist(),
         weight=g.weights.tolist(),
         signal_weights={
-            signal: _weights_on(keys, data.edges.source * n + data.edges.target, data.edges.weight).tolist()
-            for signal, data in per_signal.items()
+            signal: _weights_on(keys, found.source * n + found.target, found.weight).tolist()
+            for signal, found in edges.items()
         },
         cluster=labels.tolist(),
         flagged=[int(label) in flagged_labels for label in labels.tolist()],
     )
     report = CoordinationReport(
         options=options,
-        actions={signal: data.actions for signal, data in per_signal.items()},
-        edges={signal: len(data.edges) for signal, data in per_signal.items()},
+        actions=counted,
+        edges={signal: len(found) for signal, found in edges.items()},
         accounts=len(nodes),
-        clusters=view.clusters,
-        signal_clusters=alone,
+        clusters=clusters,
+        signal_clusters=alone_clusters,
         seconds=time.perf_counter() - started,
     )
     return report, network
+
+
+BUCKET_US = 60_000_000  # chunks are cut at whole minutes
+_COUNTED_AS = {"co-repost": "reposts", "co-link": "posts", "co-hashtag": "posts", "near-duplicate": "texts"}
+_COMPACT = 4_000_000  # partial edges held before they are summed per pair
+
+
+def time_chunks(store: Store, signal: str, options: CoordinationOptions) -> list[tuple[int, int]]:
+    """[since, until) cut at whole minutes into spans of about `chunk_actions` actions each (a
+    single minute holding more is one span of its own)."""
+    counts = reads.action_counts(store, _COUNTED_AS[signal], options.since_us, options.until_us, BUCKET_US)
+    spans: list[tuple[int, int]] = []
+    start, held = options.since_us, 0
+    for bucket, count in counts:
+        if held and held + count > options.chunk_actions:
+            cut = max(bucket * BUCKET_US, start)
+            spans.append((start, cut))
+            start, held = cut, 0
+        held += count
+    spans.append((start, options.until_us))
+    return spans
+
+
+def read_actions(
+    store: Store, signal: str, since_us: int, until_us: int, accounts: list[str] | None = None
+) -> reads.Actions:
+    """A signal's actions in [since, until) (by `accounts` only, when given), items spelled as
+    the detector compares them: hashtags case-folded, links normalised; texts for near-duplicates."""
+    if signal == "near-duplicate":
+        return reads.post_texts(store, since_us, until_us, accounts)
+    if signal == "co-repost":
+        return reads.reposts(store, since_us, until_us, accounts)
+    column = "urls" if signal == "co-link" else "hashtags"
+    actions = reads.post_entities(store, since_us, until_us, column, accounts)
+    spell = str.casefold if signal == "co-hashtag" else normalise_url
+    actions.items = [spell(item) for item in actions.items]
+    return actions
+
+
+def _signal_edges(
+    store: Store,
+    signal: str,
+    options: CoordinationOptions,
+    accounts: dict[str, int],
+    held: dict[str, reads.Actions],
+) -> tuple[int, Edges]:
+    """A signal's actions counted and its edges, chunk by chunk: each chunk's own actions act, and
+    the actions within the window before and after it are read as partners, so every action is
+    counted once with all of its partners and the edges equal one pass over the whole range.
+    When the whole range is one chunk, its actions are kept in `held` (no second read) while all
+    that `held` keeps stays within `chunk_actions`."""
+    window_ms = int(options.window_s * 1000)
+    margin_us = (window_ms + 1) * 1000
+    keys: list[Ints] = []
+    weights: list[Ints] = []
+    partial = 0
+    counted = 0
+    chunks = time_chunks(store, signal, options)
+    for start, stop in chunks:
+        low, high = max(options.since_us, start - margin_us), min(options.until_us, stop + margin_us)
+        actions = read_actions(store, signal, low, high)
+        in_hand = sum(len(other.accounts) for other in held.values())
+        if len(chunks) == 1 and in_hand + len(actions.accounts) <= options.chunk_actions:
+            held[signal] = actions  # within the budget across signals
+        if not actions.accounts:
+            continue
+        times_us = np.asarray(actions.times_us, dtype=np.int64)
+        home = (times_us >= start) & (times_us < stop)
+        account_codes = codes(actions.accounts, accounts)
+        times_ms = times_us // 1000
+        if signal == "near-duplicate":
+            matches = match_texts(
+                actions.items, options.similarity, options.min_tokens, times_ms=times_ms, window_ms=window_ms
+            )
+            counted += int(home[matches.kept].sum())
+            found = (
+                matched_edges(matches, account_codes, times_ms, window_ms, 1, acting=home)
+                if len(matches.kept)
+                else NO_EDGES
+            )
+        else:
+            counted += int(home.sum())
+            found = co_action_edges(
+                account_codes, codes(actions.items, {}), times_ms, window_ms, 1,
+                messages=codes(actions.messages, {}), acting=home,
+            )  # fmt: skip
+        keys.append((found.source << 32) | found.target)
+        weights.append(found.weight)
+        partial += len(found)
+        if partial > _COMPACT:
+            keys, weights = _summed(keys, weights)
+            partial = len(keys[0])
+    summed_keys, summed_weights = _summed(keys, weights)
+    keep = summed_weights[0] >= options.min_weight
+    kept = summed_keys[0][keep]
+    return counted, Edges(kept >> 32, kept & 0xFFFFFFFF, summed_weights[0][keep])
+
+
+def _summed(keys: list[Ints], weights: list[Ints]) -> tuple[list[Ints], list[Ints]]:
+    """Partial edge weights summed per pair key (one array each, keys ascending)."""
+    every = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    weight = np.concatenate(weights) if weights else np.zeros(0, np.int64)
+    if len(every) == 0:
+        return [every], [weight]
+    order = np.argsort(every, kind="stable")
+    every, weight = every[order], weight[order]
+    starts = np.flatnonzero(np.concatenate([[True], every[1:] != every[:-1]]))
+    return [every[starts]], [np.add.reduceat(weight, starts)]
+
+
+def _dense_members(g: Grouped, min_weight: int) -> Ints:
+    """Accounts of the groups that could pass as clusters (size and density; not yet evidence)."""
+    found = [np.zeros(0, np.int64)]
+    if not len(g.nodes):
+        return found[0]
+    edge_label_s, edge_label_t = g.labels[g.node_index[g.source]], g.labels[g.node_index[g.target]]
+    inside = edge_label_s == edge_label_t
+    internal = np.bincount(edge_label_s[inside], weights=g.weights[inside], minlength=int(g.labels.max()) + 1)
+    sizes = np.bincount(g.labels)
+    for label in np.flatnonzero(sizes >= MIN_CLUSTER).tolist():
+        size = int(sizes[label])
+        if internal[label] / (size * (size - 1)) >= min_weight:
+            found.append(g.nodes[g.labels == label])
+    return np.concatenate(found)
+
+
+def _member_actions(
+    store: Store,
+    options: CoordinationOptions,
+    members: list[str],
+    accounts: dict[str, int],
+    held: dict[str, reads.Actions],
+) -> dict[str, SignalData]:
+    """Each signal's actions by `members` over the whole range, for the clusters' evidence (taken
+    from `held` where detection kept them, else read again), in time order; the near-duplicate
+    items are claims: groups of the members' texts joined by near-duplicate links, named by
+    their first text."""
+    window_ms = int(options.window_s * 1000)
+    found: dict[str, SignalData] = {}
+    wanted = set(members)
+    for signal in options.signals:
+        every = held.get(signal)
+        parts = [every] if every is not None else [
+            read_actions(store, signal, options.since_us, options.until_us, members[start : start + 5_000])
+            for start in range(0, len(members), 5_000)  # the database's limit on bound values
+        ]  # fmt: skip
+        rows = sorted(
+            (at, message, account, item)
+            for part in parts
+            for account, item, at, message in zip(
+                part.accounts, part.items, part.times_us, part.messages, strict=True
+            )
+            if account in wanted
+        )
+        actions = reads.Actions(
+            accounts=[row[2] for row in rows], items=[row[3] for row in rows],
+            times_us=[row[0] for row in rows], messages=[row[1] for row in rows],
+        )  # fmt: skip
+        account_codes = codes(actions.accounts, accounts)
+        times_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
+        if signal != "near-duplicate":
+            index: dict[str, int] = {}
+            item_codes = codes(actions.items, index)
+            found[signal] = SignalData(
+                actions=len(account_codes), accounts=account_codes, items=item_codes, times_ms=times_ms,
+                item_names=list(index),
+            )  # fmt: skip
+            continue
+        matches = match_texts(
+            actions.items, options.similarity, options.min_tokens, times_ms=times_ms, window_ms=window_ms
+        )
+        claims = claim_groups(matches)[matches.message_set] if len(matches.kept) else np.zeros(0, np.int64)
+        names: dict[int, str] = {}
+        for position, claim in zip(matches.kept.tolist(), claims.tolist(), strict=True):
+            names.setdefault(claim, " ".join(actions.items[position].split())[:140])
+        found[signal] = SignalData(
+            actions=len(matches.kept), accounts=account_codes[matches.kept], items=claims,
+            times_ms=times_ms[matches.kept], item_names=[names[c] for c in range(len(names))],
+        )  # fmt: skip
+    return found
 
 
 class Grouped(msgspec.Struct, kw_only=True):
@@ -212,46 +382,6 @@ def group(every: list[Edges], n: int, min_weight: int) -> Grouped:
     )  # fmt: skip
 
 
-class _View(msgspec.Struct, kw_only=True):
-    """A `Grouped` network and the groups that pass as coordinated clusters."""
-
-    grouped: Grouped
-    clusters: list[Cluster]
-
-
-def _view(per_signal: dict[str, SignalData], n: int, names: list[str], options: CoordinationOptions) -> _View:
-    """Edges of `per_signal` summed per account pair, grouped (`group`), and the coordinated clusters."""
-    g = group([data.edges for data in per_signal.values()], n, options.min_weight)
-    clusters = _clusters(
-        g.labels, g.nodes, g.node_index, g.source, g.target, g.weights, per_signal, names, n, options
-    )
-    return _View(grouped=g, clusters=clusters)
-
-
-def _near_duplicates(store: Store, options: CoordinationOptions, accounts: dict[str, int]) -> SignalData:
-    """Posts whose words nearly match another's within the window. The evidence items are
-    claims: groups of texts joined by near-duplicate links, named by their first text."""
-    actions = reads.post_texts(store, options.since_us, options.until_us)
-    account_codes = codes(actions.accounts, accounts)
-    times_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
-    window_ms = int(options.window_s * 1000)
-    matches = match_texts(
-        actions.items, options.similarity, options.min_tokens, times_ms=times_ms, window_ms=window_ms
-    )
-    edges = matched_edges(
-        matches, account_codes, times_ms, int(options.window_s * 1000), options.min_weight
-    ) if len(matches.kept) else NO_EDGES  # fmt: skip
-    claim_of_set = claim_groups(matches)
-    claims = claim_of_set[matches.message_set]
-    names: dict[int, str] = {}
-    for position, claim in zip(matches.kept.tolist(), claims.tolist(), strict=True):
-        names.setdefault(claim, " ".join(actions.items[position].split())[:140])
-    return SignalData(
-        actions=len(matches.kept), accounts=account_codes[matches.kept], items=claims,
-        times_ms=times_ms[matches.kept], item_names=[names[c] for c in range(len(names))], edges=edges,
-    )  # fmt: skip
-
-
 def _weights_on(keys: Ints, signal_keys: Ints, signal_weights: Ints) -> Ints:
     """A signal's weight on each merged edge (0 where the signal has no such edge)."""
     found = np.zeros(len(keys), dtype=np.int64)
@@ -262,13 +392,9 @@ def _weights_on(keys: Ints, signal_keys: Ints, signal_weights: Ints) -> Ints:
 
 
 def _clusters(
-    labels: Ints,
-    nodes: Ints,
-    node_index: Ints,
-    source: Ints,
-    target: Ints,
-    weights: Ints,
-    per_signal: dict[str, SignalData],
+    g: Grouped,
+    edges: dict[str, Edges],
+    data: dict[str, SignalData],
     names: list[str],
     n: int,
     options: CoordinationOptions,
@@ -277,7 +403,8 @@ def _clusters(
     `min_repeats` items, at least three members each, shown with those items. Fans of a popular
     account who happen to repost two of its posts in the same minute are not such a cluster."""
     found = []
-    edge_label_s, edge_label_t = labels[node_index[source]], labels[node_index[target]]
+    labels, nodes, node_index, weights = g.labels, g.nodes, g.node_index, g.weights
+    edge_label_s, edge_label_t = labels[node_index[g.source]], labels[node_index[g.target]]
     for label in np.unique(labels).tolist():
         members = nodes[labels == label]
         size = len(members)
@@ -292,11 +419,11 @@ def _clusters(
         member_set[members] = True
         signals: dict[str, int] = {}
         evidence: list[ItemEvidence] = []
-        for signal, data in per_signal.items():
-            edge_inside = member_set[data.edges.source] & member_set[data.edges.target]
+        for signal, signal_edges in edges.items():
+            edge_inside = member_set[signal_edges.source] & member_set[signal_edges.target]
             if edge_inside.any():
-                signals[signal] = int(data.edges.weight[edge_inside].sum())
-            evidence += _evidence(signal, data, member_set, int(options.window_s * 1000))
+                signals[signal] = int(signal_edges.weight[edge_inside].sum())
+            evidence += _evidence(signal, data[signal], member_set, int(options.window_s * 1000))
         if len(evidence) < options.min_repeats:
             continue
         evidence.sort(key=lambda item: (-item.members, item.spread_s))
@@ -385,8 +512,8 @@ def edges_evidence(
         )  # fmt: skip
 
     for signal in options.signals:
+        actions = read_actions(store, signal, options.since_us, options.until_us, accounts)
         if signal == "near-duplicate":
-            actions = reads.post_texts(store, options.since_us, options.until_us, accounts)
             at_ms = np.asarray(actions.times_us, dtype=np.int64) // 1000
             matches = match_texts(
                 actions.items, options.similarity, options.min_tokens, times_ms=at_ms, window_ms=window_ms
@@ -401,13 +528,6 @@ def edges_evidence(
                         (actions.accounts[position], actions.times_us[position], actions.messages[position])
                     )
         else:
-            if signal == "co-repost":
-                actions = reads.reposts(store, options.since_us, options.until_us, accounts)
-            else:
-                column = "urls" if signal == "co-link" else "hashtags"
-                actions = reads.post_entities(store, options.since_us, options.until_us, column, accounts)
-                spell = str.casefold if signal == "co-hashtag" else normalise_url
-                actions.items = [spell(item) for item in actions.items]
             by_item = {}
             for account, item, at, message in zip(
                 actions.accounts, actions.items, actions.times_us, actions.messages, strict=True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, false, select
+from sqlalchemy import and_, false, func, select
 
 from reachwatch.store import schema
 from reachwatch.store.database import Store
@@ -89,3 +89,31 @@ def post_texts(store: Store, since_us: int, until_us: int, authors: list[str] | 
         accounts=[r[0] for r in rows], items=[r[1] or "" for r in rows], times_us=[r[2] for r in rows],
         messages=[r[3] for r in rows],
     )  # fmt: skip
+
+
+def action_counts(
+    store: Store, source: str, since_us: int, until_us: int, bucket_us: int
+) -> list[tuple[int, int]]:
+    """How many actions of a kind fall in each `bucket_us` step of [since, until), ascending by
+    bucket (bucket b starts at b × bucket_us): what coordination detection sizes its time chunks
+    by. `source` is "reposts" (live reposts with a known time), "posts" (live posts; a post with
+    several links or hashtags is several actions, so this counts fewer) or "texts" (posts with text)."""
+    e, p = schema.engagements, schema.posts
+    if source == "reposts":
+        bucket: Any = e.c.created_at_us // bucket_us
+        stmt: Any = select(bucket, func.count()).where(
+            e.c.kind == "repost",
+            e.c.created_at_us >= since_us,
+            e.c.created_at_us < until_us,
+            e.c.time_observed == false(),
+        )
+    else:
+        bucket = p.c.created_at_us // bucket_us
+        stmt = select(bucket, func.count()).where(
+            p.c.created_at_us >= since_us, p.c.created_at_us < until_us, p.c.deleted_at_us.is_(None)
+        )
+        if source == "texts":
+            stmt = stmt.where(p.c.text != "")
+    with store.connect() as conn:
+        rows = conn.execute(stmt.group_by(bucket).order_by(bucket)).all()
+    return [(int(b), int(n)) for b, n in rows]
