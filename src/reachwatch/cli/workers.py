@@ -17,11 +17,10 @@ from rich.table import Table
 from reachwatch.cli.options import AsJson, Db
 from reachwatch.cli.render import console
 from reachwatch.config import BusSettings, Settings, load_settings
-from reachwatch.connectors.base import Stopper
 from reachwatch.errors import UsageError
 from reachwatch.service import cluster, platforms, workers
 from reachwatch.service.alerts import AlertEngine
-from reachwatch.service.collect import live_plan
+from reachwatch.service.collect import Stopper, live_plan
 from reachwatch.service.pipeline import SourceReport
 from reachwatch.service.store_access import open_store
 from reachwatch.service.worker_metrics import serve_metrics
