@@ -29,7 +29,7 @@ from reachwatch.service import alerts, platforms, privacy
 from reachwatch.service.alerts import AlertEngine
 from reachwatch.service.delivery import Deliverer
 from reachwatch.service.pipeline import Pipeline, PipelineOptions, SourceReport
-from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
+from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy, reason_text
 from reachwatch.store.collection import RecentPost, WatchEntry, people, recent_posts, watchlist
 from reachwatch.store.database import Store
 
@@ -166,7 +166,7 @@ class Backfiller:
     def _mentions(self, person: Person, entries: list[WatchEntry]) -> None:
         """Each platform's search for posts naming one protected person (X recent search, Mastodon
         hashtag timelines)."""
-        reason = f"{MENTIONS_PERSON}:{person.id}"
+        reason = reason_text(MENTIONS_PERSON, [person.id])
         for found in platform.registered().values():
             for pages in found.mentions(self.clients, person, entries):
                 self._write(pages, reason)

@@ -119,10 +119,9 @@ def detect(store: Store, options: CoordinationOptions) -> tuple[CoordinationRepo
         if len(edges) > 1
         else {}
     )
-    # The evidence is read again for the accounts of dense groups only: never every action.
-    members = np.unique(
-        np.concatenate([_dense_members(g, options.min_weight) for g in (merged, *alone.values())])
-    )
+    # The evidence comes from the accounts of dense groups only: never every action.
+    dense = [d.members for g in (merged, *alone.values()) for d in _dense_groups(g, options.min_weight)]
+    members = np.unique(np.concatenate([np.zeros(0, np.int64), *dense]))
     data = _member_actions(store, options, [names[i] for i in members.tolist()], accounts, held)
     clusters = _clusters(merged, edges, data, names, n, options)
     alone_clusters = {
@@ -264,20 +263,29 @@ def _summed(keys: list[Ints], weights: list[Ints]) -> tuple[list[Ints], list[Int
     return [every[starts]], [np.add.reduceat(weight, starts)]
 
 
-def _dense_members(g: Grouped, min_weight: int) -> Ints:
-    """Accounts of the groups that could pass as clusters (size and density; not yet evidence)."""
-    found = [np.zeros(0, np.int64)]
+class _Dense(msgspec.Struct, frozen=True):
+    label: int
+    members: Ints
+    internal: int  # co-actions inside the group
+    score: float  # per ordered pair of members
+
+
+def _dense_groups(g: Grouped, min_weight: int) -> list[_Dense]:
+    """The groups that could pass as clusters: three members or more, at least `min_weight`
+    co-actions per ordered pair inside (the evidence is tested after)."""
     if not len(g.nodes):
-        return found[0]
+        return []
     edge_label_s, edge_label_t = g.labels[g.node_index[g.source]], g.labels[g.node_index[g.target]]
     inside = edge_label_s == edge_label_t
     internal = np.bincount(edge_label_s[inside], weights=g.weights[inside], minlength=int(g.labels.max()) + 1)
     sizes = np.bincount(g.labels)
+    found = []
     for label in np.flatnonzero(sizes >= MIN_CLUSTER).tolist():
         size = int(sizes[label])
-        if internal[label] / (size * (size - 1)) >= min_weight:
-            found.append(g.nodes[g.labels == label])
-    return np.concatenate(found)
+        score = float(internal[label]) / (size * (size - 1))
+        if score >= min_weight:
+            found.append(_Dense(label, g.nodes[g.labels == label], int(internal[label]), score))
+    return found
 
 
 def _member_actions(
@@ -403,20 +411,9 @@ def _clusters(
     `min_repeats` items, at least three members each, shown with those items. Fans of a popular
     account who happen to repost two of its posts in the same minute are not such a cluster."""
     found = []
-    labels, nodes, node_index, weights = g.labels, g.nodes, g.node_index, g.weights
-    edge_label_s, edge_label_t = labels[node_index[g.source]], labels[node_index[g.target]]
-    for label in np.unique(labels).tolist():
-        members = nodes[labels == label]
-        size = len(members)
-        if size < MIN_CLUSTER:
-            continue
-        inside = (edge_label_s == label) & (edge_label_t == label)
-        internal = int(weights[inside].sum())
-        score = internal / (size * (size - 1))
-        if score < options.min_weight:
-            continue
+    for dense in _dense_groups(g, options.min_weight):
         member_set = np.zeros(max(n, 1), dtype=bool)
-        member_set[members] = True
+        member_set[dense.members] = True
         signals: dict[str, int] = {}
         evidence: list[ItemEvidence] = []
         for signal, signal_edges in edges.items():
@@ -429,8 +426,9 @@ def _clusters(
         evidence.sort(key=lambda item: (-item.members, item.spread_s))
         found.append(
             Cluster(
-                label=int(label), accounts=sorted(names[i] for i in members.tolist()), size=size,
-                internal_weight=internal, score=score, signals=signals, evidence=evidence[:10],
+                label=dense.label, accounts=sorted(names[i] for i in dense.members.tolist()),
+                size=len(dense.members), internal_weight=dense.internal, score=dense.score,
+                signals=signals, evidence=evidence[:10],
             )
         )  # fmt: skip
     found.sort(key=lambda cluster: -cluster.score * cluster.size)

@@ -20,7 +20,7 @@ from reachwatch.model import CanonicalRecord, Kept, Post, QuarantineItem, WriteB
 from reachwatch.service.harm_priors import stored_priors
 from reachwatch.service.ingest import normalise_payload, untrusted, write_resilient
 from reachwatch.service.people import list_people
-from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy
+from reachwatch.service.tracking import MENTIONS_PERSON, KeepPolicy, parse_reason
 from reachwatch.store.database import Store
 
 log = logging.getLogger(__name__)
@@ -268,8 +268,7 @@ def prepare_batch(
         if event.raw.event_key in seen:
             report.duplicates += 1
             continue
-        why, _, named = (item.reason or "").partition(":")
-        people = named.split(",") if named else []  # person ids hold no commas (model.Person)
+        why, people = parse_reason(item.reason)
         if policy is not None:
             why = policy.reason(event.records) or ""
             if not why:

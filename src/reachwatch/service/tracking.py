@@ -31,6 +31,18 @@ MENTIONS_PERSON = "mentions-person"
 MENTIONS_WATCHED = "mentions-watched"
 
 
+def reason_text(why: str, people: list[str]) -> str:
+    """Why an event was kept, as it travels beside its payload (`Fetched.reason`, the bus's
+    header): `why`, or `why:person,person` (person ids hold no commas: model.Person)."""
+    return f"{why}:{','.join(people)}" if people else why
+
+
+def parse_reason(text: str | None) -> tuple[str, list[str]]:
+    """(why, the people named) of a `reason_text`; ("", []) for none."""
+    why, _, named = (text or "").partition(":")
+    return why, named.split(",") if named else []
+
+
 def author_of(record_id: str) -> str | None:
     """The author account of a record, where its id says it (`bluesky:at://did/...` → `bluesky:did`)."""
     found = platform.of_id(record_id)

@@ -48,7 +48,7 @@ from reachwatch.service.harm_priors import stored_priors
 from reachwatch.service.ingest import normalise_payload, write_resilient
 from reachwatch.service.people import list_people
 from reachwatch.service.pipeline import SourceReport, prepare_batch, supervise
-from reachwatch.service.tracking import KeepPolicy
+from reachwatch.service.tracking import KeepPolicy, reason_text
 from reachwatch.service.worker_metrics import WorkerMetrics
 from reachwatch.store.database import Store
 
@@ -516,8 +516,7 @@ class Collector(Worker):
                 if why is None:
                     report.dropped += 1
                     return
-                people = ",".join(policy.last_people)
-                headers[bus.REASON] = f"{why}:{people}" if people else why
+                headers[bus.REASON] = reason_text(why, policy.last_people)
                 if fetched.cursor is None and event.raw.cursor is not None:
                     headers[bus.CURSOR] = event.raw.cursor
         elif fetched.reason is not None:
